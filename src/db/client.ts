@@ -1,0 +1,68 @@
+import { Client, neonConfig } from '@neondatabase/serverless';
+import { drizzle, type NeonDatabase } from 'drizzle-orm/neon-serverless';
+import type { Context, MiddlewareHandler } from 'hono';
+import { withTimeout } from '../core/timeout';
+import type { AppEnv } from '../env';
+import { DatabaseUnavailableError } from '../errors';
+import * as schema from './schema';
+
+export type Database = NeonDatabase<typeof schema>;
+export type Connection = { db: Database; close: () => Promise<void> };
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+type DatabaseEnv = { DATABASE_URL?: string; DB_WS_PROXY?: string };
+
+let configuredProxy: string | undefined;
+
+// Locally the driver reaches Postgres through scripts/lib/bridge.mjs; in production it talks to Neon directly.
+function configureProxy(proxy: string | undefined) {
+  if (!proxy || proxy === configuredProxy) return;
+  configuredProxy = proxy;
+  neonConfig.wsProxy = (host, port) => `${proxy}?address=${host}:${port}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineConnect = false;
+}
+
+/**
+ * One connection per request (or per Durable Object operation): the Workers runtime ties sockets to the
+ * request that opened them, so a pool cannot outlive it.
+ */
+export async function connectDatabase(env: DatabaseEnv): Promise<Connection> {
+  if (!env.DATABASE_URL) throw new DatabaseUnavailableError('DATABASE_URL is not set');
+  configureProxy(env.DB_WS_PROXY);
+  const client = new Client({ connectionString: env.DATABASE_URL });
+  // A connection ended by the server (shutdown, restart) must not become an unhandled error.
+  client.on('error', () => {});
+  try {
+    await withTimeout(
+      client.connect(),
+      CONNECT_TIMEOUT_MS,
+      () => new DatabaseUnavailableError('Database connect timed out'),
+    );
+  } catch (err) {
+    client.end().catch(() => {});
+    throw err instanceof DatabaseUnavailableError ? err : new DatabaseUnavailableError(String(err));
+  }
+  const db = drizzle({ client, schema, casing: 'snake_case' });
+  return { db, close: () => client.end().catch(() => {}) };
+}
+
+/** Middleware: the request's connection, if one was opened, is closed after the response. */
+export function databaseScope(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    const pending = c.get('connection');
+    if (pending) c.executionCtx.waitUntil(pending.then((conn) => conn.close()).catch(() => {}));
+  };
+}
+
+/** The request's database, connected on first use. */
+export async function useDatabase(c: Context<AppEnv>): Promise<Database> {
+  let pending = c.get('connection');
+  if (!pending) {
+    pending = connectDatabase(c.env);
+    c.set('connection', pending);
+  }
+  return (await pending).db;
+}

@@ -1,0 +1,206 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+// Shapes of the JSON columns. They are the API's shapes too, so they stay snake_case.
+export type RateLimit = { requests_per_minute: number | null; requests_per_day: number | null };
+export type TenantAuth = { mode: 'required' | 'optional' | 'none'; public_paths: string[] };
+export type TenantRoute = { methods?: string[]; path: string; scope: string };
+export type TenantLimits = { on_gate_error: 'closed' | 'open' };
+export type TenantStatus = 'pending' | 'active' | 'suspended';
+
+const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
+
+export const instances = pgTable('instances', {
+  id: text().primaryKey(),
+  name: text().notNull().unique(),
+  upstreams: jsonb().$type<string[]>().notNull(),
+  timeoutMs: integer().notNull().default(30000),
+  hooksUrl: text(),
+  // AES-GCM sealed with SEALING_KEY: the gateway needs the secret itself to sign, so it cannot be hashed.
+  signingSecretSealed: text().notNull(),
+  createdAt: createdAt(),
+  updatedAt: createdAt(),
+});
+
+export const tenants = pgTable(
+  'tenants',
+  {
+    id: text().primaryKey(),
+    name: text().notNull(),
+    slug: text().notNull().unique(),
+    schemaName: text().notNull().unique(),
+    status: text().$type<TenantStatus>().notNull().default('pending'),
+    homeInstanceId: text().references(() => instances.id, { onDelete: 'restrict' }),
+    rateLimit: jsonb().$type<RateLimit>(),
+    auth: jsonb().$type<TenantAuth>().notNull().default({ mode: 'required', public_paths: [] }),
+    routes: jsonb().$type<TenantRoute[]>().notNull().default([]),
+    settings: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    limits: jsonb().$type<TenantLimits>().notNull().default({ on_gate_error: 'closed' }),
+    // Bumped by every change that alters what the data plane decides for this tenant.
+    version: bigint({ mode: 'number' }).notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+  },
+  (t) => [
+    check('tenants_status_check', sql`${t.status} in ('pending', 'active', 'suspended')`),
+    check('tenants_slug_check', sql`${t.slug} ~ '^[a-z0-9]{1,62}$'`),
+  ],
+);
+
+export const tenantInstances = pgTable(
+  'tenant_instances',
+  {
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    instanceId: text()
+      .notNull()
+      .references(() => instances.id, { onDelete: 'restrict' }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.instanceId] }), index().on(t.instanceId)],
+);
+
+export const domains = pgTable(
+  'domains',
+  {
+    hostname: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    instanceId: text().references(() => instances.id, { onDelete: 'restrict' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index().on(t.tenantId)],
+);
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text().primaryKey(),
+    // Null for operator keys.
+    tenantId: text().references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text().notNull(),
+    keyHash: text().notNull().unique(),
+    prefix: text().notNull(),
+    scopes: jsonb().$type<string[]>().notNull().default([]),
+    expiresAt: timestamp({ withTimezone: true }),
+    revokedAt: timestamp({ withTimezone: true }),
+    rateLimit: jsonb().$type<RateLimit>(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [index().on(t.tenantId)],
+);
+
+export const installTokens = pgTable(
+  'install_tokens',
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tokenHash: text().notNull().unique(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    usedAt: timestamp({ withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index().on(t.tenantId)],
+);
+
+export const tenantAdmins = pgTable(
+  'tenant_admins',
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    email: text().notNull(),
+    passwordHash: text().notNull(),
+    createdAt: createdAt(),
+    lastLoginAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [uniqueIndex().on(t.tenantId, t.email)],
+);
+
+const counter = () => bigint({ mode: 'number' }).notNull().default(0);
+
+export const usageDaily = pgTable(
+  'usage_daily',
+  {
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    date: date({ mode: 'string' }).notNull(),
+    requests: counter(),
+    allowed: counter(),
+    rateLimited: counter(),
+    quotaExceeded: counter(),
+    unauthorized: counter(),
+    status2xx: bigint('status_2xx', { mode: 'number' }).notNull().default(0),
+    status3xx: bigint('status_3xx', { mode: 'number' }).notNull().default(0),
+    status4xx: bigint('status_4xx', { mode: 'number' }).notNull().default(0),
+    status5xx: bigint('status_5xx', { mode: 'number' }).notNull().default(0),
+    bytesIn: counter(),
+    bytesOut: counter(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.date] })],
+);
+
+// One row per usage flush from a TenantGate, written in the flush's transaction: a retried flush whose
+// first attempt did commit is recognised and not added twice.
+export const usageFlushes = pgTable('usage_flushes', {
+  id: text().primaryKey(),
+  tenantId: text().notNull(),
+  createdAt: createdAt(),
+});
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    at: createdAt(),
+    // `admin` for ADMIN_API_KEY, else the key id.
+    actor: text().notNull(),
+    // No foreign key: the trail outlives what it describes.
+    tenantId: text(),
+    resource: text().notNull(),
+    resourceId: text().notNull(),
+    action: text().notNull(),
+    before: jsonb(),
+    after: jsonb(),
+    requestId: text(),
+  },
+  (t) => [index().on(t.tenantId, t.id)],
+);
+
+export const events = pgTable(
+  'events',
+  {
+    seq: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    id: text().notNull().unique(),
+    tenantId: text().notNull(),
+    instanceId: text(),
+    type: text().notNull(),
+    payload: jsonb().notNull(),
+    status: text().$type<'pending' | 'delivered' | 'failed'>().notNull().default('pending'),
+    attempts: integer().notNull().default(0),
+    nextAttemptAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    lastError: text(),
+    createdAt: createdAt(),
+    deliveredAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [index().on(t.status, t.nextAttemptAt), index().on(t.tenantId, t.seq)],
+);

@@ -1,0 +1,21 @@
+import type { Connection } from './db/client';
+
+/** Secrets are set with `wrangler secret put`, so `wrangler types` cannot see them. */
+export type Secrets = {
+  ADMIN_API_KEY?: string;
+  DATABASE_URL?: string;
+  SEALING_KEY?: string;
+};
+
+export type Bindings = Env & Secrets;
+
+export type AppEnv = {
+  Bindings: Bindings;
+  Variables: {
+    requestId: string;
+    /** The request's normalised host (lower case, no port, no trailing dot, punycode). */
+    host: string;
+    /** Opened on first use by `useDatabase`, closed after the response by `databaseScope`. */
+    connection?: Promise<Connection>;
+  };
+};

@@ -1,0 +1,80 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+export type ErrorDetail = { path: string; message: string };
+
+/** The one error type: thrown anywhere, rendered by `renderError` in the contract's JSON shape. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: ErrorDetail[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+// Auth and limit answers must never be cached by a shared cache.
+const NO_STORE_CODES = new Set([
+  'missing_api_key',
+  'invalid_api_key',
+  'insufficient_scope',
+  'rate_limited',
+  'quota_exceeded',
+  'limiter_unavailable',
+  'invalid_install_token',
+]);
+
+export function errorResponse(error: ApiError, requestId: string): Response {
+  const body: Record<string, unknown> = { code: error.code, message: error.message, request_id: requestId };
+  if (error.details) body.details = error.details;
+  const headers = new Headers(error.headers);
+  headers.set('content-type', 'application/json; charset=utf-8');
+  headers.set('x-request-id', requestId);
+  if (NO_STORE_CODES.has(error.code)) headers.set('cache-control', 'no-store');
+  if (error.status === 401) headers.set('www-authenticate', 'Bearer');
+  return new Response(JSON.stringify({ error: body }), { status: error.status, headers });
+}
+
+/** For `app.onError`: known errors as they are, database outages as 503, everything else as a bare 500. */
+export function renderError(err: unknown, c: Context): Response {
+  const requestId = (c.get('requestId') as string | undefined) ?? '-';
+  if (err instanceof ApiError) return errorResponse(err, requestId);
+  if (isDatabaseUnavailable(err)) {
+    return errorResponse(new ApiError(503, 'database_unavailable', 'The database is unavailable'), requestId);
+  }
+  console.error(JSON.stringify({ level: 'error', request_id: requestId, error: describe(err) }));
+  return errorResponse(new ApiError(500, 'internal_error', 'Internal error'), requestId);
+}
+
+/** Connection-level failures (SQLSTATE class 08, shutdowns, dropped sockets), as opposed to a bad query. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (code.startsWith('08') || code === '57P01' || code === '57P03'))
+      return true;
+    const message = String((e as { message?: unknown }).message ?? '');
+    if (
+      /connection terminated|websocket|ECONNREFUSED|socket hang up|network connection lost/i.test(message)
+    ) {
+      return true;
+    }
+    if (e instanceof DatabaseUnavailableError) return true;
+  }
+  return false;
+}
+
+export class DatabaseUnavailableError extends Error {
+  constructor(message = 'The database is unavailable') {
+    super(message);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}

@@ -1,0 +1,51 @@
+import { hasScope, isPublicPath, requiredScope } from '../core/scopes';
+import { sha256Hex } from '../core/secrets';
+import { ApiError } from '../errors';
+import type { KeyEntry, TenantSnapshot } from './snapshot';
+
+export type Credential = { secret: string; header: 'authorization' | 'x-api-key' };
+
+/** Keys come from headers only, never from the query string. */
+export function readCredential(headers: Headers): Credential | null {
+  const authorization = headers.get('authorization');
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match) return { secret: match[1], header: 'authorization' };
+  }
+  const apiKey = headers.get('x-api-key');
+  if (apiKey) return { secret: apiKey.trim(), header: 'x-api-key' };
+  return null;
+}
+
+export type Authenticated = { key: KeyEntry | null; credential: Credential | null };
+
+/** Key and scope for a proxied request, per the tenant's auth mode, public paths and route rules. */
+export async function authenticateRequest(
+  snapshot: TenantSnapshot,
+  method: string,
+  path: string,
+  headers: Headers,
+  now: number,
+): Promise<Authenticated> {
+  const { auth } = snapshot.record;
+  if (auth.mode === 'none' || isPublicPath(path, auth.public_paths)) return { key: null, credential: null };
+  const credential = readCredential(headers);
+  if (!credential) {
+    if (auth.mode === 'optional') return { key: null, credential: null };
+    throw new ApiError(
+      401,
+      'missing_api_key',
+      'An API key is required (Authorization: Bearer … or X-API-Key)',
+    );
+  }
+  // A map lookup on the SHA-256 of the presented key: its time does not depend on how much of it is right.
+  const key = snapshot.keys.get(await sha256Hex(credential.secret));
+  if (!key || (key.expiresAt !== null && key.expiresAt <= now)) {
+    throw new ApiError(401, 'invalid_api_key', 'The API key is not valid for this tenant');
+  }
+  const needed = requiredScope(method, path, snapshot.routes);
+  if (!hasScope(key.scopes, needed)) {
+    throw new ApiError(403, 'insufficient_scope', `This request needs the scope ${needed}`);
+  }
+  return { key, credential };
+}

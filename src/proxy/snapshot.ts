@@ -1,0 +1,61 @@
+import { type CompiledRoutes, compileRoutes } from '../core/scopes';
+import { unseal } from '../core/seal';
+import type { RateLimit } from '../db/schema';
+import type { TenantRecord } from '../db/snapshot-query';
+
+export type InstanceTarget = {
+  id: string;
+  name: string;
+  upstreams: string[];
+  timeoutMs: number;
+  signingSecret: string;
+};
+export type KeyEntry = {
+  id: string;
+  scopes: string[];
+  expiresAt: number | null;
+  rateLimit: RateLimit | null;
+};
+
+/** A tenant compiled for the hot path: maps instead of arrays, route rules compiled, secrets unsealed. */
+export type TenantSnapshot = {
+  record: TenantRecord;
+  instances: Map<string, InstanceTarget>;
+  domains: Map<string, string | null>;
+  /** By SHA-256 hex of the secret. */
+  keys: Map<string, KeyEntry>;
+  routes: CompiledRoutes;
+};
+
+export async function compileSnapshot(
+  record: TenantRecord,
+  sealingKey: string | undefined,
+): Promise<TenantSnapshot> {
+  const instances = new Map<string, InstanceTarget>();
+  for (const instance of record.instances) {
+    instances.set(instance.name, {
+      id: instance.id,
+      name: instance.name,
+      upstreams: instance.upstreams,
+      timeoutMs: instance.timeout_ms,
+      signingSecret: await unseal(instance.signing_secret_sealed, sealingKey ?? ''),
+    });
+  }
+  return {
+    record,
+    instances,
+    domains: new Map(record.domains.map((d) => [d.hostname, d.instance])),
+    keys: new Map(
+      record.keys.map((k) => [
+        k.hash,
+        {
+          id: k.id,
+          scopes: k.scopes,
+          expiresAt: k.expires_at ? Date.parse(k.expires_at) : null,
+          rateLimit: k.rate_limit,
+        },
+      ]),
+    ),
+    routes: compileRoutes(record.routes),
+  };
+}

@@ -1,0 +1,23 @@
+import { describe, expect, test } from 'vitest';
+import { seal, unseal } from '../../src/core/seal';
+
+describe('seal', () => {
+  test('round-trips and never shows the plaintext', async () => {
+    const sealed = await seal('whsec_abc123', 'k1');
+    expect(sealed).toMatch(/^v1\.[\w-]+\.[\w-]+$/);
+    expect(sealed).not.toContain('whsec_abc123');
+    expect(await unseal(sealed, 'k1')).toBe('whsec_abc123');
+  });
+
+  test('two seals of one value differ (random IV)', async () => {
+    expect(await seal('x', 'k1')).not.toBe(await seal('x', 'k1'));
+  });
+
+  test('another key or an altered value is refused', async () => {
+    const sealed = await seal('secret', 'k1');
+    await expect(unseal(sealed, 'k2')).rejects.toThrow();
+    const tampered = `${sealed.slice(0, -2)}${sealed.endsWith('A') ? 'B' : 'A'}A`;
+    await expect(unseal(tampered, 'k1')).rejects.toThrow();
+    await expect(unseal('plain', 'k1')).rejects.toThrow('not a sealed value');
+  });
+});
