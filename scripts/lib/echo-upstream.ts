@@ -9,7 +9,6 @@ import type { EchoAnswer } from './echo-answer';
 
 export type EchoUpstream = { url: string; port: number; close: () => Promise<void> };
 
-
 function handle(name: string, req: http.IncomingMessage, res: http.ServerResponse) {
   const url = new URL(req.url ?? '/', 'http://upstream');
   const [, first, arg] = url.pathname.split('/');
