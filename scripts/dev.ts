@@ -202,6 +202,7 @@ Tenant gateway is running.
 
 Try:
   curl -H 'Host: control.localhost' ${base}/v1/health
+  curl -H 'Host: control.localhost' -H 'Authorization: Bearer ${adminApiKey}' ${base}/v1/tenants
   curl -H 'Host: demo.instance1.localhost' -H 'Authorization: Bearer ${secrets.demoKey}' ${base}/hello
 
 Ctrl-C stops everything.

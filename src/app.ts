@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { registerHealth } from './control/health';
+import { registerControlRoutes } from './control/routes';
 import { newRequestId, sanitizeRequestId } from './core/headers';
 import { matchHost, normalizeHost, parseBaseDomains } from './core/host';
 import { databaseScope } from './db/client';
@@ -56,7 +56,7 @@ export function createApp() {
   });
   app.use(databaseScope());
 
-  registerHealth(app);
+  registerControlRoutes(app);
 
   app.notFound((c) =>
     errorResponse(new ApiError(404, 'not_found', 'No such route'), c.get('requestId') ?? '-'),

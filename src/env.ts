@@ -1,3 +1,4 @@
+import type { Actor } from './control/auth';
 import type { Connection } from './db/client';
 
 /** Secrets are set with `wrangler secret put`, so `wrangler types` cannot see them. */
@@ -17,5 +18,7 @@ export type AppEnv = {
     host: string;
     /** Opened on first use by `useDatabase`, closed after the response by `databaseScope`. */
     connection?: Promise<Connection>;
+    /** Who calls the control API; set by `authenticate`. */
+    actor?: Actor;
   };
 };

@@ -2,10 +2,14 @@ declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
     wsProxy: string;
+    testControlUrl: string;
     adminApiKey: string;
     sealingKey: string;
     upstreamUrl: string;
     upstreamUrlB: string;
+    refusedUpstreamUrl: string;
+    hookReceiverUrl: string;
+    configDatabaseUrl: string;
   }
 }
 
@@ -15,8 +19,12 @@ declare global {
       ADMIN_API_KEY: string;
       DATABASE_URL: string;
       SEALING_KEY: string;
+      TEST_CONTROL_URL: string;
       TEST_UPSTREAM_URL: string;
       TEST_UPSTREAM_URL_B: string;
+      TEST_REFUSED_UPSTREAM_URL: string;
+      TEST_HOOK_RECEIVER_URL: string;
+      TEST_CONFIG_DATABASE_URL: string;
     }
   }
 }

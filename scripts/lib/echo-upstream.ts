@@ -1,6 +1,9 @@
 // A small HTTP backend that answers what it received: the demo upstream of `npm run dev` and the test
-// upstream. Special paths exercise the gateway: /redirect, /status/{code}, /cookies, /bytes/{n}, /slow/{ms};
-// a WebSocket upgrade on any path echoes messages.
+// upstream. Special paths exercise the gateway: /redirect, /status/{code}, /cookies, /bytes/{n}, /slow/{ms},
+// /reflect (streams the request body back), /hop (hop-by-hop and multi-value response headers), /hang (never
+// answers), /reset (half a body, then the connection is dropped), /drop/{name} (the upstream of that name
+// reads up to 256 KiB of the body, then drops the connection without answering); a WebSocket upgrade on
+// any path echoes.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
@@ -19,6 +22,39 @@ function handle(name: string, req: http.IncomingMessage, res: http.ServerRespons
   if (first === 'cookies') {
     res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/; HttpOnly']);
     res.end('cookies');
+    return;
+  }
+  if (first === 'reflect') {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-upstream': name });
+    req.pipe(res);
+    return;
+  }
+  if (first === 'hop') {
+    res.setHeader('connection', 'keep-alive, x-upstream-hop');
+    res.setHeader('x-upstream-hop', 'secret');
+    res.setHeader('keep-alive', 'timeout=5');
+    res.setHeader('proxy-authenticate', 'Basic realm="upstream"');
+    res.setHeader('trailer', 'x-checksum');
+    res.setHeader('upgrade', 'h2c');
+    res.setHeader('x-multi', ['one', 'two']);
+    res.setHeader('set-cookie', ['a=1; Path=/; Expires=Wed, 21 Oct 2099 07:28:00 GMT', 'b=2; Path=/']);
+    res.end('hop');
+    return;
+  }
+  if (first === 'hang') return;
+  if (first === 'drop' && arg === name) {
+    let read = 0;
+    const drop = () => req.socket.destroy();
+    req.on('data', (chunk: Buffer) => {
+      read += chunk.length;
+      if (read >= 256 * 1024) drop();
+    });
+    req.on('end', drop);
+    return;
+  }
+  if (first === 'reset') {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' });
+    res.write('partial', () => setTimeout(() => res.socket?.destroy(), 50));
     return;
   }
   if (first === 'bytes') {

@@ -380,6 +380,11 @@ export class LeaseWallet {
     return this.currentVersion;
   }
 
+  /** Usage recorded but not yet acknowledged by the gate: the edge must make a lease call for it. */
+  get hasUnsentUsage(): boolean {
+    return this.unacked !== null || Object.keys(this.usage).length > 0;
+  }
+
   needsRefresh(nowMs: number): boolean {
     return this.currentVersion === null || nowMs >= this.versionExpiresAt - REFRESH_AHEAD_MS;
   }
@@ -460,6 +465,12 @@ export class LeaseWallet {
     // Answers may arrive out of order. Versions only grow at the gate, so the highest one seen is the
     // newest; an older answer can only extend validity when it carries that same version.
     if (this.currentVersion === null || resp.version > this.currentVersion) {
+      // Tokens granted under an older snapshot are not spent once a newer one is known, so a lowered limit
+      // holds at once in this isolate; they are reported with what was used and refunded.
+      if (this.currentVersion !== null) {
+        for (const h of this.held) this.closed.push({ leaseId: h.leaseId, counter: h.counter, used: h.used });
+        this.held = [];
+      }
       this.currentVersion = resp.version;
       this.versionExpiresAt = sentAt + resp.ttlMs;
     } else if (resp.version === this.currentVersion) {

@@ -4,22 +4,28 @@ import { ApiError } from '../errors';
 import type { KeyEntry, TenantSnapshot } from './snapshot';
 
 export type Credential = { secret: string; header: 'authorization' | 'x-api-key' };
+export type Authenticated = { key: KeyEntry | null; credential: Credential | null };
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+const ANONYMOUS: Authenticated = { key: null, credential: null };
 
 /** Keys come from headers only, never from the query string. */
 export function readCredential(headers: Headers): Credential | null {
   const authorization = headers.get('authorization');
   if (authorization) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    const match = BEARER.exec(authorization);
     if (match) return { secret: match[1], header: 'authorization' };
   }
-  const apiKey = headers.get('x-api-key');
-  if (apiKey) return { secret: apiKey.trim(), header: 'x-api-key' };
+  const apiKey = headers.get('x-api-key')?.trim();
+  if (apiKey) return { secret: apiKey, header: 'x-api-key' };
   return null;
 }
 
-export type Authenticated = { key: KeyEntry | null; credential: Credential | null };
-
-/** Key and scope for a proxied request, per the tenant's auth mode, public paths and route rules. */
+/**
+ * Key and scope for a proxied request. Mode `none` reads no key (the backend's own `Authorization` passes
+ * through). A public path or mode `optional` lets a request without a key through anonymously, but a key
+ * that is presented must be valid: a client that believes it is authenticated learns that it is not.
+ */
 export async function authenticateRequest(
   snapshot: TenantSnapshot,
   method: string,
@@ -28,10 +34,11 @@ export async function authenticateRequest(
   now: number,
 ): Promise<Authenticated> {
   const { auth } = snapshot.record;
-  if (auth.mode === 'none' || isPublicPath(path, auth.public_paths)) return { key: null, credential: null };
+  if (auth.mode === 'none') return ANONYMOUS;
+  const keyOptional = auth.mode === 'optional' || isPublicPath(path, auth.public_paths);
   const credential = readCredential(headers);
   if (!credential) {
-    if (auth.mode === 'optional') return { key: null, credential: null };
+    if (keyOptional) return ANONYMOUS;
     throw new ApiError(
       401,
       'missing_api_key',
@@ -43,9 +50,11 @@ export async function authenticateRequest(
   if (!key || (key.expiresAt !== null && key.expiresAt <= now)) {
     throw new ApiError(401, 'invalid_api_key', 'The API key is not valid for this tenant');
   }
-  const needed = requiredScope(method, path, snapshot.routes);
-  if (!hasScope(key.scopes, needed)) {
-    throw new ApiError(403, 'insufficient_scope', `This request needs the scope ${needed}`);
+  if (!keyOptional) {
+    const needed = requiredScope(method, path, snapshot.routes);
+    if (!hasScope(key.scopes, needed)) {
+      throw new ApiError(403, 'insufficient_scope', `This request needs the scope ${needed}`);
+    }
   }
   return { key, credential };
 }

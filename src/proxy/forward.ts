@@ -1,8 +1,11 @@
 import { buildForwardHeaders, stripResponseHeaders } from '../core/headers';
+import { ReplayableBody } from '../core/replayable-body';
 import { signForwardedRequest } from '../core/signing';
+import { joinUpstreamPath } from '../core/upstream-path';
 import { ApiError } from '../errors';
 import type { Authenticated } from './authenticate';
 import type { ResolvedTenant } from './resolve';
+import type { InstanceTarget } from './snapshot';
 
 export type ForwardContext = {
   request: Request;
@@ -13,53 +16,111 @@ export type ForwardContext = {
   auth: Authenticated;
 };
 
-/** Streams the request to the tenant's instance and the answer back; never buffers a body. */
+// How much of a request body is kept so it can be sent again to the next upstream (see ReplayableBody).
+const REPLAY_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * Sends the request to the instance's first upstream that can be reached and streams the answer back.
+ * A connection failure moves on to the next upstream; `timeout_ms` bounds the wait for an answer's headers
+ * over all attempts (a slow body after that is the client's to wait for).
+ */
 export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
-  const { request, url, resolved, auth } = fc;
+  const { request, resolved, auth } = fc;
   const { snapshot, instance } = resolved;
-  const pathAndQuery = url.pathname + url.search;
+  const secret = instance.signingSecret;
+  if (secret === null) throw unavailable(instance);
+  const pathAndQuery = fc.url.pathname + fc.url.search;
+  const webSocket = request.headers.get('upgrade')?.toLowerCase() === 'websocket';
   const timestamp = Math.floor(Date.now() / 1000);
   const keyId = auth.key?.id ?? null;
-  const signature = await signForwardedRequest(instance.signingSecret, {
-    timestamp,
-    method: request.method,
-    host: fc.host,
-    pathAndQuery,
-    tenantId: snapshot.record.id,
-    keyId,
-  });
-  const headers = buildForwardHeaders(request.headers, {
-    clientIp: request.headers.get('cf-connecting-ip'),
-    host: fc.host,
-    proto: url.protocol === 'https:' ? 'https' : 'http',
-    requestId: fc.requestId,
-    tenantId: snapshot.record.id,
-    tenantSlug: snapshot.record.slug,
-    schemaName: snapshot.record.schema_name,
-    instance: instance.name,
-    keyId,
-    scopes: auth.key?.scopes ?? [],
-    timestamp,
-    signature,
-    credentialHeader: auth.credential?.header ?? null,
-  });
-  const upstream = await fetch(instance.upstreams[0] + pathAndQuery, {
-    method: request.method,
-    headers,
-    body: request.body,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(instance.timeoutMs),
-  }).catch((err: unknown) => {
-    if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
-      throw new ApiError(504, 'upstream_timeout', `Instance ${instance.name} did not answer in time`);
+
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), instance.timeoutMs);
+  // One upstream: the client's body goes straight through. Several: each attempt can replay it.
+  const replayable =
+    request.body && instance.upstreams.length > 1
+      ? new ReplayableBody(request.body, REPLAY_LIMIT_BYTES)
+      : null;
+  const contentLength = Number(request.headers.get('content-length') ?? Number.NaN);
+  let headers!: Headers;
+  let signedPath: string | null = null;
+  try {
+    for (const target of instance.upstreams) {
+      const upstreamPath = joinUpstreamPath(target.basePath, pathAndQuery);
+      if (upstreamPath === null) throw new ApiError(400, 'bad_request', 'The path is not allowed');
+      // Signed once; again only when a later upstream has another base path.
+      if (upstreamPath !== signedPath) {
+        const signature = await signForwardedRequest(secret, {
+          timestamp,
+          method: request.method,
+          host: fc.host,
+          pathAndQuery: upstreamPath,
+          tenantId: snapshot.record.id,
+          keyId,
+        });
+        if (signedPath === null) {
+          headers = buildForwardHeaders(request.headers, {
+            clientIp: request.headers.get('cf-connecting-ip'),
+            host: fc.host,
+            proto: fc.url.protocol === 'https:' ? 'https' : 'http',
+            requestId: fc.requestId,
+            tenantId: snapshot.record.id,
+            tenantSlug: snapshot.record.slug,
+            schemaName: snapshot.record.schema_name,
+            instance: instance.name,
+            keyId,
+            scopes: auth.key?.scopes ?? [],
+            timestamp,
+            signature,
+            credentialHeader: auth.credential?.header ?? null,
+            keepUpgrade: webSocket,
+          });
+        } else {
+          headers.set('x-gateway-signature', signature);
+        }
+        signedPath = upstreamPath;
+      }
+      let body: ReadableStream | null = request.body;
+      if (replayable) {
+        body = replayable.attempt();
+        // A stream made here has no length of its own; keep the client's Content-Length rather than chunking.
+        if (Number.isSafeInteger(contentLength))
+          body = body.pipeThrough(new FixedLengthStream(contentLength));
+      }
+      let upstream: Response;
+      try {
+        upstream = await fetch(target.origin + upstreamPath, {
+          method: request.method,
+          headers,
+          body,
+          redirect: 'manual',
+          signal: deadline.signal,
+        });
+      } catch {
+        if (deadline.signal.aborted) {
+          throw new ApiError(504, 'upstream_timeout', `Instance ${instance.name} did not answer in time`);
+        }
+        // A body that was read further than it can be replayed is not sent again.
+        if (replayable && !replayable.replayable) break;
+        continue;
+      }
+      replayable?.commit();
+      return relay(upstream, fc.requestId, webSocket);
     }
-    throw new ApiError(502, 'upstream_unavailable', `Instance ${instance.name} is unreachable`);
-  });
-  const responseHeaders = stripResponseHeaders(upstream.headers);
-  responseHeaders.set('x-request-id', fc.requestId);
-  return new Response(upstream.body, {
-    status: upstream.status,
-    statusText: upstream.statusText,
-    headers: responseHeaders,
-  });
+    replayable?.cancel();
+    throw unavailable(instance);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function relay(upstream: Response, requestId: string, webSocket: boolean): Response {
+  const headers = stripResponseHeaders(upstream.headers, { keepUpgrade: webSocket });
+  headers.set('x-request-id', requestId);
+  if (upstream.webSocket) return new Response(null, { status: 101, webSocket: upstream.webSocket, headers });
+  return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
+}
+
+function unavailable(instance: InstanceTarget) {
+  return new ApiError(502, 'upstream_unavailable', `Instance ${instance.name} is unreachable`);
 }

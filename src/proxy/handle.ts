@@ -1,43 +1,115 @@
 import type { Context } from 'hono';
+import { serveGatewayPage } from '../console/pages';
+import { byteCounter } from '../core/byte-counter';
 import type { HostMatch } from '../core/host';
+import type { UsageCounts } from '../core/lease';
+import { type RateLimitPolicy, rateLimitHeaders } from '../core/ratelimit-headers';
+import { requestUsage } from '../core/usage-outcome';
 import type { AppEnv } from '../env';
-import { ApiError } from '../errors';
-import { authenticateRequest } from './authenticate';
+import { ApiError, isDatabaseUnavailable } from '../errors';
+import { type Authenticated, authenticateRequest } from './authenticate';
 import { forwardToInstance } from './forward';
+import { admit, counterIds, recordUsage, STALE, withRateLimitHeaders } from './limit';
+import { notInstalledResponse } from './not-installed';
 import { resolveTenantFromHost } from './resolve';
 
-/** The data plane: host → tenant status → key + scope → forward. */
+const NO_COUNTERS: string[] = [];
+// A gate that answers with a newer snapshot each time it is asked is changing faster than we can follow.
+const MAX_SNAPSHOT_ROUNDS = 3;
+
+/** The data plane: host → tenant status → key + scope → limits → forward. */
 export async function handleTenantRequest(
   c: Context<AppEnv>,
   match: Extract<HostMatch, { kind: 'tenant' }>,
 ): Promise<Response> {
-  const request = c.req.raw;
-  const url = new URL(request.url);
-  const resolved = await resolveTenantFromHost(c.env, c.executionCtx, match);
-  const { record } = resolved.snapshot;
-  if (record.status === 'suspended') {
-    throw new ApiError(403, 'tenant_suspended', `Tenant ${record.slug} is suspended`);
-  }
-  if (record.status === 'pending') {
-    throw new ApiError(409, 'tenant_not_installed', `Tenant ${record.slug} is not installed yet`);
-  }
-  // The gateway's own path space on every tenant host: never forwarded.
+  const { env, executionCtx: ctx } = c;
+  const url = new URL(c.req.url);
+  let resolved = await resolveTenantFromHost(env, match);
+  // The gateway's own path space on every tenant host, whatever the tenant's status: never forwarded.
   if (url.pathname === '/_gateway' || url.pathname.startsWith('/_gateway/')) {
-    throw new ApiError(404, 'not_found', 'No such gateway page');
+    return serveGatewayPage(c, resolved.snapshot.record);
   }
-  const auth = await authenticateRequest(
-    resolved.snapshot,
-    request.method,
-    url.pathname,
-    request.headers,
-    Date.now(),
-  );
-  return forwardToInstance({
-    request,
-    url,
-    host: c.get('host'),
-    requestId: c.get('requestId'),
-    resolved,
-    auth,
-  });
+  let request = c.req.raw;
+  let admitted = false;
+  let policies: RateLimitPolicy[] = [];
+  const count = (counts: Partial<UsageCounts>) => recordUsage(env, ctx, resolved.snapshot.record.id, counts);
+  try {
+    for (let round = 1; ; round++) {
+      const { snapshot } = resolved;
+      const { record } = snapshot;
+      // Decided on the cached snapshot; admit() confirms it is current before any of it is answered.
+      let refusal: unknown = null;
+      let auth: Authenticated | null = null;
+      try {
+        if (record.status === 'suspended') {
+          throw new ApiError(403, 'tenant_suspended', `Tenant ${record.slug} is suspended`);
+        }
+        if (record.status === 'active') {
+          auth = await authenticateRequest(
+            snapshot,
+            request.method,
+            url.pathname,
+            request.headers,
+            Date.now(),
+          );
+        }
+      } catch (err) {
+        refusal = err;
+      }
+      const admission = await admit(env, ctx, snapshot, auth ? counterIds(snapshot, auth.key) : NO_COUNTERS);
+      if (admission === STALE) {
+        if (round === MAX_SNAPSHOT_ROUNDS) {
+          throw new ApiError(503, 'limiter_unavailable', `Tenant ${record.slug} is changing; try again`);
+        }
+        resolved = await resolveTenantFromHost(env, match);
+        continue;
+      }
+      if (refusal) throw refusal;
+      if (record.status === 'pending' || !auth) {
+        const page = await notInstalledResponse(c, record);
+        count(requestUsage(page.status, { admitted }));
+        return page;
+      }
+      admitted = true;
+      policies = admission;
+      const length = request.headers.get('content-length');
+      const bytesIn = Number(length) || 0;
+      if (request.body && length === null) {
+        request = new Request(request, {
+          body: request.body.pipeThrough(byteCounter((n) => count({ bytes_in: n }))),
+        });
+      }
+      const response = await forwardToInstance({
+        request,
+        url,
+        host: c.get('host'),
+        requestId: c.get('requestId'),
+        resolved,
+        auth,
+      });
+      return withRateLimitHeaders(meterResponse(response, bytesIn, count), policies);
+    }
+  } catch (err) {
+    const status = err instanceof ApiError ? err.status : isDatabaseUnavailable(err) ? 503 : 500;
+    count(requestUsage(status, { admitted, code: err instanceof ApiError ? err.code : undefined }));
+    // Every answer to an admitted request of a limited tenant carries its RateLimit headers.
+    const headers = rateLimitHeaders(policies);
+    if (headers && err instanceof ApiError) {
+      throw new ApiError(err.status, err.code, err.message, err.details, { ...err.headers, ...headers });
+    }
+    throw err;
+  }
+}
+
+/** Counts the answer; bytes out from Content-Length, or counted as the body streams when it has none. */
+function meterResponse(response: Response, bytesIn: number, count: (c: Partial<UsageCounts>) => void) {
+  const counts = { ...requestUsage(response.status, { admitted: true }), bytes_in: bytesIn };
+  const length = response.headers.get('content-length');
+  if (!response.body || length !== null) {
+    count({ ...counts, bytes_out: response.body ? Number(length) || 0 : 0 });
+    return response;
+  }
+  count(counts);
+  const body = response.body.pipeThrough(byteCounter((n) => count({ bytes_out: n })));
+  return new Response(body, response);
 }

@@ -1,24 +1,23 @@
-import { sql } from 'drizzle-orm';
 import type { HostMatch } from '../core/host';
 import { connectDatabase } from '../db/client';
-import { loadTenantRecordForHost } from '../db/snapshot-query';
+import { loadTenantRecordForHost, type TenantRecord } from '../db/snapshot-query';
 import type { Bindings } from '../env';
 import { ApiError } from '../errors';
 import { compileSnapshot, type InstanceTarget, type TenantSnapshot } from './snapshot';
 
-type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
 type TenantHostMatch = Extract<HostMatch, { kind: 'tenant' }>;
-type CachedTenant = { snapshot: TenantSnapshot; checkedAt: number; refreshing: boolean };
+type HostEntry = { tenantId: string | null; expiresAt: number };
 
+// Unknown hosts, and hosts routed to `public` by UNKNOWN_HOST=default, are remembered this long.
 const NEGATIVE_TTL_MS = 5_000;
-// Until TenantGate serves versions, each isolate re-checks a warm tenant's version at most this often,
-// in the background, so a warm request never waits on the database.
-const VERSION_CHECK_MS = 1_000;
 const MAX_HOSTS = 20_000;
 const MAX_TENANTS = 10_000;
 
-const hosts = new Map<string, { tenantId: string | null; expiresAt: number }>();
-const tenants = new Map<string, CachedTenant>();
+const hosts = new Map<string, HostEntry>();
+// Warm tenants never wait on Postgres: their changes arrive through the TenantGate's version (./limit).
+const tenants = new Map<string, TenantSnapshot>();
+// Loads in flight by host: a burst of requests for one cold host makes one query.
+const loading = new Map<string, Promise<TenantSnapshot | null>>();
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number) {
   map.delete(key);
@@ -26,10 +25,15 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number) {
   if (map.size > max) map.delete(map.keys().next().value as K);
 }
 
-/** Drops what this isolate knows of a tenant: the next request reloads it. Called after control writes. */
+/**
+ * Drops what this isolate knows of a tenant, so the next request reloads it. Called after every control
+ * write. Unknown hosts are forgotten too: the change may be the domain or slug that makes one known.
+ */
 export function invalidateTenant(tenantId: string) {
   tenants.delete(tenantId);
-  for (const [host, entry] of hosts) if (entry.tenantId === tenantId) hosts.delete(host);
+  for (const [host, entry] of hosts) {
+    if (entry.tenantId === tenantId || entry.tenantId === null) hosts.delete(host);
+  }
 }
 
 /** The snapshot still claims this host (a moved domain or renamed slug must not keep routing here). */
@@ -39,87 +43,79 @@ function claimsHost(snapshot: TenantSnapshot, match: TenantHostMatch): boolean {
   );
 }
 
+/** The host's tenant, else with UNKNOWN_HOST=default the tenant `public`; one connection, one query each. */
 async function loadForHost(env: Bindings, match: TenantHostMatch): Promise<TenantSnapshot | null> {
   const conn = await connectDatabase(env);
   try {
-    const record = await loadTenantRecordForHost(conn.db, match.host, match.label?.slug ?? null);
+    let record = await loadTenantRecordForHost(conn.db, match.host, match.label?.slug ?? null);
+    if (!record && env.UNKNOWN_HOST === 'default') {
+      record = await loadTenantRecordForHost(conn.db, '', 'public');
+    }
     return record ? await compileSnapshot(record, env.SEALING_KEY) : null;
   } finally {
     await conn.close();
   }
 }
 
-function refreshInBackground(env: Bindings, ctx: WaitUntil, cached: CachedTenant) {
-  cached.refreshing = true;
-  const tenantId = cached.snapshot.record.id;
-  const work = (async () => {
-    const conn = await connectDatabase(env);
-    try {
-      const rows = await conn.db.execute<{ version: number }>(
-        sql`select version from tenants where id = ${tenantId}`,
-      );
-      const version = rows.rows[0]?.version;
-      if (version === undefined) invalidateTenant(tenantId);
-      else if (Number(version) !== cached.snapshot.record.version) invalidateTenant(tenantId);
-      else cached.checkedAt = Date.now();
-    } finally {
-      await conn.close();
-    }
-  })()
-    // Postgres down: keep serving what we have and try again on a later request.
-    .catch(() => {})
-    .finally(() => {
-      cached.refreshing = false;
-    });
-  ctx.waitUntil(work);
+/** A newer record of a cached tenant, brought by its TenantGate: compiled once and swapped in. */
+export async function adoptTenantRecord(env: Bindings, record: TenantRecord) {
+  const snapshot = await compileSnapshot(record, env.SEALING_KEY);
+  const cached = tenants.get(record.id);
+  if (!cached || cached.record.version < record.version) remember(tenants, record.id, snapshot, MAX_TENANTS);
+}
+
+function cachedForHost(match: TenantHostMatch, now: number) {
+  const entry = hosts.get(match.host);
+  if (!entry || entry.expiresAt <= now) return undefined;
+  if (entry.tenantId === null) throw unknownHost();
+  const cached = tenants.get(entry.tenantId);
+  // A host routed to `public` by UNKNOWN_HOST=default expires like an unknown one instead.
+  if (!cached || (entry.expiresAt === Infinity && !claimsHost(cached, match))) return undefined;
+  return cached;
+}
+
+async function loadAndRemember(env: Bindings, match: TenantHostMatch): Promise<TenantSnapshot | null> {
+  const snapshot = await loadForHost(env, match);
+  const now = Date.now();
+  const found = snapshot !== null && claimsHost(snapshot, match);
+  remember(
+    hosts,
+    match.host,
+    { tenantId: snapshot?.record.id ?? null, expiresAt: found ? Infinity : now + NEGATIVE_TTL_MS },
+    MAX_HOSTS,
+  );
+  if (snapshot) remember(tenants, snapshot.record.id, snapshot, MAX_TENANTS);
+  return snapshot;
 }
 
 export type ResolvedTenant = { snapshot: TenantSnapshot; instance: InstanceTarget };
 
-export async function resolveTenantFromHost(
-  env: Bindings,
-  ctx: WaitUntil,
-  match: TenantHostMatch,
-): Promise<ResolvedTenant> {
-  const now = Date.now();
-  const hostEntry = hosts.get(match.host);
-  let snapshot: TenantSnapshot | null = null;
-  if (hostEntry && hostEntry.expiresAt > now) {
-    if (hostEntry.tenantId === null) throw unknownHost();
-    const cached = tenants.get(hostEntry.tenantId);
-    // A host routed to `public` by UNKNOWN_HOST=default is only remembered briefly, like an unknown one.
-    if (cached && (claimsHost(cached.snapshot, match) || hostEntry.expiresAt !== Infinity)) {
-      snapshot = cached.snapshot;
-      if (now - cached.checkedAt > VERSION_CHECK_MS && !cached.refreshing)
-        refreshInBackground(env, ctx, cached);
-    }
-  }
+/** Host → tenant and instance (DESIGN.md "Host resolution" steps 3–6); `404 unknown_host` otherwise. */
+export async function resolveTenantFromHost(env: Bindings, match: TenantHostMatch): Promise<ResolvedTenant> {
+  let snapshot = cachedForHost(match, Date.now());
   if (!snapshot) {
-    snapshot = await loadForHost(env, match);
-    let expiresAt = Infinity;
-    if (!snapshot && env.UNKNOWN_HOST === 'default') {
-      snapshot = await loadForHost(env, {
-        kind: 'tenant',
-        host: '',
-        label: { slug: 'public', instance: null },
-      });
-      expiresAt = now + NEGATIVE_TTL_MS;
+    let pending = loading.get(match.host);
+    if (!pending) {
+      pending = loadAndRemember(env, match).finally(() => loading.delete(match.host));
+      loading.set(match.host, pending);
     }
-    remember(
-      hosts,
-      match.host,
-      { tenantId: snapshot?.record.id ?? null, expiresAt: snapshot ? expiresAt : now + NEGATIVE_TTL_MS },
-      MAX_HOSTS,
-    );
+    snapshot = (await pending) ?? undefined;
     if (!snapshot) throw unknownHost();
-    remember(tenants, snapshot.record.id, { snapshot, checkedAt: now, refreshing: false }, MAX_TENANTS);
   }
-  const instanceName = snapshot.domains.has(match.host)
-    ? (snapshot.domains.get(match.host) ?? snapshot.record.home_instance)
-    : (match.label?.instance ?? snapshot.record.home_instance);
+  const instanceName = instanceFor(snapshot, match);
   const instance = instanceName ? snapshot.instances.get(instanceName) : undefined;
   if (!instance) throw unknownHost();
   return { snapshot, instance };
+}
+
+// A custom domain names its instance or means the home one; `{label}.{instance}` must be a placement; a
+// host routed to `public` by UNKNOWN_HOST=default goes to its home instance.
+function instanceFor(snapshot: TenantSnapshot, match: TenantHostMatch): string | null {
+  if (snapshot.domains.has(match.host))
+    return snapshot.domains.get(match.host) ?? snapshot.record.home_instance;
+  if (match.label?.slug === snapshot.record.slug)
+    return match.label.instance ?? snapshot.record.home_instance;
+  return snapshot.record.home_instance;
 }
 
 function unknownHost() {

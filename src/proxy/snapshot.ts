@@ -1,14 +1,18 @@
 import { type CompiledRoutes, compileRoutes } from '../core/scopes';
 import { unseal } from '../core/seal';
+import { splitUpstreamBase } from '../core/upstream-path';
 import type { RateLimit } from '../db/schema';
 import type { TenantRecord } from '../db/snapshot-query';
 
+/** `origin` for fetch; `basePath` (no trailing slash) is what the upstream sees before the client's path. */
+export type UpstreamTarget = { origin: string; basePath: string };
 export type InstanceTarget = {
   id: string;
   name: string;
-  upstreams: string[];
+  upstreams: UpstreamTarget[];
   timeoutMs: number;
-  signingSecret: string;
+  /** Null when it cannot be unsealed (SEALING_KEY changed): such an instance answers 502. */
+  signingSecret: string | null;
 };
 export type KeyEntry = {
   id: string;
@@ -36,9 +40,12 @@ export async function compileSnapshot(
     instances.set(instance.name, {
       id: instance.id,
       name: instance.name,
-      upstreams: instance.upstreams,
+      upstreams: instance.upstreams.map(splitUpstreamBase),
       timeoutMs: instance.timeout_ms,
-      signingSecret: await unseal(instance.signing_secret_sealed, sealingKey ?? ''),
+      signingSecret: await unseal(instance.signing_secret_sealed, sealingKey ?? '').catch(() => {
+        console.error(JSON.stringify({ level: 'error', instance: instance.name, error: 'cannot unseal' }));
+        return null;
+      }),
     });
   }
   return {

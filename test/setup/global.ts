@@ -1,5 +1,6 @@
 // Starts what worker tests talk to, on free ports: Postgres (embedded, or a fresh database on the
-// DATABASE_URL server), the WebSocket bridge the Neon driver goes through, and echo upstreams.
+// DATABASE_URL server), the WebSocket bridge the Neon driver goes through, echo upstreams, and an address
+// that refuses connections.
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,8 +8,11 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startBridge } from '../../scripts/lib/bridge';
 import { startEchoUpstream } from '../../scripts/lib/echo-upstream';
+import { freePort } from '../../scripts/lib/ports';
 import { createFreshDatabase, dropDatabase, startEmbeddedPostgres } from '../../scripts/lib/postgres';
 import { runMigrations } from '../../scripts/migrate';
+import { startDatabaseSwitch } from './database-switch';
+import { startHookReceiver } from './hook-receiver';
 
 export default async function setup(project: TestProject) {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -32,9 +36,21 @@ export default async function setup(project: TestProject) {
   const databaseUrl = await createFreshDatabase(serverUrl, name);
   if (process.env.DATABASE_URL) cleanups.push(() => dropDatabase(serverUrl, name));
   await runMigrations(databaseUrl);
+  // The declarative config tests apply whole files with prune, which deletes everything a file does not
+  // name: they get a database of their own, so the other files' tenants are never theirs to delete.
+  const configName = `${name}_config`;
+  const configDatabaseUrl = await createFreshDatabase(serverUrl, configName);
+  if (process.env.DATABASE_URL) cleanups.push(() => dropDatabase(serverUrl, configName));
+  await runMigrations(configDatabaseUrl);
 
   const target = new URL(databaseUrl);
-  const bridge = await startBridge({ target: { host: target.hostname, port: Number(target.port || 5432) } });
+  // The bridge reaches Postgres through a switch that outage tests turn off and on (./database-switch).
+  const databaseSwitch = await startDatabaseSwitch({
+    host: target.hostname,
+    port: Number(target.port || 5432),
+  });
+  cleanups.push(() => databaseSwitch.close());
+  const bridge = await startBridge({ target: { host: '127.0.0.1', port: databaseSwitch.port } });
   cleanups.push(() => bridge.close());
   const upstream = await startEchoUpstream({ name: 'a' });
   const upstreamB = await startEchoUpstream({ name: 'b' });
@@ -44,11 +60,19 @@ export default async function setup(project: TestProject) {
   );
 
   project.provide('databaseUrl', databaseUrl);
+  project.provide('configDatabaseUrl', configDatabaseUrl);
   project.provide('wsProxy', `127.0.0.1:${bridge.port}/v2`);
+  project.provide('testControlUrl', databaseSwitch.controlUrl);
   project.provide('adminApiKey', `test_admin_${randomBytes(16).toString('hex')}`);
   project.provide('sealingKey', randomBytes(32).toString('base64'));
   project.provide('upstreamUrl', upstream.url);
   project.provide('upstreamUrlB', upstreamB.url);
+  // Records lifecycle hook POSTs; each path can be told to answer 500 or cut the connection.
+  const hookReceiver = await startHookReceiver();
+  cleanups.push(() => hookReceiver.close());
+  project.provide('hookReceiverUrl', hookReceiver.url);
+  // A port nothing listens on: connections to it are refused, for failover tests.
+  project.provide('refusedUpstreamUrl', `http://127.0.0.1:${await freePort()}`);
 
   return async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});

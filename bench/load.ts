@@ -1,0 +1,126 @@
+// One load generator for every scenario: wrk when installed (C, cheap on a 2-core machine), else autocannon
+// from npm, run in a child process so it never shares an event loop with the harness or the upstream.
+import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..');
+
+/** One kind of request the generator sends; several are sent in turn, one after another per connection. */
+export type Target = { host: string; headers: Record<string, string> };
+export type LoadResult = {
+  requests: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  /** Answers that were not 2xx/3xx, and socket errors and timeouts. */
+  bad: number;
+};
+export type LoadSpec = {
+  url: string;
+  targets: Target[];
+  connections: number;
+  seconds: number;
+  tmpDir: string;
+};
+
+export const generator: 'wrk' | 'autocannon' = spawnSync('wrk', ['-v']).error ? 'autocannon' : 'wrk';
+
+export function generatorVersion(): string {
+  if (generator === 'autocannon') {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'node_modules/autocannon/package.json'), 'utf8'));
+    return `autocannon ${pkg.version}`;
+  }
+  const out = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
+  return /wrk \S+/.exec(`${out.stdout}${out.stderr}`)?.[0] ?? 'wrk';
+}
+
+export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  return generator === 'wrk' ? runWrk(spec) : runAutocannon(spec);
+}
+
+const lua = (text: string) => JSON.stringify(text);
+
+function wrkScript(targets: Target[]): string {
+  const requests = targets.map((t) => {
+    const headers = Object.entries({ Host: t.host, ...t.headers })
+      .map(([name, value]) => `[${lua(name)}] = ${lua(value)}`)
+      .join(', ');
+    return `  wrk.format("GET", "/bench", { ${headers} }),`;
+  });
+  return `
+local requests = {
+${requests.join('\n')}
+}
+local n = 0
+-- One target: wrk reuses the same request bytes; several: each connection takes them in turn.
+if #requests == 1 then
+  request = function() return requests[1] end
+else
+  request = function()
+    n = n % #requests + 1
+    return requests[n]
+  end
+end
+done = function(summary, latency, _)
+  local e = summary.errors
+  io.write(string.format('\\nRESULT {"requests":%d,"us":%d,"bad":%d,"p50":%d,"p90":%d,"p99":%d}\\n',
+    summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99)))
+end
+`;
+}
+
+async function runWrk(spec: LoadSpec): Promise<LoadResult> {
+  const script = path.join(spec.tmpDir, `wrk-${process.pid}-${Date.now()}.lua`);
+  await writeFile(script, wrkScript(spec.targets));
+  const threads = String(Math.min(2, spec.connections));
+  const { stdout } = await run(
+    'wrk',
+    [
+      '-t',
+      threads,
+      '-c',
+      String(spec.connections),
+      '-d',
+      `${spec.seconds}s`,
+      '--timeout',
+      '5s',
+      '-s',
+      script,
+      `${spec.url}/bench`,
+    ],
+    { maxBuffer: 4 * 1024 * 1024 },
+  );
+  const line = /RESULT (\{.*\})/.exec(stdout)?.[1];
+  if (!line) throw new Error(`wrk printed no result:\n${stdout}`);
+  const r = JSON.parse(line) as {
+    requests: number;
+    us: number;
+    bad: number;
+    p50: number;
+    p90: number;
+    p99: number;
+  };
+  return {
+    requests: r.requests,
+    rps: r.requests / (r.us / 1e6),
+    p50: r.p50 / 1000,
+    p90: r.p90 / 1000,
+    p99: r.p99 / 1000,
+    bad: r.bad,
+  };
+}
+
+async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
+  const { stdout } = await run(
+    path.join(root, 'node_modules/.bin/tsx'),
+    [path.join(import.meta.dirname, 'autocannon-child.ts'), JSON.stringify(spec)],
+    { maxBuffer: 4 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as LoadResult;
+}

@@ -1,0 +1,84 @@
+// Warm-up, then rounds taken in turn across the scenarios (so a slow minute of the machine hits them all
+// alike), and the median of each figure over the rounds.
+import { type BenchDatabase, transactionCount } from './database';
+import { type LoadResult, runLoad, type Target } from './load';
+
+export type Scenario = {
+  name: string;
+  url: string;
+  targets: Target[];
+  warmupSeconds: number;
+  /** Instead of the plan's: 1 measures latency without queueing. */
+  connections?: number;
+  /** The gateway: its database queries are counted. */
+  usesDatabase?: boolean;
+};
+export type Plan = { connections: number; rounds: number; seconds: number; tmpDir: string };
+export type Measured = {
+  name: string;
+  rounds: LoadResult[];
+  median: LoadResult;
+  dbQueriesPer1000: number | null;
+};
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function medianResult(rounds: LoadResult[]): LoadResult {
+  const of = (pick: (r: LoadResult) => number) => median(rounds.map(pick));
+  return {
+    requests: of((r) => r.requests),
+    rps: of((r) => r.rps),
+    p50: of((r) => r.p50),
+    p90: of((r) => r.p90),
+    p99: of((r) => r.p99),
+    bad: rounds.reduce((sum, r) => sum + r.bad, 0),
+  };
+}
+
+/**
+ * Database queries are counted on the Postgres side over all rounds together and divided among the
+ * requests of the scenarios that use the database: pass one of those per call.
+ */
+export async function measure(
+  scenarios: Scenario[],
+  plan: Plan,
+  db: BenchDatabase,
+  log: (line: string) => void,
+): Promise<Measured[]> {
+  const load = (s: Scenario, seconds: number) =>
+    runLoad({
+      url: s.url,
+      targets: s.targets,
+      connections: s.connections ?? plan.connections,
+      seconds,
+      tmpDir: plan.tmpDir,
+    });
+  for (const s of scenarios) await load(s, s.warmupSeconds);
+  const before = await transactionCount(db);
+  const rounds = new Map<string, LoadResult[]>(scenarios.map((s) => [s.name, []]));
+  for (let round = 1; round <= plan.rounds; round++) {
+    for (const s of scenarios) {
+      const result = await load(s, plan.seconds);
+      rounds.get(s.name)!.push(result);
+      log(
+        `  round ${round}/${plan.rounds} ${s.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99.toFixed(2)} ms` +
+          (result.bad ? `, ${result.bad} errors` : ''),
+      );
+    }
+  }
+  const queries = (await transactionCount(db)) - before;
+  const total = scenarios
+    .filter((s) => s.usesDatabase)
+    .flatMap((s) => rounds.get(s.name)!)
+    .reduce((sum, r) => sum + r.requests, 0);
+  return scenarios.map((s) => ({
+    name: s.name,
+    rounds: rounds.get(s.name)!,
+    median: medianResult(rounds.get(s.name)!),
+    dbQueriesPer1000: s.usesDatabase && total > 0 ? (queries / total) * 1000 : null,
+  }));
+}

@@ -1,0 +1,101 @@
+// Accuracy and reaction figures: how many of a burst a 100/min limit admits, how long a revoked key keeps
+// working, and how often the gateway calls its TenantGate.
+import type pg from 'pg';
+import { request } from './http';
+import { runLoad } from './load';
+import type { SeededTenant } from './seed';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
+
+export type Burst = { sent: number; admitted: number; limited: number; other: number };
+
+/** `count` requests at once against a tenant limited to 100/min, inside one calendar minute. */
+export async function burstAgainstLimit(url: string, tenant: SeededTenant, count: number): Promise<Burst> {
+  // Warm the tenant's snapshot with a wrong key: refused before the limiter, so no budget is spent.
+  await request(url, { host: tenant.host, headers: bearer('gw_wrong_key_000000000000000000000000000') });
+  // A burst that straddles a minute boundary could rightly be admitted twice.
+  const intoMinute = Date.now() % 60_000;
+  if (intoMinute > 50_000) await sleep(60_000 - intoMinute + 500);
+  const answers = await Promise.all(
+    Array.from({ length: count }, () =>
+      request(url, { host: tenant.host, headers: bearer(tenant.secret), fresh: true }).catch(() => null),
+    ),
+  );
+  const admitted = answers.filter((a) => a && a.status < 400).length;
+  const limited = answers.filter((a) => a?.status === 429).length;
+  return { sent: count, admitted, limited, other: count - admitted - limited };
+}
+
+export type Revocation = { ms: number | null; via: string };
+
+/**
+ * A client polls every 10 ms with a key; the key is revoked with `DELETE /v1/tenants/:t/keys/:id`, or,
+ * while the control API has no such route, in SQL (revoked_at and a version bump, what the API will do).
+ * Answers the time from sending the revocation to the first 401 the client sees.
+ */
+export async function revocationDelay(
+  url: string,
+  tenant: SeededTenant,
+  adminKey: string,
+  client: pg.Client,
+  timeoutMs: number,
+): Promise<Revocation> {
+  const poll = () => request(url, { host: tenant.host, headers: bearer(tenant.secret) });
+  const warm = await poll();
+  if (warm.status !== 200)
+    throw new Error(`the key to revoke does not work before revocation (${warm.status})`);
+  let revokedAt = 0;
+  let first401: number | null = null;
+  const polling = (async () => {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      const started = performance.now();
+      const answer = await poll();
+      if (revokedAt > 0 && answer.status === 401) {
+        first401 = answer.at;
+        return;
+      }
+      await sleep(Math.max(0, 10 - (performance.now() - started)));
+    }
+  })();
+  await sleep(100);
+  revokedAt = performance.now();
+  const deleted = await request(url, {
+    host: 'control.localhost',
+    method: 'DELETE',
+    path: `/v1/tenants/${tenant.id}/keys/${tenant.keyId}`,
+    headers: bearer(adminKey),
+  });
+  let via = 'DELETE /v1/tenants/:t/keys/:id';
+  if (deleted.status !== 204) {
+    await client.query('update api_keys set revoked_at = now() where id = $1', [tenant.keyId]);
+    await client.query('update tenants set version = version + 1, updated_at = now() where id = $1', [
+      tenant.id,
+    ]);
+    via = `SQL (revoked_at + version bump): the control API answered ${deleted.status} to the DELETE`;
+  }
+  await polling;
+  return { ms: first401 === null ? null : first401 - revokedAt, via };
+}
+
+/**
+ * Gate calls the instrumented gateway made per 1,000 warm requests, over `seconds` of load: leases last up
+ * to a second, so a shorter count would say nothing. Also answers the calls of the warm-up, which show that
+ * the counter sees calls at all.
+ */
+export async function gateCallsPer1000(
+  url: string,
+  tenant: SeededTenant,
+  load: { connections: number; seconds: number; tmpDir: string },
+): Promise<{ per1000: number; warmupCalls: number }> {
+  const calls = async () => {
+    const answer = await request(url, { host: 'control.localhost', path: '/__bench/gate-calls' });
+    return (JSON.parse(answer.body) as { gate_calls: number }).gate_calls;
+  };
+  const spec = { url, targets: [{ host: tenant.host, headers: bearer(tenant.secret) }], ...load };
+  await runLoad({ ...spec, seconds: 1 });
+  const before = await calls();
+  const result = await runLoad(spec);
+  return { per1000: ((await calls()) - before) * (1000 / result.requests), warmupCalls: before };
+}

@@ -1,0 +1,409 @@
+// `npm run bench`: the gateway beside a bare passthrough worker, nginx and the direct upstream, on this
+// machine, in one run; writes bench/results.{md,json} and the README's table. `--quick`: a short smoke run
+// (CI) that writes to $TMPDIR/gateway-bench and leaves the committed results alone.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../scripts/lib/ports';
+import { spawnOwned, stopAll } from './cleanup';
+import { startDatabase } from './database';
+import { closeConnections, request } from './http';
+import { generator, generatorVersion, runLoad, type Target } from './load';
+import { type Measured, measure, type Scenario } from './measure';
+import { nginxVersion, startNginx } from './nginx';
+import { profileWhile } from './profile';
+import { burstAgainstLimit, gateCallsPer1000, revocationDelay } from './reactions';
+import { type Figure, type Results, renderMarkdown, type ScenarioResult, writeResults } from './report';
+import { generatedTenant, HIGH_LIMIT, seedGeneratedTenants, seedInstance, seedTenant } from './seed';
+import { warmTenants } from './warm';
+import { type Bundle, buildBundle, type RunningWorker, startWorker } from './workerd';
+
+const root = path.resolve(import.meta.dirname, '..');
+const quick = process.argv.includes('--quick');
+// Bundles, database, wrk scripts, CPU profiles and --quick results: outside the tree, kept until the next run.
+const tmpDir = path.join(os.tmpdir(), 'gateway-bench');
+const plan = quick
+  ? {
+      connections: 32,
+      rounds: 1,
+      seconds: 2,
+      warmup: 1,
+      tenants: [1_000, 10_000],
+      spread: 50,
+      loadTenantsMs: 10_000,
+      revokeTimeoutMs: 5_000,
+    }
+  : {
+      connections: 32,
+      rounds: 3,
+      seconds: 4,
+      warmup: 2,
+      tenants: [10_000, 100_000],
+      spread: 1_000,
+      loadTenantsMs: 30_000,
+      revokeTimeoutMs: 10_000,
+    };
+const SPREAD = plan.spread;
+const PASSTHROUGH = 'bare passthrough worker';
+const GATEWAY = 'gateway, 1 tenant';
+const BUNDLE_TARGET_KIB = 400;
+
+const runStarted = performance.now();
+const log = (line: string) =>
+  console.log(`[${((performance.now() - runStarted) / 1000).toFixed(0).padStart(3)} s] ${line}`);
+const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
+
+async function startUpstream(): Promise<{ url: string; port: number }> {
+  const port = await freePort();
+  const child = spawnOwned(
+    'upstream',
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'bench/upstream.ts'), String(port)],
+    {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`the bench upstream exited (${code})`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, port };
+}
+
+async function machine(): Promise<string> {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const workerd = JSON.parse(
+    await readFile(path.join(root, 'node_modules/workerd/package.json'), 'utf8'),
+  ).version;
+  return `${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.versions.node}, workerd ${workerd}`;
+}
+
+function spreadTargets(pick: (i: number) => number): Target[] {
+  return Array.from({ length: SPREAD }, (_, i) => {
+    const t = generatedTenant(pick(i));
+    return { host: t.host, headers: bearer(t.secret) };
+  });
+}
+
+function asResult(m: Measured, passthroughRps: number | null): ScenarioResult {
+  return { ...m, ratio: passthroughRps ? m.median.rps / passthroughRps : null };
+}
+
+const fmt = (v: number, digits = 2) => v.toFixed(digits);
+const met = (ok: boolean): Figure['met'] => (ok ? 'yes' : 'no');
+
+async function main() {
+  log(
+    `bench${quick ? ' --quick' : ''}: ${generatorVersion()}, ${plan.connections} connections, ${plan.rounds} round(s) of ${plan.seconds} s`,
+  );
+  await rm(tmpDir, { recursive: true, force: true });
+  await mkdir(tmpDir, { recursive: true });
+  log('building bundles (wrangler deploy --dry-run) and starting Postgres …');
+  const [gatewayBundle, passthroughBundle, instrumentedBundle, db] = await Promise.all([
+    buildBundle({ outdir: path.join(tmpDir, 'gateway') }),
+    buildBundle({ outdir: path.join(tmpDir, 'passthrough'), config: 'bench/passthrough.wrangler.toml' }),
+    buildBundle({ outdir: path.join(tmpDir, 'instrumented'), entry: 'bench/instrumented.js' }),
+    startDatabase(tmpDir),
+  ]);
+  const upstream = await startUpstream();
+
+  const sealingKey = randomBytes(32).toString('base64');
+  const adminKey = `adm_${randomBytes(24).toString('hex')}`;
+  const instanceId = await seedInstance(db.client, upstream.url, sealingKey);
+  const bench = await seedTenant(db.client, instanceId, 'bench', HIGH_LIMIT);
+  const limited = await seedTenant(db.client, instanceId, 'benchlimit', {
+    requests_per_minute: 100,
+    requests_per_day: null,
+  });
+  const revoked = await seedTenant(db.client, instanceId, 'benchrevoke', HIGH_LIMIT);
+
+  const bindings = {
+    DATABASE_URL: db.url,
+    DB_WS_PROXY: db.wsProxy,
+    ADMIN_API_KEY: adminKey,
+    SEALING_KEY: sealingKey,
+    BASE_DOMAINS: 'localhost',
+    CONTROL_HOST: 'control.localhost',
+    UNKNOWN_HOST: 'reject',
+    ALLOW_PRIVATE_UPSTREAMS: 'true',
+  };
+  const workerdStarted = performance.now();
+  const inspectorPort = await freePort();
+  const gateway = await startWorker({
+    name: 'gateway',
+    bundle: gatewayBundle,
+    bindings,
+    withDurableObjects: true,
+    inspectorPort,
+  });
+  // A control-host path that needs no database: the time is the runtime's and the bundle's, nothing else.
+  const coldStartMs =
+    (await request(gateway.url, { host: 'control.localhost', path: '/cold' })).at - workerdStarted;
+  const tenantStarted = performance.now();
+  const firstTenant = await request(gateway.url, { host: bench.host, headers: bearer(bench.secret) });
+  const firstTenantMs = firstTenant.at - tenantStarted;
+  if (firstTenant.status !== 200)
+    throw new Error(`the gateway refused the bench tenant: ${firstTenant.status} ${firstTenant.body}`);
+  const passthroughInspector = await freePort();
+  const passthrough = await startWorker({
+    name: 'passthrough',
+    bundle: passthroughBundle,
+    bindings: { UPSTREAM_URL: upstream.url },
+    inspectorPort: passthroughInspector,
+  });
+  const nginx = nginxVersion();
+  const nginxUrl = nginx ? await startNginx(tmpDir, upstream.port) : null;
+
+  const notes: string[] = [];
+  const measurePlan = { connections: plan.connections, rounds: plan.rounds, seconds: plan.seconds, tmpDir };
+  const one = (host: string, headers: Record<string, string> = {}): Target[] => [{ host, headers }];
+  const benchTarget = one(bench.host, bearer(bench.secret));
+  const warmupSeconds = plan.warmup;
+  const baseScenarios: Scenario[] = [
+    { name: 'direct upstream', url: upstream.url, targets: one('upstream'), warmupSeconds },
+    ...(nginxUrl
+      ? [{ name: `nginx reverse proxy (${nginx})`, url: nginxUrl, targets: one('upstream'), warmupSeconds }]
+      : []),
+    { name: PASSTHROUGH, url: passthrough.url, targets: one('upstream'), warmupSeconds },
+    { name: GATEWAY, url: gateway.url, targets: benchTarget, warmupSeconds, usesDatabase: true },
+    {
+      name: `${PASSTHROUGH}, 1 connection`,
+      url: passthrough.url,
+      targets: one('upstream'),
+      warmupSeconds,
+      connections: 1,
+    },
+    {
+      name: `${GATEWAY}, 1 connection`,
+      url: gateway.url,
+      targets: benchTarget,
+      warmupSeconds,
+      connections: 1,
+      usesDatabase: true,
+    },
+  ];
+  log('scenarios 1–3 and 5: direct, nginx, passthrough, gateway …');
+  const base = await measure(baseScenarios, measurePlan, db, log);
+
+  const profile = (name: string, worker: RunningWorker, port: number, bundle: Bundle, targets: Target[]) =>
+    profileWhile(
+      port,
+      worker.name,
+      bundle.scriptPath,
+      path.join(tmpDir, `${name.replace(/\W+/g, '-')}.cpuprofile`),
+      () =>
+        runLoad({ url: worker.url, targets, connections: plan.connections, seconds: plan.seconds, tmpDir }),
+    ).then((shares) => ({ name, shares: shares.slice(0, 8) }));
+  log('CPU profiles of the passthrough worker and the gateway …');
+  const profiles = [
+    await profile(PASSTHROUGH, passthrough, passthroughInspector, passthroughBundle, one('upstream')),
+    await profile(GATEWAY, gateway, inspectorPort, gatewayBundle, benchTarget),
+  ];
+
+  // Scenario 4: the same with many tenants in the database, requests spread over 1,000 warm ones.
+  const spread = async (total: number, pick: (i: number) => number, withProfile: boolean) => {
+    const name = `gateway, ${total.toLocaleString('en')} tenants (${SPREAD.toLocaleString('en')} in use)`;
+    const targets = spreadTargets(pick);
+    log(`scenario 4: ${name}: loading the ${SPREAD} tenants …`);
+    const warmed = await warmTenants(gateway.url, targets, plan.loadTenantsMs);
+    if (warmed.loaded < targets.length) {
+      const refusal = warmed.firstRefusal ? ` (first refusal: ${warmed.firstRefusal})` : '';
+      const line = `${name}: only ${warmed.loaded} of ${targets.length} tenants were loaded before the rounds, in ${plan.loadTenantsMs / 1000} s; ${warmed.refused} loads refused, ${warmed.left} not tried${refusal}.`;
+      log(`  ${line}`);
+      notes.push(line);
+    }
+    const [measured] = await measure(
+      [{ name, url: gateway.url, targets, warmupSeconds: plan.warmup, usesDatabase: true }],
+      measurePlan,
+      db,
+      log,
+    );
+    if (withProfile)
+      profiles.push(
+        await profile(`gateway, ${SPREAD} tenants in use`, gateway, inspectorPort, gatewayBundle, targets),
+      );
+    return measured;
+  };
+  const [fewer, more] = plan.tenants;
+  log(`seeding ${fewer.toLocaleString('en')} tenants …`);
+  await seedGeneratedTenants(db.client, instanceId, 1, fewer);
+  const fewerTenants = await spread(fewer, (i) => i * (fewer / SPREAD) + 1, true);
+  log(`seeding ${(more - fewer).toLocaleString('en')} more tenants …`);
+  await seedGeneratedTenants(db.client, instanceId, fewer + 1, more);
+  // Other tenants than before (those are cached already): n ≡ 1 (mod fewer / SPREAD) then, now n ≡ 5.
+  const moreTenants = await spread(more, (i) => i * (more / SPREAD) + 5, false);
+
+  log('accuracy: 1,000 concurrent requests against 100/min …');
+  const burst = await burstAgainstLimit(gateway.url, limited, 1_000);
+  log(`  admitted ${burst.admitted}, limited ${burst.limited}, other ${burst.other}`);
+  const limiting = burst.limited > 0;
+  log('reaction: key revocation seen by a client polling every 10 ms …');
+  const revocation = await revocationDelay(gateway.url, revoked, adminKey, db.client, plan.revokeTimeoutMs);
+  log(`  ${revocation.ms === null ? 'no 401' : `${fmt(revocation.ms, 0)} ms`} via ${revocation.via}`);
+  log('gate calls per 1,000 requests (instrumented bundle) …');
+  const instrumented = await startWorker({
+    name: 'instrumented',
+    bundle: instrumentedBundle,
+    bindings,
+    withDurableObjects: true,
+  });
+  const gateCalls = await gateCallsPer1000(instrumented.url, bench, {
+    connections: plan.connections,
+    seconds: plan.seconds,
+    tmpDir,
+  });
+  log(`  ${fmt(gateCalls.per1000, 1)} per 1,000 requests (${gateCalls.warmupCalls} during the warm-up)`);
+
+  const byName = (name: string) => base.find((m) => m.name === name)!;
+  const passthroughRps = byName(PASSTHROUGH).median.rps;
+  const gatewayOne = byName(GATEWAY);
+  // Rows at one connection compare with the passthrough at one connection.
+  const reference = (m: Measured) =>
+    m.name.endsWith('1 connection') ? byName(`${PASSTHROUGH}, 1 connection`).median.rps : passthroughRps;
+  const scenarios: ScenarioResult[] = [
+    ...base.map((m) => asResult(m, reference(m))),
+    ...(nginxUrl
+      ? []
+      : [
+          {
+            name: 'nginx reverse proxy',
+            median: null,
+            rounds: [],
+            ratio: null,
+            dbQueriesPer1000: null,
+            note: 'not installed',
+          },
+        ]),
+    asResult(fewerTenants, passthroughRps),
+    asResult(moreTenants, passthroughRps),
+  ];
+  const ratio = gatewayOne.median.rps / passthroughRps;
+  // At one connection nothing queues: the difference is what the gateway adds to each request.
+  const addedP99 =
+    byName(`${GATEWAY}, 1 connection`).median.p99 - byName(`${PASSTHROUGH}, 1 connection`).median.p99;
+  const vsOne = (m: Measured) => m.median.rps / gatewayOne.median.rps - 1;
+  const warmQueries = Math.max(
+    gatewayOne.dbQueriesPer1000 ?? 0,
+    fewerTenants.dbQueriesPer1000 ?? 0,
+    moreTenants.dbQueriesPer1000 ?? 0,
+  );
+  const bundleKiB = gatewayBundle.gzipBytes / 1024;
+  const figures: Figure[] = [
+    {
+      figure: 'gateway rps / passthrough rps',
+      value: `${fmt(ratio)}×`,
+      target: '≥ 0.85×',
+      met: met(ratio >= 0.85),
+    },
+    {
+      figure: 'p99 added by the gateway (1 connection)',
+      value: `${fmt(addedP99)} ms`,
+      target: '≤ 2 ms',
+      met: met(addedP99 <= 2),
+    },
+    {
+      figure: `${fewer.toLocaleString('en')} tenants vs 1 (rps)`,
+      value: `${fmt(vsOne(fewerTenants) * 100, 1)} %`,
+      target: 'within 5 %',
+      met: met(Math.abs(vsOne(fewerTenants)) <= 0.05),
+    },
+    {
+      figure: `${more.toLocaleString('en')} tenants vs 1 (rps)`,
+      value: `${fmt(vsOne(moreTenants) * 100, 1)} %`,
+      target: 'within 5 %',
+      met: met(Math.abs(vsOne(moreTenants)) <= 0.05),
+    },
+    {
+      figure: 'admitted of 1,000 concurrent at 100/min',
+      value: limiting
+        ? `${burst.admitted} (${burst.limited} × 429, ${burst.other} other)`
+        : `n/a (not implemented: ${burst.admitted} of 1,000 admitted, no 429)`,
+      target: 'exactly 100',
+      met: limiting ? met(burst.admitted === 100) : 'n/a',
+    },
+    {
+      figure: 'key revocation → first 401 (polling every 10 ms)',
+      value:
+        revocation.ms === null
+          ? `no 401 within ${plan.revokeTimeoutMs / 1000} s`
+          : `${fmt(revocation.ms, 0)} ms`,
+      target: '≤ 1 s',
+      met: met(revocation.ms !== null && revocation.ms <= 1_000),
+    },
+    {
+      figure: 'gate calls per 1,000 warm requests',
+      value: !limiting
+        ? `n/a (not implemented: ${fmt(gateCalls.per1000, 1)})`
+        : gateCalls.warmupCalls === 0
+          ? 'n/a (the counter saw no gate call at all)'
+          : fmt(gateCalls.per1000, 1),
+      target: '— (1,000 would be one call per request)',
+      met: 'n/a',
+    },
+    {
+      figure: 'database queries per 1,000 warm requests (worst scenario)',
+      value: fmt(warmQueries, 1),
+      target: '0',
+      met: met(warmQueries === 0),
+    },
+    {
+      figure: 'bundle (gzip -9)',
+      value: `${fmt(bundleKiB, 1)} KiB (${fmt(gatewayBundle.bytes / 1024, 0)} KiB raw)`,
+      target: `≤ ${BUNDLE_TARGET_KIB} KiB`,
+      met: met(bundleKiB <= BUNDLE_TARGET_KIB),
+    },
+    {
+      figure: 'cold start: workerd start → first response',
+      value: `${fmt(coldStartMs, 0)} ms`,
+      target: '—',
+      met: 'n/a',
+    },
+    {
+      figure: 'first request of a tenant (snapshot from Postgres)',
+      value: `${fmt(firstTenantMs, 1)} ms`,
+      target: '—',
+      met: 'n/a',
+    },
+  ];
+  notes.push(
+    `Revocation via ${revocation.via}.`,
+    'One workerd process serves every request here, so a revocation made through the control API reaches ' +
+      'the isolate that serves the polling client directly; across Cloudflare isolates the contract allows ' +
+      'one lease (≤ 1 s).',
+  );
+  const results: Results = {
+    date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    machine: await machine(),
+    method:
+      `Load: ${generatorVersion()}, ${plan.connections} connections, on the same machine as everything else; warm-up excluded; ` +
+      `${plan.rounds} rounds of ${plan.seconds} s taken in turn across scenarios, median reported. Workers run from their ` +
+      '`wrangler deploy --dry-run` bundles in workerd (Miniflare, direct socket, no proxy); upstream: a Node HTTP server ' +
+      'answering 12 bytes; database: embedded Postgres through the WebSocket bridge. DB queries are transactions counted on ' +
+      'the Postgres side (pg_stat_database) during the rounds.',
+    scenarios,
+    figures,
+    profiles,
+    notes,
+  };
+  await writeResults(
+    results,
+    quick ? tmpDir : path.join(root, 'bench'),
+    quick ? null : path.join(root, 'README.md'),
+  );
+  log(`\n${renderMarkdown(results)}\n`);
+  log(
+    `written to ${quick ? `${tmpDir}/results.{md,json}` : 'bench/results.{md,json} and README.md'} in ${fmt((performance.now() - runStarted) / 1000, 0)} s (load generator: ${generator})`,
+  );
+}
+
+main()
+  .catch((err) => {
+    console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : err}`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    closeConnections();
+    await stopAll();
+  });

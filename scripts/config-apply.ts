@@ -1,0 +1,119 @@
+// npm run config:apply -- file.yaml [--dry-run] [--prune]
+// Sends a configuration file to a running gateway (PUT /v1/config) and prints what changed as a table.
+// GATEWAY_URL (default http://localhost:8787), CONTROL_HOST (sent as Host; default control.localhost when
+// GATEWAY_URL is local, else GATEWAY_URL's own host), ADMIN_API_KEY (default: the one `npm run dev` keeps in
+// .data/secrets.json). Exits 1 when the gateway refuses the file, 2 on wrong usage.
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+
+type Change = { kind: string; name: string; action: string; fields?: string[] } & Record<string, unknown>;
+type Answer = {
+  dry_run?: boolean;
+  changes?: Change[];
+  summary?: Record<string, number>;
+  error?: { code: string; message: string; details?: { path: string; message: string }[] };
+};
+
+const SECRET_FIELDS = ['signing_secret', 'secret', 'install_token', 'install_url'];
+
+function usage(message: string): never {
+  console.error(`${message}\nusage: npm run config:apply -- <file.yaml|file.json> [--dry-run] [--prune]`);
+  process.exit(2);
+}
+
+async function adminKey(): Promise<string> {
+  if (process.env.ADMIN_API_KEY) return process.env.ADMIN_API_KEY;
+  try {
+    const dev = JSON.parse(await readFile(path.join(process.cwd(), '.data', 'secrets.json'), 'utf8'));
+    if (typeof dev.adminApiKey === 'string') return dev.adminApiKey;
+  } catch {}
+  return usage('Set ADMIN_API_KEY (or run `npm run dev` in this folder once).');
+}
+
+function put(url: URL, host: string, key: string, contentType: string, body: Buffer) {
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = client.request(
+      url,
+      {
+        method: 'PUT',
+        headers: {
+          host,
+          authorization: `Bearer ${key}`,
+          'content-type': contentType,
+          'content-length': body.length,
+          accept: 'application/json',
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const file = args.find((a) => !a.startsWith('--'));
+  const unknown = args.filter((a) => a.startsWith('--') && a !== '--dry-run' && a !== '--prune');
+  if (!file || unknown.length > 0)
+    usage(unknown.length > 0 ? `unknown option ${unknown[0]}` : 'no file given');
+  const body = await readFile(file).catch((err: NodeJS.ErrnoException) =>
+    usage(`cannot read ${file}: ${err.code}`),
+  );
+  const contentType = /\.json$/i.test(file) ? 'application/json' : 'application/yaml';
+
+  const base = new URL(process.env.GATEWAY_URL ?? 'http://localhost:8787');
+  const local = base.hostname === 'localhost' || base.hostname === '127.0.0.1';
+  const host = process.env.CONTROL_HOST ?? (local ? 'control.localhost' : base.host);
+  const url = new URL('/v1/config', base);
+  if (args.includes('--dry-run')) url.searchParams.set('dry_run', 'true');
+  if (args.includes('--prune')) url.searchParams.set('prune', 'true');
+
+  const res = await put(url, host, await adminKey(), contentType, body);
+  let answer: Answer;
+  try {
+    answer = JSON.parse(res.text);
+  } catch {
+    console.error(`${res.status}: ${res.text.slice(0, 500)}`);
+    process.exit(1);
+  }
+  if (res.status !== 200 || !answer.changes) {
+    console.error(`${res.status} ${answer.error?.code ?? 'error'}: ${answer.error?.message ?? res.text}`);
+    for (const d of answer.error?.details ?? []) console.error(`  ${d.path}: ${d.message}`);
+    process.exit(1);
+  }
+  const rows = [['KIND', 'NAME', 'ACTION', 'FIELDS']];
+  for (const c of answer.changes) rows.push([c.kind, c.name, c.action, (c.fields ?? []).join(', ')]);
+  console.log(table(rows));
+  const s = answer.summary ?? {};
+  const counts = `create ${s.create}, update ${s.update}, delete ${s.delete}, unchanged ${s.unchanged}`;
+  console.log(`\n${answer.dry_run ? 'Dry run, nothing written: ' : 'Applied: '}${counts}`);
+  const secrets = answer.changes.flatMap((c) =>
+    SECRET_FIELDS.filter((f) => typeof c[f] === 'string').map((f) => `  ${c.kind} ${c.name} ${f}: ${c[f]}`),
+  );
+  if (secrets.length > 0) console.log(`\nShown once, store them now:\n${secrets.join('\n')}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`config:apply failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

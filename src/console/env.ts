@@ -1,0 +1,27 @@
+import type { Context } from 'hono';
+import type { TenantRecord } from '../db/snapshot-query';
+import type { AppEnv } from '../env';
+
+/** A signed-in tenant admin, as the console pages see them. */
+export type ConsoleSession = {
+  token: string;
+  /** Put in every form; see core/session. */
+  csrf: string;
+  admin: { id: string; email: string };
+};
+
+/**
+ * The gateway pages' context: the app's, plus the tenant the host resolved to and the admin's session.
+ * Optional, so that the control plane's helpers (which take the app's context) accept this one too.
+ */
+export type PageEnv = {
+  Bindings: AppEnv['Bindings'];
+  Variables: AppEnv['Variables'] & { tenant?: TenantRecord; session?: ConsoleSession };
+};
+
+/** The tenant whose host this is (always set by the page app before any route runs). */
+export function tenantOf(c: Context<PageEnv>): TenantRecord {
+  const tenant = c.get('tenant');
+  if (!tenant) throw new Error('the gateway pages run for a resolved tenant only');
+  return tenant;
+}

@@ -1,0 +1,90 @@
+// The install itself: one transaction that spends the token (single use, checked and spent in one
+// statement), activates the tenant, stores its admin and makes its first tenant:admin key.
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { Context } from 'hono';
+import { toKeyJson } from '../control/keys';
+import { tenantChanged } from '../control/notify';
+import { toTenantJson } from '../control/tenant-schemas';
+import { newId } from '../core/ids';
+import { useDatabase } from '../db/client';
+import { writeTenantEvent } from '../db/events';
+import { createApiKey } from '../db/keys';
+import type { Queryable } from '../db/queryable';
+import { auditLog, installTokens, tenantAdmins, tenants } from '../db/schema';
+import { selectTenantViews } from '../db/tenants';
+import { ApiError } from '../errors';
+import { type PageEnv, tenantOf } from './env';
+
+export function invalidInstallToken(): ApiError {
+  return new ApiError(403, 'invalid_install_token', 'The install token is wrong, used or expired');
+}
+
+export function alreadyInstalled(slug: string): ApiError {
+  return new ApiError(409, 'conflict', `Tenant ${slug} is already installed`);
+}
+
+function liveToken(tenantId: string, tokenHash: string) {
+  return and(
+    eq(installTokens.tokenHash, tokenHash),
+    eq(installTokens.tenantId, tenantId),
+    isNull(installTokens.usedAt),
+    gt(installTokens.expiresAt, sql`now()`),
+  );
+}
+
+/** A cheap look before the expensive password hash: wrong guesses never cost a PBKDF2 run. */
+export async function isLiveInstallToken(db: Queryable, tenantId: string, tokenHash: string) {
+  const [row] = await db
+    .select({ id: installTokens.id })
+    .from(installTokens)
+    .where(liveToken(tenantId, tokenHash));
+  return row !== undefined;
+}
+
+export async function installTenant(
+  c: Context<PageEnv>,
+  input: { tokenHash: string; email: string; passwordHash: string },
+) {
+  const tenantId = tenantOf(c).id;
+  const db = await useDatabase(c);
+  const installed = await db.transaction(async (tx) => {
+    // Of two installs racing with one token, the second waits on this row and then finds it used.
+    const [token] = await tx
+      .update(installTokens)
+      .set({ usedAt: sql`now()` })
+      .where(liveToken(tenantId, input.tokenHash))
+      .returning({ id: installTokens.id });
+    if (!token) throw invalidInstallToken();
+    const [tenant] = await tx
+      .update(tenants)
+      .set({ status: 'active', version: sql`${tenants.version} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(tenants.id, tenantId), eq(tenants.status, 'pending')))
+      .returning();
+    if (!tenant) throw alreadyInstalled(tenantOf(c).slug);
+    const adminId = newId('adm');
+    await tx
+      .insert(tenantAdmins)
+      .values({ id: adminId, tenantId, email: input.email, passwordHash: input.passwordHash });
+    const created = await createApiKey(tx, { tenantId, name: 'tenant admin', scopes: ['tenant:admin'] });
+    await writeTenantEvent(tx, 'tenant.installed', tenant);
+    await tx.insert(auditLog).values({
+      actor: adminId,
+      tenantId,
+      resource: 'tenant',
+      resourceId: tenantId,
+      action: 'install',
+      before: { status: 'pending' },
+      after: { status: 'active', admin: { id: adminId, email: input.email }, key: toKeyJson(created.key) },
+      requestId: c.get('requestId'),
+    });
+    return { adminId, ...created };
+  });
+  tenantChanged(c, tenantId);
+  const [view] = await selectTenantViews(db).where(eq(tenants.id, tenantId));
+  return {
+    adminId: installed.adminId,
+    tenant: toTenantJson(view),
+    key: toKeyJson(installed.key),
+    secret: installed.secret,
+  };
+}

@@ -1,0 +1,166 @@
+import { eq } from 'drizzle-orm';
+import type { Context, Hono } from 'hono';
+import { z } from 'zod';
+import { hashPassword, sha256Hex } from '../core/secrets';
+import { useDatabase } from '../db/client';
+import { tenants } from '../db/schema';
+import { ApiError } from '../errors';
+import { beginAttempt } from './attempts';
+import { isJsonRequest, readFields } from './body';
+import { type PageEnv, tenantOf } from './env';
+import { installTenant, invalidInstallToken, isLiveInstallToken } from './install-tenant';
+import { Layout } from './layout';
+import { validationError } from './validation';
+
+const MIN_PASSWORD_LENGTH = 10;
+
+const InstallBody = z
+  .object({
+    install_token: z.string().trim().min(1, 'the install token is required').max(256),
+    email: z.string().trim().toLowerCase().max(254).pipe(z.email('enter an email address')),
+    password: z
+      .string()
+      .min(MIN_PASSWORD_LENGTH, `the password needs at least ${MIN_PASSWORD_LENGTH} characters`)
+      .max(256),
+    // Only the form has it; a script sends the password once.
+    password_repeat: z.string().optional(),
+  })
+  .refine((b) => b.password_repeat === undefined || b.password_repeat === b.password, {
+    path: ['password_repeat'],
+    message: 'the passwords do not match',
+  });
+
+function InstallForm(props: { c: Context<PageEnv>; error?: string; email?: string }) {
+  const tenant = tenantOf(props.c);
+  return (
+    <Layout title="Install" nonce={props.c.get('secureHeadersNonce') ?? ''} tenantName={tenant.name} narrow>
+      <h1>Install {tenant.name}</h1>
+      <p class="muted">
+        Enter the install token you were given and choose the administrator account for this tenant's console.
+      </p>
+      {props.error ? (
+        <section class="error" role="alert">
+          {props.error}
+        </section>
+      ) : null}
+      <section>
+        <form method="post" action="/_gateway/install">
+          <label for="install_token">Install token</label>
+          <input
+            id="install_token"
+            name="install_token"
+            type="text"
+            required
+            autocomplete="off"
+            spellcheck={false}
+          />
+          <label for="email">Admin email</label>
+          <input id="email" name="email" type="email" required autocomplete="username" value={props.email} />
+          <label for="password">Password</label>
+          <input
+            id="password"
+            name="password"
+            type="password"
+            required
+            minlength={MIN_PASSWORD_LENGTH}
+            autocomplete="new-password"
+          />
+          <label for="password_repeat">Password again</label>
+          <input
+            id="password_repeat"
+            name="password_repeat"
+            type="password"
+            required
+            minlength={MIN_PASSWORD_LENGTH}
+            autocomplete="new-password"
+          />
+          <div class="actions">
+            <button type="submit">Install</button>
+          </div>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
+function AlreadyInstalled(props: { c: Context<PageEnv> }) {
+  const tenant = tenantOf(props.c);
+  return (
+    <Layout title="Installed" nonce={props.c.get('secureHeadersNonce') ?? ''} tenantName={tenant.name} narrow>
+      <h1>{tenant.name} is already installed</h1>
+      <section>
+        <p>
+          Its administrator signs in at the <a href="/_gateway/console">console</a>.
+        </p>
+      </section>
+    </Layout>
+  );
+}
+
+function Installed(props: { c: Context<PageEnv>; secret: string; email: string }) {
+  const tenant = tenantOf(props.c);
+  return (
+    <Layout title="Installed" nonce={props.c.get('secureHeadersNonce') ?? ''} tenantName={tenant.name} narrow>
+      <h1>{tenant.name} is installed</h1>
+      <section class="notice">
+        <p>
+          This is your <code>tenant:admin</code> API key. Copy it now: <strong>it is not shown again</strong>.
+        </p>
+        <code class="secret" id="secret">
+          {props.secret}
+        </code>
+        <p class="muted">It manages this tenant's keys and domains through the control API.</p>
+      </section>
+      <section>
+        <p>
+          Sign in to the <a href="/_gateway/console">console</a> as <strong>{props.email}</strong>.
+        </p>
+      </section>
+    </Layout>
+  );
+}
+
+async function tenantStatus(c: Context<PageEnv>) {
+  const db = await useDatabase(c);
+  const [row] = await db
+    .select({ status: tenants.status })
+    .from(tenants)
+    .where(eq(tenants.id, tenantOf(c).id));
+  return row?.status;
+}
+
+export function registerInstall(app: Hono<PageEnv>) {
+  app.get('/_gateway/install', async (c) => {
+    if ((await tenantStatus(c)) !== 'pending') return c.html(<AlreadyInstalled c={c} />, 409);
+    return c.html(<InstallForm c={c} />);
+  });
+
+  app.post('/_gateway/install', async (c) => {
+    const json = isJsonRequest(c);
+    const fields = await readFields(c);
+    const email = typeof fields.email === 'string' ? fields.email : undefined;
+    try {
+      const parsed = InstallBody.safeParse(fields);
+      if (!parsed.success) throw validationError(parsed.error);
+      const body = parsed.data;
+      const succeeded = await beginAttempt(c, 'install');
+      const tokenHash = await sha256Hex(body.install_token);
+      if (!(await isLiveInstallToken(await useDatabase(c), tenantOf(c).id, tokenHash))) {
+        throw invalidInstallToken();
+      }
+      const passwordHash = await hashPassword(body.password);
+      const installed = await installTenant(c, { tokenHash, email: body.email, passwordHash });
+      succeeded();
+      if (json)
+        return c.json({ tenant: installed.tenant, key: installed.key, secret: installed.secret }, 201);
+      return c.html(<Installed c={c} secret={installed.secret} email={body.email} />, 201);
+    } catch (err) {
+      // A form gets its own page back with the reason; scripts get the JSON error from onError.
+      if (json || !(err instanceof ApiError)) throw err;
+      if (err.code === 'conflict') return c.html(<AlreadyInstalled c={c} />, 409);
+      if (err.code !== 'invalid_install_token' && err.code !== 'validation_failed') throw err;
+      const message = err.details?.map((d) => d.message).join('; ') ?? err.message;
+      return c.html(<InstallForm c={c} error={message} email={email} />, err.status);
+    }
+  });
+}

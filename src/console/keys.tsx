@@ -1,0 +1,304 @@
+// Key management from the console: the control API's building blocks (createApiKey, the version bump,
+// audit rows, tenantChanged), so a change here takes effect on the data plane exactly as one made there.
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Context, Hono } from 'hono';
+import { z } from 'zod';
+import { auditRow } from '../control/audit';
+import { toKeyJson } from '../control/keys';
+import { tenantChanged } from '../control/notify';
+import { isValidScope } from '../core/scopes';
+import { generateSecret, keyPrefix, sha256Hex } from '../core/secrets';
+import { useDatabase } from '../db/client';
+import { createApiKey } from '../db/keys';
+import { apiKeys, auditLog } from '../db/schema';
+import { bumpTenantVersions } from '../db/tenants';
+import { ApiError } from '../errors';
+import { checkCsrf } from './csrf';
+import { type PageEnv, tenantOf } from './env';
+import { Layout } from './layout';
+import { ConsoleNav } from './nav';
+import { loadSession, requireSession } from './session';
+
+type KeyRow = typeof apiKeys.$inferSelect;
+
+const COMMON_SCOPES = ['proxy:read', 'proxy:write', 'tenant:admin'] as const;
+const EXPIRY_DAYS = ['', '7', '30', '90', '365'] as const;
+const DAY_MS = 86_400_000;
+
+const asList = (value: unknown) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+const NewKeyBody = z.object({
+  name: z.string().trim().min(1, 'give the key a name').max(200),
+  // Ticked boxes plus the free-text field (space or comma separated), merged.
+  scopes: z
+    .array(z.string())
+    .transform((list) => [...new Set(list.flatMap((s) => s.split(/[\s,]+/)).filter(Boolean))])
+    .pipe(
+      z
+        .array(z.string().refine(isValidScope, 'not a valid scope'))
+        .min(1, 'choose at least one scope')
+        .max(50),
+    ),
+  expires_in_days: z.enum(EXPIRY_DAYS),
+});
+
+function fmt(date: Date | null) {
+  return date ? date.toISOString().slice(0, 16).replace('T', ' ') : '—';
+}
+
+function keyState(key: KeyRow): 'active' | 'revoked' | 'expired' {
+  if (key.revokedAt) return 'revoked';
+  if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) return 'expired';
+  return 'active';
+}
+
+export function KeyList(props: { keys: KeyRow[]; csrf: string }) {
+  if (props.keys.length === 0) return <p class="muted">No keys yet.</p>;
+  return (
+    <div class="table">
+      <table>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Key</th>
+            <th>Scopes</th>
+            <th>Created</th>
+            <th>Expires</th>
+            <th>Last used</th>
+            <th>State</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {props.keys.map((key) => {
+            const state = keyState(key);
+            return (
+              <tr data-key-id={key.id}>
+                <td>{key.name}</td>
+                <td>
+                  <code>{key.prefix}…</code>
+                </td>
+                <td>
+                  <code>{key.scopes.join(' ')}</code>
+                </td>
+                <td class="when">{fmt(key.createdAt)}</td>
+                <td class="when">{fmt(key.expiresAt)}</td>
+                <td class="when">{fmt(key.lastUsedAt)}</td>
+                <td>
+                  <span class={`badge ${state === 'active' ? 'active' : 'revoked'}`}>{state}</span>
+                </td>
+                <td>
+                  {state === 'revoked' ? null : (
+                    <>
+                      <form class="inline" method="post" action={`/_gateway/console/keys/${key.id}/rotate`}>
+                        <input type="hidden" name="_csrf" value={props.csrf} />
+                        <button type="submit" class="plain">
+                          Rotate
+                        </button>
+                      </form>{' '}
+                      <form class="inline" method="post" action={`/_gateway/console/keys/${key.id}/revoke`}>
+                        <input type="hidden" name="_csrf" value={props.csrf} />
+                        <button type="submit" class="danger">
+                          Revoke
+                        </button>
+                      </form>
+                    </>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function NewKeyForm(props: { csrf: string; error?: string }) {
+  return (
+    <form method="post" action="/_gateway/console/keys">
+      <input type="hidden" name="_csrf" value={props.csrf} />
+      {props.error ? (
+        <p class="error" role="alert">
+          {props.error}
+        </p>
+      ) : null}
+      <label for="key-name">Name</label>
+      <input
+        id="key-name"
+        name="name"
+        type="text"
+        required
+        maxlength={200}
+        placeholder="e.g. billing service"
+      />
+      <fieldset>
+        <legend>Scopes</legend>
+        {COMMON_SCOPES.map((scope) => (
+          <label>
+            <input type="checkbox" name="scopes" value={scope} checked={scope === 'proxy:read'} />
+            <code>{scope}</code>
+          </label>
+        ))}
+        <label for="key-more-scopes" class="muted">
+          Other scopes (space separated)
+        </label>
+        <input id="key-more-scopes" name="scopes" type="text" placeholder="e.g. send reports:read" />
+      </fieldset>
+      <label for="key-expiry">Expires</label>
+      <select id="key-expiry" name="expires_in_days">
+        {EXPIRY_DAYS.map((days) => (
+          <option value={days}>{days ? `in ${days} days` : 'never'}</option>
+        ))}
+      </select>
+      <div class="actions">
+        <button type="submit">Create key</button>
+      </div>
+    </form>
+  );
+}
+
+function SecretPage(props: { c: Context<PageEnv>; title: string; apiKey: KeyRow; secret: string }) {
+  const tenant = tenantOf(props.c);
+  return (
+    <Layout
+      title={props.title}
+      nonce={props.c.get('secureHeadersNonce') ?? ''}
+      tenantName={tenant.name}
+      nav={<ConsoleNav c={props.c} />}
+    >
+      <h1>{props.title}</h1>
+      <section class="notice">
+        <p>
+          The secret of <strong>{props.apiKey.name}</strong> (<code>{props.apiKey.scopes.join(' ')}</code>).
+          Copy it now: <strong>it is not shown again</strong>.
+        </p>
+        <code class="secret" id="secret">
+          {props.secret}
+        </code>
+        <p class="muted">
+          Send it as <code>Authorization: Bearer …</code> or <code>X-API-Key</code>.
+        </p>
+      </section>
+      <p>
+        <a href="/_gateway/console#keys">Back to the keys</a>
+      </p>
+    </Layout>
+  );
+}
+
+async function keyOf(c: Context<PageEnv>, id: string): Promise<KeyRow> {
+  const db = await useDatabase(c);
+  const [key] = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, tenantOf(c).id)));
+  if (!key) throw new ApiError(404, 'not_found', 'No such key');
+  return key;
+}
+
+export function registerKeys(app: Hono<PageEnv>) {
+  const guard = [loadSession, requireSession, checkCsrf] as const;
+
+  app.post('/_gateway/console/keys', ...guard, async (c) => {
+    const fields = await c.req.parseBody({ all: true });
+    const parsed = NewKeyBody.safeParse({ ...fields, scopes: asList(fields.scopes) });
+    if (!parsed.success) {
+      const message = parsed.error.issues.map((i) => i.message).join('; ');
+      const session = c.get('session')!;
+      return c.html(
+        <Layout
+          title="New key"
+          nonce={c.get('secureHeadersNonce') ?? ''}
+          tenantName={tenantOf(c).name}
+          nav={<ConsoleNav c={c} />}
+        >
+          <h1>New key</h1>
+          <section>
+            <NewKeyForm csrf={session.csrf} error={message} />
+          </section>
+        </Layout>,
+        422,
+      );
+    }
+    const body = parsed.data;
+    const tenantId = tenantOf(c).id;
+    const expiresAt = body.expires_in_days
+      ? new Date(Date.now() + Number(body.expires_in_days) * DAY_MS)
+      : null;
+    const db = await useDatabase(c);
+    const created = await db.transaction(async (tx) => {
+      const result = await createApiKey(tx, { tenantId, name: body.name, scopes: body.scopes, expiresAt });
+      await bumpTenantVersions(tx, [tenantId]);
+      await tx.insert(auditLog).values(
+        auditRow(c, {
+          tenantId,
+          resource: 'key',
+          resourceId: result.key.id,
+          action: 'create',
+          after: toKeyJson(result.key),
+        }),
+      );
+      return result;
+    });
+    tenantChanged(c, tenantId);
+    return c.html(<SecretPage c={c} title="Key created" apiKey={created.key} secret={created.secret} />, 201);
+  });
+
+  app.post('/_gateway/console/keys/:id/rotate', ...guard, async (c) => {
+    const before = await keyOf(c, c.req.param('id'));
+    const tenantId = tenantOf(c).id;
+    const secret = generateSecret('gw_', 40);
+    const db = await useDatabase(c);
+    const rotated = await db.transaction(async (tx) => {
+      const [after] = await tx
+        .update(apiKeys)
+        .set({ keyHash: await sha256Hex(secret), prefix: keyPrefix(secret), lastUsedAt: null })
+        .where(and(eq(apiKeys.id, before.id), isNull(apiKeys.revokedAt)))
+        .returning();
+      if (!after) throw new ApiError(409, 'conflict', 'A revoked key cannot be rotated');
+      await bumpTenantVersions(tx, [tenantId]);
+      await tx.insert(auditLog).values(
+        auditRow(c, {
+          tenantId,
+          resource: 'key',
+          resourceId: before.id,
+          action: 'rotate',
+          before: toKeyJson(before),
+          after: toKeyJson(after),
+        }),
+      );
+      return after;
+    });
+    tenantChanged(c, tenantId);
+    return c.html(<SecretPage c={c} title="Key rotated" apiKey={rotated} secret={secret} />);
+  });
+
+  app.post('/_gateway/console/keys/:id/revoke', ...guard, async (c) => {
+    const before = await keyOf(c, c.req.param('id'));
+    const tenantId = tenantOf(c).id;
+    if (!before.revokedAt) {
+      const db = await useDatabase(c);
+      await db.transaction(async (tx) => {
+        const [after] = await tx
+          .update(apiKeys)
+          .set({ revokedAt: new Date() })
+          .where(eq(apiKeys.id, before.id))
+          .returning();
+        await bumpTenantVersions(tx, [tenantId]);
+        await tx.insert(auditLog).values(
+          auditRow(c, {
+            tenantId,
+            resource: 'key',
+            resourceId: before.id,
+            action: 'revoke',
+            before: toKeyJson(before),
+            after: toKeyJson(after),
+          }),
+        );
+      });
+      tenantChanged(c, tenantId);
+    }
+    return c.redirect('/_gateway/console#keys', 303);
+  });
+}

@@ -1,0 +1,112 @@
+// Who is calling the control API: the bootstrap ADMIN_API_KEY, an operator key, or a tenant's admin key.
+import { eq, or } from 'drizzle-orm';
+import type { Context, MiddlewareHandler } from 'hono';
+import { hasScope } from '../core/scopes';
+import { sha256Hex, timingSafeEqual } from '../core/secrets';
+import { useDatabase } from '../db/client';
+import { apiKeys, tenants } from '../db/schema';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { readCredential } from '../proxy/authenticate';
+
+/** `id` is `admin` for ADMIN_API_KEY, else the key id; `tenant` is set for a tenant's `tenant:admin` key. */
+export type Actor = { id: string; scopes: string[]; tenant: { id: string; slug: string } | null };
+
+// last_used_at is for display: written at most once a minute per key, not on every call.
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** Route middleware: sets `actor`, or answers 401 / 403. Every actor is an operator or a tenant admin. */
+export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const credential = readCredential(c.req.raw.headers);
+  if (!credential) {
+    throw new ApiError(
+      401,
+      'missing_api_key',
+      'An API key is required (Authorization: Bearer … or X-API-Key)',
+    );
+  }
+  const adminKey = c.env.ADMIN_API_KEY;
+  if (adminKey && timingSafeEqual(credential.secret, adminKey)) {
+    c.set('actor', { id: 'admin', scopes: ['*'], tenant: null });
+    return next();
+  }
+  const db = await useDatabase(c);
+  const [row] = await db
+    .select({ key: apiKeys, slug: tenants.slug })
+    .from(apiKeys)
+    .leftJoin(tenants, eq(tenants.id, apiKeys.tenantId))
+    .where(eq(apiKeys.keyHash, await sha256Hex(credential.secret)));
+  const now = Date.now();
+  const expired = row?.key.expiresAt && row.key.expiresAt.getTime() <= now;
+  // A tenant key whose tenant is gone (the join found no slug) must never pass as an operator key.
+  if (!row || row.key.revokedAt || expired || (row.key.tenantId && !row.slug)) {
+    throw new ApiError(401, 'invalid_api_key', 'The API key is not valid');
+  }
+  const { key } = row;
+  const actor: Actor = {
+    id: key.id,
+    scopes: key.scopes,
+    tenant: key.tenantId ? { id: key.tenantId, slug: row.slug ?? '' } : null,
+  };
+  const allowed = actor.tenant ? hasScope(key.scopes, 'tenant:admin') : hasScope(key.scopes, 'admin');
+  if (!allowed) throw insufficientScope();
+  if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    await db
+      .update(apiKeys)
+      .set({ lastUsedAt: new Date(now) })
+      .where(eq(apiKeys.id, key.id));
+  }
+  c.set('actor', actor);
+  return next();
+};
+
+export function insufficientScope(): ApiError {
+  return new ApiError(403, 'insufficient_scope', 'This API key may not do this');
+}
+
+export function notFound(what: string): ApiError {
+  return new ApiError(404, 'not_found', `No such ${what}`);
+}
+
+export function actorOf(c: Context<AppEnv>): Actor {
+  const actor = c.get('actor');
+  if (!actor) throw new ApiError(401, 'missing_api_key', 'An API key is required');
+  return actor;
+}
+
+/** Route middleware after `authenticate`: tenant keys get 403 on operator-only routes. */
+export const operatorOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (actorOf(c).tenant) throw insufficientScope();
+  return next();
+};
+
+export type TenantRow = typeof tenants.$inferSelect;
+
+/**
+ * The tenant `:tenant` (id or slug) names, as this actor may see it. A tenant key naming any other tenant
+ * gets 404 exactly as for a tenant that does not exist; naming its own tenant on a route it may not use,
+ * 403.
+ */
+export async function tenantFor(
+  c: Context<AppEnv>,
+  idOrSlug: string,
+  opts: { tenantAdmin: boolean },
+): Promise<TenantRow> {
+  const actor = actorOf(c);
+  if (actor.tenant) {
+    if (idOrSlug !== actor.tenant.id && idOrSlug !== actor.tenant.slug) throw notFound('tenant');
+    if (!opts.tenantAdmin) throw insufficientScope();
+  }
+  const db = await useDatabase(c);
+  const [tenant] = await db
+    .select()
+    .from(tenants)
+    .where(or(eq(tenants.id, idOrSlug), eq(tenants.slug, idOrSlug)));
+  if (!tenant || (actor.tenant && tenant.id !== actor.tenant.id)) throw notFound('tenant');
+  return tenant;
+}
+
+/** A tenant admin may only hand out scopes it holds itself. */
+export function checkGrantable(actor: Actor, scopes: string[]) {
+  if (actor.tenant && !scopes.every((s) => hasScope(actor.scopes, s))) throw insufficientScope();
+}

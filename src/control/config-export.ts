@@ -1,0 +1,38 @@
+// GET /v1/config: the current state as a configuration file, so that applying it changes nothing.
+import { asc } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { instances, tenants } from '../db/schema';
+import { selectTenantViews } from '../db/tenants';
+import type { ConfigFile } from './config-schema';
+
+/**
+ * Every instance and tenant (`public` only once placed on an instance). Keys are left out: they are made
+ * with a secret shown once, not configured; instance signing secrets are never part of a file.
+ */
+export async function exportConfig(db: Database): Promise<ConfigFile> {
+  const instanceRows = await db.select().from(instances).orderBy(asc(instances.name));
+  const views = await selectTenantViews(db).orderBy(asc(tenants.slug));
+  return {
+    instances: instanceRows.map((row) => ({
+      name: row.name,
+      upstreams: row.upstreams,
+      timeout_ms: row.timeoutMs,
+      hooks_url: row.hooksUrl,
+    })),
+    tenants: views
+      .filter((view) => view.instance !== null)
+      .map(({ tenant, instance, instances: placements, domains }) => ({
+        slug: tenant.slug,
+        name: tenant.name,
+        status: tenant.status,
+        instance: instance as string,
+        instances: placements,
+        domains,
+        rate_limit: tenant.rateLimit,
+        auth: tenant.auth,
+        routes: tenant.routes,
+        limits: tenant.limits,
+        settings: tenant.settings,
+      })),
+  };
+}

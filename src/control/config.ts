@@ -1,0 +1,129 @@
+// PUT /v1/config (apply a file of instances and tenants, JSON or YAML) and GET /v1/config (export).
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { useDatabase } from '../db/client';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { authenticate, operatorOnly } from './auth';
+import { applyConfig } from './config-apply';
+import { exportConfig } from './config-export';
+import { ConfigFile, ConfigResult } from './config-schema';
+import { errorResponses, json, security } from './openapi';
+
+const MAX_CONFIG_BYTES = 5 * 1024 * 1024;
+const YAML_MEDIA_TYPE = /^(application|text)\/(x-)?yaml$/i;
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+const ApplyQuery = z.object({
+  dry_run: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ description: '`true`: answer the changes, write nothing' }),
+  prune: z.enum(['true', 'false']).optional().openapi({
+    description: '`true`: also delete the instances, tenants and declared-tenant keys the file omits',
+  }),
+});
+
+const fileContent = {
+  'application/json': { schema: ConfigFile },
+  'application/yaml': { schema: ConfigFile },
+};
+
+const applyRoute = createRoute({
+  method: 'put',
+  path: '/v1/config',
+  tags: ['config'],
+  summary: 'Apply a configuration file (instances and tenants)',
+  description:
+    'In one transaction; idempotent. Objects are matched by instance name, tenant slug and key name; omitted ' +
+    'optional fields return to their defaults. Secrets made here (new instances, keys, install tokens) are in ' +
+    'this answer only. Body JSON, or YAML with `Content-Type: application/yaml`.',
+  security,
+  request: { query: ApplyQuery, body: { required: true, content: fileContent } },
+  responses: { 200: json(ConfigResult, 'What changed (or would change)'), ...errorResponses(400, 409, 415) },
+});
+
+const exportRoute = createRoute({
+  method: 'get',
+  path: '/v1/config',
+  tags: ['config'],
+  summary: 'Export instances and tenants as a configuration file',
+  description: 'JSON, or YAML with `Accept: application/yaml`. Applying it back changes nothing. No secrets.',
+  security,
+  responses: { 200: { description: 'The configuration', content: fileContent }, ...errorResponses() },
+});
+
+function readFile(contentType: string | undefined, text: string): unknown {
+  const mediaType = (contentType ?? '').split(';')[0].trim();
+  if (YAML_MEDIA_TYPE.test(mediaType)) {
+    try {
+      return parseYaml(text);
+    } catch (err) {
+      const where = (err as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+      throw new ApiError(
+        400,
+        'bad_request',
+        `The body is not valid YAML${where ? ` (line ${where.line}, column ${where.col})` : ''}`,
+      );
+    }
+  }
+  if (JSON_MEDIA_TYPE.test(mediaType)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ApiError(400, 'bad_request', 'The body is not valid JSON');
+    }
+  }
+  throw new ApiError(
+    415,
+    'unsupported_media_type',
+    'Send the file as JSON (application/json) or YAML (application/yaml)',
+  );
+}
+
+export function registerConfig(app: OpenAPIHono<AppEnv>) {
+  // Registered for the document only: the body is JSON or YAML, so it is read and validated here.
+  app.openAPIRegistry.registerPath(applyRoute);
+  app.put('/v1/config', authenticate, operatorOnly, async (c) => {
+    const query = ApplyQuery.safeParse(c.req.query());
+    if (!query.success) {
+      throw new ApiError(
+        422,
+        'validation_failed',
+        'The request is not valid',
+        query.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+      );
+    }
+    if (Number(c.req.header('content-length') ?? 0) > MAX_CONFIG_BYTES) {
+      throw new ApiError(413, 'payload_too_large', 'A configuration file is at most 5 MiB');
+    }
+    // Decoded by hand: workerd warns when .text() reads a body typed application/yaml.
+    const text = new TextDecoder().decode(await c.req.arrayBuffer());
+    if (text.length > MAX_CONFIG_BYTES)
+      throw new ApiError(413, 'payload_too_large', 'A configuration file is at most 5 MiB');
+    const parsed = ConfigFile.safeParse(readFile(c.req.header('content-type'), text));
+    if (!parsed.success) {
+      throw new ApiError(
+        422,
+        'validation_failed',
+        'The configuration is not valid',
+        parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+      );
+    }
+    const dryRun = query.data.dry_run === 'true';
+    const changes = await applyConfig(c, parsed.data, { dryRun, prune: query.data.prune === 'true' });
+    const summary = { create: 0, update: 0, delete: 0, unchanged: 0 };
+    for (const change of changes) summary[change.action]++;
+    return c.json({ dry_run: dryRun, changes, summary } satisfies z.infer<typeof ConfigResult>, 200);
+  });
+
+  app.openAPIRegistry.registerPath(exportRoute);
+  app.get('/v1/config', authenticate, operatorOnly, async (c) => {
+    const file = await exportConfig(await useDatabase(c));
+    if (YAML_MEDIA_TYPE.test((c.req.header('accept') ?? '').split(/[;,]/)[0].trim())) {
+      c.header('content-type', 'application/yaml; charset=utf-8');
+      return c.body(stringifyYaml(file));
+    }
+    return c.json(file, 200);
+  });
+}

@@ -1,0 +1,35 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * Route middleware for JSON bodies, ahead of the zod validators: a body that is not JSON or does not
+ * parse is answered here in the contract's error shape. The parsed body is cached for the validator.
+ */
+export const jsonOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const contentType = c.req.header('content-type');
+  if (contentType === undefined) {
+    // No body at all: the schema then reports the missing fields (422). The read is cached for the validators.
+    if (c.req.raw.body === null || (await c.req.arrayBuffer()).byteLength === 0) return next();
+    throw new ApiError(
+      415,
+      'unsupported_media_type',
+      'Send the body as JSON (Content-Type: application/json)',
+    );
+  }
+  if (!JSON_MEDIA_TYPE.test(contentType.split(';')[0].trim())) {
+    throw new ApiError(
+      415,
+      'unsupported_media_type',
+      'Send the body as JSON (Content-Type: application/json)',
+    );
+  }
+  try {
+    await c.req.json();
+  } catch {
+    throw new ApiError(400, 'bad_request', 'The body is not valid JSON');
+  }
+  return next();
+};

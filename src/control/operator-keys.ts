@@ -1,0 +1,138 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { and, asc, eq, gt, isNull } from 'drizzle-orm';
+import { useDatabase } from '../db/client';
+import { createApiKey } from '../db/keys';
+import { apiKeys, auditLog } from '../db/schema';
+import type { AppEnv } from '../env';
+import { auditRow } from './audit';
+import { authenticate, notFound, operatorOnly } from './auth';
+import { decodeCursor, toPage } from './cursor';
+import { jsonOnly } from './json-body';
+import { futureExpiry, KeySchema, KeyWithSecret, keyFields, toKeyJson } from './keys';
+import { errorResponses, json, jsonBody, PageQuery, page, security } from './openapi';
+
+const CreateOperatorKey = z
+  .strictObject({
+    ...keyFields,
+    scopes: keyFields.scopes.openapi({
+      description: '`admin` or `*` give full control-plane access',
+      example: ['admin'],
+    }),
+  })
+  .openapi('OperatorKeyCreate');
+
+const createRouteDef = createRoute({
+  method: 'post',
+  path: '/v1/keys',
+  tags: ['operator keys'],
+  summary: 'Create an operator key',
+  description: 'The secret is shown only in this answer.',
+  security,
+  middleware: [authenticate, operatorOnly, jsonOnly],
+  request: { body: jsonBody(CreateOperatorKey) },
+  responses: { 201: json(KeyWithSecret, 'Created'), ...errorResponses(400, 415) },
+});
+
+const listRouteDef = createRoute({
+  method: 'get',
+  path: '/v1/keys',
+  tags: ['operator keys'],
+  summary: 'List operator keys (revoked ones too)',
+  security,
+  middleware: [authenticate, operatorOnly],
+  request: { query: PageQuery },
+  responses: { 200: json(page(KeySchema, 'OperatorKeyPage'), 'Operator keys'), ...errorResponses() },
+});
+
+const revokeRouteDef = createRoute({
+  method: 'delete',
+  path: '/v1/keys/{id}',
+  tags: ['operator keys'],
+  summary: 'Revoke an operator key',
+  security,
+  middleware: [authenticate, operatorOnly],
+  request: {
+    params: z.object({
+      id: z
+        .string()
+        .min(1)
+        .max(64)
+        .openapi({ param: { name: 'id', in: 'path' } }),
+    }),
+  },
+  responses: { 204: { description: 'Revoked' }, ...errorResponses(404) },
+});
+
+export function registerOperatorKeys(app: OpenAPIHono<AppEnv>) {
+  app.openapi(createRouteDef, async (c) => {
+    const body = c.req.valid('json');
+    const expiresAt = futureExpiry(body.expires_at);
+    const db = await useDatabase(c);
+    const created = await db.transaction(async (tx) => {
+      const result = await createApiKey(tx, {
+        tenantId: null,
+        name: body.name,
+        scopes: body.scopes,
+        expiresAt,
+      });
+      await tx.insert(auditLog).values(
+        auditRow(c, {
+          tenantId: null,
+          resource: 'key',
+          resourceId: result.key.id,
+          action: 'create',
+          after: toKeyJson(result.key),
+        }),
+      );
+      return result;
+    });
+    return c.json({ key: toKeyJson(created.key), secret: created.secret }, 201);
+  });
+
+  app.openapi(listRouteDef, async (c) => {
+    const { limit, cursor } = c.req.valid('query');
+    const after = decodeCursor(cursor);
+    const db = await useDatabase(c);
+    const rows = await db
+      .select()
+      .from(apiKeys)
+      .where(and(isNull(apiKeys.tenantId), after === undefined ? undefined : gt(apiKeys.id, after)))
+      .orderBy(asc(apiKeys.id))
+      .limit(limit + 1);
+    return c.json(
+      toPage(rows, limit, (row) => row.id, toKeyJson),
+      200,
+    );
+  });
+
+  app.openapi(revokeRouteDef, async (c) => {
+    const { id } = c.req.valid('param');
+    const db = await useDatabase(c);
+    await db.transaction(async (tx) => {
+      const [before] = await tx
+        .select()
+        .from(apiKeys)
+        .where(and(eq(apiKeys.id, id), isNull(apiKeys.tenantId)))
+        .for('update');
+      if (!before) throw notFound('key');
+      // Revoking twice is not an error; the first revocation time stays.
+      if (before.revokedAt) return;
+      const [after] = await tx
+        .update(apiKeys)
+        .set({ revokedAt: new Date() })
+        .where(eq(apiKeys.id, id))
+        .returning();
+      await tx.insert(auditLog).values(
+        auditRow(c, {
+          tenantId: null,
+          resource: 'key',
+          resourceId: id,
+          action: 'revoke',
+          before: toKeyJson(before),
+          after: toKeyJson(after),
+        }),
+      );
+    });
+    return c.body(null, 204);
+  });
+}

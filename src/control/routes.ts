@@ -1,0 +1,28 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../env';
+import { registerAudit } from './audit';
+import { registerConfig } from './config';
+import { registerDocs } from './docs';
+import { registerDomains } from './domains';
+import { registerEvents } from './events';
+import { registerHealth } from './health';
+import { registerInstances } from './instances';
+import { registerKeys } from './keys';
+import { registerOperatorKeys } from './operator-keys';
+import { registerTenants } from './tenants';
+import { registerUsage } from './usage';
+
+/** Every control API route, and the OpenAPI document and reference page generated from them. */
+export function registerControlRoutes(app: OpenAPIHono<AppEnv>) {
+  registerHealth(app);
+  registerInstances(app);
+  registerTenants(app);
+  registerDomains(app);
+  registerKeys(app);
+  registerOperatorKeys(app);
+  registerUsage(app);
+  registerAudit(app);
+  registerEvents(app);
+  registerConfig(app);
+  registerDocs(app);
+}

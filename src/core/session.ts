@@ -1,0 +1,81 @@
+// Console sessions: a signed, self-contained token (no session table), bound to one tenant and one admin
+// and valid until its expiry; and CSRF tokens derived from it, so a form is only accepted from a page that
+// was rendered for that very session.
+
+import { timingSafeEqual, toHex } from './secrets';
+
+export type Session = { tenantId: string; adminId: string /** Unix ms. */; expiresAt: number };
+
+export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
+
+const encoder = new TextEncoder();
+const keys = new Map<string, Promise<CryptoKey>>();
+// Ids are base62 with a type prefix (`ten_…`, `adm_…`): never a dot.
+const TOKEN = /^v1\.([A-Za-z0-9_]{1,64})\.([A-Za-z0-9_]{1,64})\.(\d{1,15})\.([0-9a-f]{64})$/;
+
+// Its own HKDF info, so the session key is unrelated to the sealing key derived from the same secret.
+function sessionKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    if (secret.length === 0) throw new TypeError('the session secret is empty');
+    key = (async () => {
+      const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, [
+        'deriveKey',
+      ]);
+      return crypto.subtle.deriveKey(
+        {
+          name: 'HKDF',
+          hash: 'SHA-256',
+          salt: new Uint8Array(0),
+          info: encoder.encode('tenant-gateway console session v1'),
+        },
+        material,
+        { name: 'HMAC', hash: 'SHA-256', length: 256 },
+        false,
+        ['sign'],
+      );
+    })();
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+async function mac(secret: string, message: string): Promise<string> {
+  const signature = await crypto.subtle.sign('HMAC', await sessionKey(secret), encoder.encode(message));
+  return toHex(new Uint8Array(signature));
+}
+
+/** `v1.{tenant id}.{admin id}.{expiry, unix ms}.{hex HMAC of what precedes}` */
+export async function signSession(session: Session, secret: string): Promise<string> {
+  const body = `v1.${session.tenantId}.${session.adminId}.${Math.floor(session.expiresAt)}`;
+  return `${body}.${await mac(secret, body)}`;
+}
+
+/** The session a token carries, or null when it is malformed, forged, altered or expired. */
+export async function readSession(
+  token: string | undefined,
+  secret: string,
+  now: number,
+): Promise<Session | null> {
+  const match = token ? TOKEN.exec(token) : null;
+  if (!match || !token) return null;
+  const body = token.slice(0, token.lastIndexOf('.'));
+  if (!timingSafeEqual(await mac(secret, body), match[4])) return null;
+  const expiresAt = Number(match[3]);
+  if (expiresAt <= now) return null;
+  return { tenantId: match[1], adminId: match[2], expiresAt };
+}
+
+/** The CSRF token of every form rendered for this session. */
+export function csrfToken(sessionToken: string, secret: string): Promise<string> {
+  return mac(secret, `csrf\n${sessionToken}`);
+}
+
+export async function checkCsrfToken(
+  sessionToken: string,
+  given: string | undefined,
+  secret: string,
+): Promise<boolean> {
+  if (typeof given !== 'string') return false;
+  return timingSafeEqual(await csrfToken(sessionToken, secret), given);
+}

@@ -1,0 +1,85 @@
+// The TenantGate's side of the install-token and console sign-in back-off (arithmetic in core/throttle):
+// counters per client and per tenant in the gate's own SQLite storage, so they hold across isolates.
+import {
+  type Admission,
+  admitAttempt,
+  afterSuccess,
+  CLIENT_POLICY,
+  currentCounter,
+  TENANT_POLICY,
+  type ThrottleCounter,
+} from '../core/throttle';
+
+export type AuthScope = 'install' | 'sign-in';
+
+const TENANT = '*';
+const ready = new WeakSet<SqlStorage>();
+
+function table(sql: SqlStorage): SqlStorage {
+  if (!ready.has(sql)) {
+    sql.exec(`create table if not exists auth_throttle (
+      scope text not null, client text not null, failures integer not null, next_at integer not null,
+      last_at integer not null, primary key (scope, client))`);
+    sql.exec('create index if not exists auth_throttle_last_at on auth_throttle (last_at)');
+    ready.add(sql);
+  }
+  return sql;
+}
+
+function read(sql: SqlStorage, scope: AuthScope, client: string): ThrottleCounter | undefined {
+  const [row] = sql
+    .exec<{ failures: number; next_at: number; last_at: number }>(
+      'select failures, next_at, last_at from auth_throttle where scope = ? and client = ?',
+      scope,
+      client,
+    )
+    .toArray();
+  return row && { failures: row.failures, nextAt: row.next_at, lastAt: row.last_at };
+}
+
+function write(sql: SqlStorage, scope: AuthScope, client: string, counter: ThrottleCounter) {
+  sql.exec(
+    `insert into auth_throttle (scope, client, failures, next_at, last_at) values (?, ?, ?, ?, ?)
+     on conflict (scope, client) do update set failures = excluded.failures, next_at = excluded.next_at,
+     last_at = excluded.last_at`,
+    scope,
+    client,
+    counter.failures,
+    counter.nextAt,
+    counter.lastAt,
+  );
+}
+
+/**
+ * Counts an attempt against the client and the tenant and says how long it must wait before it is checked
+ * (or that it is refused). Synchronous storage calls only, so concurrent attempts never interleave.
+ */
+export function admitAuthAttempt(sql: SqlStorage, scope: AuthScope, client: string, now: number): Admission {
+  table(sql);
+  // Counters nobody touched for a while are forgotten anyway: drop them so many clients do not pile up.
+  sql.exec(
+    'delete from auth_throttle where last_at < ? and next_at < ?',
+    now - CLIENT_POLICY.forgetAfterMs,
+    now,
+  );
+  const admission = admitAttempt(
+    [
+      { counter: read(sql, scope, client), policy: CLIENT_POLICY },
+      { counter: read(sql, scope, TENANT), policy: TENANT_POLICY },
+    ],
+    now,
+  );
+  if (admission.admitted) {
+    write(sql, scope, client, admission.counters[0]);
+    write(sql, scope, TENANT, admission.counters[1]);
+  }
+  return admission;
+}
+
+/** The attempt was right: the client starts afresh and the tenant's up-front failure is taken back. */
+export function recordAuthSuccess(sql: SqlStorage, scope: AuthScope, client: string, now: number) {
+  table(sql);
+  sql.exec('delete from auth_throttle where scope = ? and client = ?', scope, client);
+  const tenant = read(sql, scope, TENANT);
+  if (tenant) write(sql, scope, TENANT, afterSuccess(currentCounter(tenant, now, TENANT_POLICY)));
+}

@@ -1,0 +1,46 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { Bindings } from '../env';
+import { deliverPending } from './deliver-pending';
+
+// When the database cannot be reached, look again after this long.
+const OUTAGE_RETRY_MS = 30_000;
+
+/**
+ * One per tenant (named by the tenant id): delivers the tenant's lifecycle events from the outbox, in
+ * order, on its alarm. The control plane kicks it after each commit; the alarm carries the retries.
+ */
+export class HookDeliverer extends DurableObject<Bindings> {
+  private running = false;
+  private kicked = false;
+
+  /** Something of this tenant was committed: deliver what is pending now. */
+  async kick(tenantId: string): Promise<void> {
+    this.kicked = true;
+    if (this.running) return;
+    await this.ctx.storage.put('tenant', tenantId);
+    await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  async alarm(): Promise<void> {
+    const tenantId = await this.ctx.storage.get<string>('tenant');
+    if (!tenantId) return;
+    this.running = true;
+    let next: number | null = null;
+    try {
+      // A kick while a pass was at work may have added an event the pass did not see.
+      do {
+        this.kicked = false;
+        next = await deliverPending(this.env, tenantId);
+      } while (this.kicked);
+    } catch (err) {
+      console.error(
+        JSON.stringify({ level: 'error', at: 'hook-deliverer', tenant_id: tenantId, error: String(err) }),
+      );
+      next = Date.now() + OUTAGE_RETRY_MS;
+    } finally {
+      this.running = false;
+    }
+    // Set after `running` is false with nothing awaited in between: a later kick's alarm replaces this one.
+    if (next !== null) await this.ctx.storage.setAlarm(next);
+  }
+}

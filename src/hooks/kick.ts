@@ -1,0 +1,16 @@
+import type { Bindings } from '../env';
+
+type Waiter = { waitUntil(promise: Promise<unknown>): void };
+
+/** After a commit: the tenant's HookDeliverer sends what the commit put in the outbox, without delaying the answer. */
+export function kickHookDeliverer(env: Bindings, ctx: Waiter, tenantId: string) {
+  const stub = env.HOOK_DELIVERER.get(env.HOOK_DELIVERER.idFromName(tenantId));
+  ctx.waitUntil(
+    stub.kick(tenantId).catch((err: unknown) => {
+      // The event is safe in the outbox; the sweep (cron) kicks the deliverer later.
+      console.error(
+        JSON.stringify({ level: 'error', at: 'hook-kick', tenant_id: tenantId, error: String(err) }),
+      );
+    }),
+  );
+}

@@ -1,0 +1,57 @@
+import { createHmac, hkdfSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { checkCsrfToken, csrfToken, readSession, signSession } from '../../src/core/session';
+
+const secret = 'a-long-random-sealing-key-for-tests';
+const session = { tenantId: 'ten_abc123', adminId: 'adm_xyz789', expiresAt: 2_000_000 };
+
+describe('session tokens', () => {
+  it('round-trips before the expiry', async () => {
+    const token = await signSession(session, secret);
+    expect(token).toMatch(/^v1\.ten_abc123\.adm_xyz789\.2000000\.[0-9a-f]{64}$/);
+    expect(await readSession(token, secret, 1_999_999)).toEqual(session);
+  });
+
+  it('is an HMAC-SHA256 under a key derived with HKDF from the secret (info "…console session v1")', async () => {
+    const key = Buffer.from(
+      hkdfSync('sha256', secret, Buffer.alloc(0), 'tenant-gateway console session v1', 32),
+    );
+    const body = 'v1.ten_abc123.adm_xyz789.2000000';
+    const expected = createHmac('sha256', key).update(body).digest('hex');
+    expect(await signSession(session, secret)).toBe(`${body}.${expected}`);
+  });
+
+  it('is refused once expired', async () => {
+    const token = await signSession(session, secret);
+    expect(await readSession(token, secret, 2_000_000)).toBeNull();
+  });
+
+  it('is refused when altered, signed with another secret, or malformed', async () => {
+    const token = await signSession(session, secret);
+    expect(await readSession(token.replace('adm_xyz789', 'adm_xyz788'), secret, 0)).toBeNull();
+    expect(await readSession(token.replace('.2000000.', '.9000000.'), secret, 0)).toBeNull();
+    expect(await readSession(token, 'another-secret', 0)).toBeNull();
+    expect(await readSession(`${token}0`, secret, 0)).toBeNull();
+    expect(await readSession('', secret, 0)).toBeNull();
+    expect(await readSession(undefined, secret, 0)).toBeNull();
+    expect(await readSession('v1.a.b.c.d', secret, 0)).toBeNull();
+  });
+});
+
+describe('CSRF tokens', () => {
+  it('are accepted for the session they were made for only', async () => {
+    const token = await signSession(session, secret);
+    const other = await signSession({ ...session, adminId: 'adm_other' }, secret);
+    const csrf = await csrfToken(token, secret);
+    expect(csrf).toMatch(/^[0-9a-f]{64}$/);
+    expect(await checkCsrfToken(token, csrf, secret)).toBe(true);
+    expect(await checkCsrfToken(other, csrf, secret)).toBe(false);
+    expect(await checkCsrfToken(token, csrf.slice(0, 63), secret)).toBe(false);
+    expect(await checkCsrfToken(token, undefined, secret)).toBe(false);
+  });
+
+  it('differ from the session signature itself', async () => {
+    const token = await signSession(session, secret);
+    expect(token.endsWith(await csrfToken(token, secret))).toBe(false);
+  });
+});

@@ -1,0 +1,420 @@
+import { env, exports } from 'cloudflare:workers';
+import { and, asc, eq } from 'drizzle-orm';
+import { describe, expect, test } from 'vitest';
+import { sha256Hex } from '../../src/core/secrets';
+import { events, installTokens, tenants } from '../../src/db/schema';
+import { api, type ErrorBody, errorCode, newInstance, newTenant, type TenantJson } from './control-client';
+import { unique, withDb } from './helpers';
+
+type Created = { tenant: TenantJson; install_token: string; install_url: string };
+type Page = { data: TenantJson[]; next_cursor: string | null };
+
+describe('POST /v1/tenants', () => {
+  test('creates a pending tenant with its slug, schema, placements, defaults and a hashed install token', async () => {
+    const home = await newInstance();
+    const other = await newInstance();
+    const suffix = unique('');
+    const res = await api<Created>('POST', '/v1/tenants', {
+      body: { name: `Company-X ${suffix}`, instance: home, instances: [other] },
+    });
+    expect(res.status).toBe(201);
+    const { tenant, install_token, install_url } = res.body;
+    expect(tenant.id).toMatch(/^ten_/);
+    expect(tenant.slug).toBe(`companyx${suffix}`);
+    expect(tenant.schema_name).toBe(`t_companyx${suffix}`);
+    expect(tenant.status).toBe('pending');
+    expect(tenant.instance).toBe(home);
+    expect(tenant.instances).toEqual([home, other].sort());
+    expect(tenant.domains).toEqual([]);
+    expect(tenant.rate_limit).toBeNull();
+    expect(tenant.auth).toEqual({ mode: 'required', public_paths: [] });
+    expect(tenant.routes).toEqual([]);
+    expect(tenant.limits).toEqual({ on_gate_error: 'closed' });
+    expect(tenant.settings).toEqual({});
+    expect(install_token).toMatch(/^gwi_[0-9A-Za-z]{40}$/);
+    expect(install_url).toBe(`https://${tenant.slug}.${home}.localhost/_gateway/install`);
+
+    const stored = await withDb((db) =>
+      db.select().from(installTokens).where(eq(installTokens.tenantId, tenant.id)),
+    );
+    expect(stored).toHaveLength(1);
+    expect(stored[0].tokenHash).toBe(await sha256Hex(install_token));
+    const days = (stored[0].expiresAt.getTime() - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(6.9);
+    expect(days).toBeLessThanOrEqual(7);
+
+    const outbox = await withDb((db) => db.select().from(events).where(eq(events.tenantId, tenant.id)));
+    expect(outbox).toHaveLength(1);
+    expect(outbox[0].type).toBe('tenant.created');
+    expect(outbox[0].id).toMatch(/^evt_/);
+    expect(outbox[0].payload).toMatchObject({
+      id: outbox[0].id,
+      type: 'tenant.created',
+      tenant: {
+        id: tenant.id,
+        slug: tenant.slug,
+        name: tenant.name,
+        schema_name: tenant.schema_name,
+        status: 'pending',
+        settings: {},
+      },
+    });
+  });
+
+  test('takes every field, domains and the domain shorthand', async () => {
+    const home = await newInstance();
+    const a = `${unique('a')}.example.com`;
+    const b = `${unique('b')}.example.com`;
+    const body = {
+      name: unique('Full '),
+      slug: unique('full'),
+      instance: home,
+      domains: [a.toUpperCase()],
+      domain: `${b}.`,
+      rate_limit: { requests_per_minute: 100, requests_per_day: 10000 },
+      auth: { mode: 'optional', public_paths: ['/health', '/static/*'] },
+      routes: [{ methods: ['post'], path: '/emails/*', scope: 'send' }],
+      limits: { on_gate_error: 'open' },
+      settings: { plan: 'pro', nested: { x: 1 } },
+    };
+    const res = await api<Created>('POST', '/v1/tenants', { body });
+    expect(res.status).toBe(201);
+    expect(res.body.tenant).toMatchObject({
+      slug: body.slug,
+      domains: [a, b].sort(),
+      rate_limit: body.rate_limit,
+      auth: body.auth,
+      routes: [{ methods: ['POST'], path: '/emails/*', scope: 'send' }],
+      limits: { on_gate_error: 'open' },
+      settings: body.settings,
+    });
+  });
+
+  test('slug rules: 409 slug_conflict when names reduce to one slug, 422 slug_reserved, 422 when empty', async () => {
+    const home = await newInstance();
+    const base = unique('acme');
+    const first = await api('POST', '/v1/tenants', { body: { name: `${base}-x`, instance: home } });
+    expect(first.status).toBe(201);
+    const second = await api('POST', '/v1/tenants', {
+      body: { name: `${base.toUpperCase()} X`, instance: home },
+    });
+    expect(second.status).toBe(409);
+    expect(errorCode(second)).toBe('slug_conflict');
+    const bySlug = await api('POST', '/v1/tenants', {
+      body: { name: 'other', slug: `${base}x`, instance: home },
+    });
+    expect(errorCode(bySlug)).toBe('slug_conflict');
+
+    for (const slug of ['admin', 'public', 'Control']) {
+      const reserved = await api<ErrorBody>('POST', '/v1/tenants', {
+        body: { name: 'x', slug, instance: home },
+      });
+      expect(reserved.status).toBe(422);
+      expect(reserved.body.error.code).toBe('slug_reserved');
+      expect(reserved.body.error.details?.[0].path).toBe('slug');
+    }
+    const empty = await api<ErrorBody>('POST', '/v1/tenants', { body: { name: '!!! ---', instance: home } });
+    expect(empty.status).toBe(422);
+    expect(empty.body.error.code).toBe('validation_failed');
+    expect(empty.body.error.details?.[0].path).toBe('slug');
+  });
+
+  test('validation: 422 with details for bad fields, unknown fields and unknown instances', async () => {
+    const home = await newInstance();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ instance: home }, 'name'],
+      [{ name: 'x' }, 'instance'],
+      [{ name: unique('n'), instance: unique('nosuch') }, 'instance'],
+      [{ name: unique('n'), instance: home, instances: ['nosuch-x'] }, 'instances.0'],
+      [
+        { name: unique('n'), instance: home, rate_limit: { requests_per_minute: 0, requests_per_day: null } },
+        'rate_limit.requests_per_minute',
+      ],
+      [{ name: unique('n'), instance: home, auth: { mode: 'sometimes' } }, 'auth.mode'],
+      [{ name: unique('n'), instance: home, routes: [{ path: 'emails', scope: 'send' }] }, 'routes.0.path'],
+      [{ name: unique('n'), instance: home, routes: [{ path: '/x', scope: 'Bad Scope' }] }, 'routes.0.scope'],
+      [{ name: unique('n'), instance: home, settings: [1, 2] }, 'settings'],
+      [{ name: unique('n'), instance: home, domains: ['not a host'] }, 'domains.0'],
+      [{ name: unique('n'), instance: home, domain: 'x.localhost' }, 'domain'],
+      [{ name: unique('n'), instance: home, domains: ['control.localhost'] }, 'domains.0'],
+      [{ name: unique('n'), instance: home, domains: ['10.0.0.1'] }, 'domains.0'],
+      [{ name: unique('n'), instance: home, status: 'active' }, ''],
+    ];
+    for (const [body, path] of cases) {
+      const res = await api<ErrorBody>('POST', '/v1/tenants', { body });
+      expect(res.status, JSON.stringify(body)).toBe(422);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(res.body.error.details?.map((d) => d.path)).toContain(path);
+    }
+  });
+
+  test('malformed JSON → 400 bad_request; a body that is not JSON → 415', async () => {
+    const malformed = await api('POST', '/v1/tenants', { body: '{"name": "x",' });
+    expect(malformed.status).toBe(400);
+    expect(errorCode(malformed)).toBe('bad_request');
+    const form = await api('POST', '/v1/tenants', {
+      body: 'name=x&instance=y',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(form.status).toBe(415);
+    expect(errorCode(form)).toBe('unsupported_media_type');
+    const text = await api('POST', '/v1/tenants', { body: '{}', headers: { 'content-type': 'text/plain' } });
+    expect(text.status).toBe(415);
+  });
+
+  test('a domain another tenant has → 409 conflict, and nothing of the new tenant is left behind', async () => {
+    const hostname = `${unique('taken')}.example.com`;
+    await newTenant({ domains: [hostname] });
+    const slug = unique('second');
+    const res = await api('POST', '/v1/tenants', {
+      body: { name: slug, instance: await newInstance(), domain: hostname },
+    });
+    expect(res.status).toBe(409);
+    expect(errorCode(res)).toBe('conflict');
+    expect((await api('GET', `/v1/tenants/${slug}`)).status).toBe(404);
+  });
+});
+
+describe('GET /v1/tenants', () => {
+  test('pages through more than one page by cursor, filters by status and q', async () => {
+    const marker = unique('pg');
+    const home = await newInstance();
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await api<Created>('POST', '/v1/tenants', {
+        body: { name: `${marker} Tenant ${i}`, instance: home },
+      });
+      made.push(res.body.tenant.slug);
+    }
+    await api('PATCH', `/v1/tenants/${made[1]}`, { body: { status: 'suspended' } });
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = `?q=${marker.toUpperCase()}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const res: { status: number; body: Page } = await api<Page>('GET', `/v1/tenants${query}`);
+      expect(res.status).toBe(200);
+      expect(res.body.data.length).toBeLessThanOrEqual(2);
+      seen.push(...res.body.data.map((t) => t.slug));
+      cursor = res.body.next_cursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...made].sort());
+
+    const suspended = await api<Page>('GET', `/v1/tenants?q=${marker}&status=suspended`);
+    expect(suspended.body.data.map((t) => t.slug)).toEqual([made[1]]);
+    const pending = await api<Page>('GET', `/v1/tenants?q=${marker}&status=pending&limit=200`);
+    expect(pending.body.data).toHaveLength(4);
+    expect(pending.body.next_cursor).toBeNull();
+  });
+
+  test('q treats % and _ literally', async () => {
+    const res = await api<Page>('GET', '/v1/tenants?q=%25');
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual([]);
+  });
+
+  test('bad limit, status or cursor → 422', async () => {
+    for (const query of [
+      'limit=0',
+      'limit=201',
+      'limit=abc',
+      'status=deleted',
+      'cursor=!!!',
+      'cursor=bm90anNvbg',
+    ]) {
+      const res = await api<ErrorBody>('GET', `/v1/tenants?${query}`);
+      expect(res.status, query).toBe(422);
+      expect(res.body.error.code).toBe('validation_failed');
+    }
+  });
+});
+
+describe('GET/PATCH/PUT/DELETE /v1/tenants/:tenant', () => {
+  test('finds a tenant by id or slug; 404 otherwise', async () => {
+    const { tenant } = await newTenant();
+    const byId = await api<{ tenant: TenantJson }>('GET', `/v1/tenants/${tenant.id}`);
+    const bySlug = await api<{ tenant: TenantJson }>('GET', `/v1/tenants/${tenant.slug}`);
+    expect(byId.status).toBe(200);
+    expect(byId.body.tenant).toEqual(tenant);
+    expect(bySlug.body.tenant).toEqual(tenant);
+    const missing = await api('GET', `/v1/tenants/${unique('nosuch')}`);
+    expect(missing.status).toBe(404);
+    expect(errorCode(missing)).toBe('not_found');
+  });
+
+  test('PATCH merges, bumps the version, writes an event per change (suspension its own)', async () => {
+    const { tenant } = await newTenant({
+      settings: { a: 1 },
+      rate_limit: { requests_per_minute: 10, requests_per_day: null },
+    });
+    const versionOf = async () =>
+      (
+        await withDb((db) => db.select({ v: tenants.version }).from(tenants).where(eq(tenants.id, tenant.id)))
+      )[0].v;
+    const v1 = await versionOf();
+    const res = await api<{ tenant: TenantJson }>('PATCH', `/v1/tenants/${tenant.id}`, {
+      body: { name: 'Renamed', status: 'active' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.tenant).toMatchObject({
+      name: 'Renamed',
+      status: 'active',
+      slug: tenant.slug,
+      settings: { a: 1 },
+      rate_limit: { requests_per_minute: 10, requests_per_day: null },
+      instance: tenant.instance,
+    });
+    expect(await versionOf()).toBe(v1 + 1);
+    const suspended = await api<{ tenant: TenantJson }>('PATCH', `/v1/tenants/${tenant.slug}`, {
+      body: { status: 'suspended' },
+    });
+    expect(suspended.body.tenant.status).toBe('suspended');
+    const types = await withDb((db) =>
+      db
+        .select({ type: events.type })
+        .from(events)
+        .where(eq(events.tenantId, tenant.id))
+        .orderBy(asc(events.seq)),
+    );
+    expect(types.map((t) => t.type)).toEqual(['tenant.created', 'tenant.updated', 'tenant.suspended']);
+    expect((await api('PATCH', `/v1/tenants/${tenant.id}`, { body: { status: 'pending' } })).status).toBe(
+      422,
+    );
+    expect((await api('PATCH', `/v1/tenants/${tenant.id}`, { body: { slug: 'other' } })).status).toBe(422);
+  });
+
+  test('PATCH moves the home instance and keeps placements; instances always include home', async () => {
+    const { tenant } = await newTenant();
+    const next = await newInstance();
+    const moved = await api<{ tenant: TenantJson }>('PATCH', `/v1/tenants/${tenant.id}`, {
+      body: { instance: next },
+    });
+    expect(moved.body.tenant.instance).toBe(next);
+    expect(moved.body.tenant.instances).toEqual([tenant.instance as string, next].sort());
+    const narrowed = await api<{ tenant: TenantJson }>('PATCH', `/v1/tenants/${tenant.id}`, {
+      body: { instances: [] },
+    });
+    expect(narrowed.body.tenant.instances).toEqual([next]);
+  });
+
+  test('PUT replaces every mutable field: what is left out returns to its default', async () => {
+    const hostname = `${unique('put')}.example.com`;
+    const { tenant } = await newTenant({
+      domains: [hostname],
+      settings: { a: 1 },
+      auth: { mode: 'none', public_paths: [] },
+      routes: [{ path: '/x', scope: 'x' }],
+      limits: { on_gate_error: 'open' },
+      rate_limit: { requests_per_minute: 5, requests_per_day: 50 },
+    });
+    const res = await api<{ tenant: TenantJson }>('PUT', `/v1/tenants/${tenant.slug}`, {
+      body: { name: 'Replaced', instance: tenant.instance },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.tenant).toMatchObject({
+      id: tenant.id,
+      name: 'Replaced',
+      slug: tenant.slug,
+      status: 'pending',
+      domains: [],
+      settings: {},
+      auth: { mode: 'required', public_paths: [] },
+      routes: [],
+      limits: { on_gate_error: 'closed' },
+      rate_limit: null,
+    });
+    const withDomain = await api<{ tenant: TenantJson }>('PUT', `/v1/tenants/${tenant.slug}`, {
+      body: { name: 'Replaced', instance: tenant.instance, domain: hostname, status: 'active' },
+    });
+    expect(withDomain.body.tenant).toMatchObject({ domains: [hostname], status: 'active' });
+    const incomplete = await api<ErrorBody>('PUT', `/v1/tenants/${tenant.slug}`, { body: { name: 'x' } });
+    expect(incomplete.status).toBe(422);
+    expect(incomplete.body.error.details?.[0].path).toBe('instance');
+  });
+
+  test('PUT that would take another tenant’s domain → 409, and changes nothing', async () => {
+    const hostname = `${unique('own')}.example.com`;
+    await newTenant({ domain: hostname });
+    const { tenant } = await newTenant();
+    const res = await api('PUT', `/v1/tenants/${tenant.id}`, {
+      body: { name: 'Other name', instance: tenant.instance, domains: [hostname] },
+    });
+    expect(res.status).toBe(409);
+    expect(errorCode(res)).toBe('conflict');
+    expect((await api<{ tenant: TenantJson }>('GET', `/v1/tenants/${tenant.id}`)).body.tenant).toEqual(
+      tenant,
+    );
+  });
+
+  test('DELETE removes the tenant with its keys and domains and writes tenant.deleted; public is protected', async () => {
+    const hostname = `${unique('gone')}.example.com`;
+    const { tenant } = await newTenant({ domain: hostname });
+    await api('POST', `/v1/tenants/${tenant.id}/keys`, { body: { name: 'k', scopes: ['proxy:read'] } });
+    const res = await api('DELETE', `/v1/tenants/${tenant.slug}`);
+    expect(res.status).toBe(204);
+    expect(res.body).toBeNull();
+    expect((await api('GET', `/v1/tenants/${tenant.id}`)).status).toBe(404);
+    expect((await api('DELETE', `/v1/tenants/${tenant.id}`)).status).toBe(404);
+    const deleted = await withDb((db) =>
+      db
+        .select()
+        .from(events)
+        .where(and(eq(events.tenantId, tenant.id), eq(events.type, 'tenant.deleted'))),
+    );
+    expect(deleted).toHaveLength(1);
+    // The hostname is free again.
+    await newTenant({ domain: hostname });
+
+    for (const ref of ['public', 'ten_public']) {
+      const protectedRes = await api('DELETE', `/v1/tenants/${ref}`);
+      expect(protectedRes.status).toBe(409);
+      expect(errorCode(protectedRes)).toBe('default_tenant_protected');
+    }
+  });
+});
+
+describe('POST /v1/tenants/:tenant/install-token', () => {
+  test('issues a new token for a pending tenant; the earlier one stops working; 409 once installed', async () => {
+    const created = await newTenant();
+    const res = await api<{ install_token: string; install_url: string; expires_at: string }>(
+      'POST',
+      `/v1/tenants/${created.tenant.slug}/install-token`,
+    );
+    expect(res.status).toBe(201);
+    expect(res.body.install_token).toMatch(/^gwi_/);
+    expect(res.body.install_token).not.toBe(created.install_token);
+    expect(res.body.install_url).toBe(created.install_url);
+    expect(Date.parse(res.body.expires_at)).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+    const stored = await withDb((db) =>
+      db
+        .select({ hash: installTokens.tokenHash })
+        .from(installTokens)
+        .where(eq(installTokens.tenantId, created.tenant.id)),
+    );
+    expect(stored.map((s) => s.hash)).toEqual([await sha256Hex(res.body.install_token)]);
+
+    await api('PATCH', `/v1/tenants/${created.tenant.id}`, { body: { status: 'active' } });
+    const installed = await api('POST', `/v1/tenants/${created.tenant.id}/install-token`);
+    expect(installed.status).toBe(409);
+    expect(errorCode(installed)).toBe('conflict');
+    expect((await api('POST', `/v1/tenants/${unique('nosuch')}/install-token`)).status).toBe(404);
+  });
+});
+
+test('a POST without any body → 422 naming the missing fields; a body without Content-Type → 415', async () => {
+  const empty = await api<ErrorBody>('POST', '/v1/tenants');
+  expect(empty.status).toBe(422);
+  expect(empty.body.error.details?.map((d) => d.path)).toEqual(expect.arrayContaining(['name', 'instance']));
+  const bytes = await exports.default.fetch(
+    new Request('http://control.localhost/v1/tenants', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.ADMIN_API_KEY}` },
+      body: new TextEncoder().encode('{"name":"x"}'),
+    }),
+  );
+  expect(bytes.status).toBe(415);
+  expect(((await bytes.json()) as ErrorBody).error.code).toBe('unsupported_media_type');
+});

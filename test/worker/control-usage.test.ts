@@ -1,0 +1,131 @@
+import { expect, test } from 'vitest';
+import { usageDaily } from '../../src/db/schema';
+import { api, type ErrorBody, newKey, newTenant } from './control-client';
+import { unique, withDb } from './helpers';
+
+type Usage = {
+  tenant_id: string;
+  from: string;
+  to: string;
+  totals: Record<string, number>;
+  days: ({ date: string } & Record<string, number>)[];
+};
+
+function daysAgo(n: number): string {
+  return new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+}
+
+test('reads usage_daily: every day of the range, zero-filled, with totals', async () => {
+  const { tenant } = await newTenant();
+  await withDb((db) =>
+    db.insert(usageDaily).values([
+      {
+        tenantId: tenant.id,
+        date: '2026-01-02',
+        requests: 10,
+        allowed: 8,
+        rateLimited: 2,
+        status2xx: 7,
+        status5xx: 1,
+        bytesIn: 100,
+        bytesOut: 1000,
+      },
+      {
+        tenantId: tenant.id,
+        date: '2026-01-04',
+        requests: 5,
+        allowed: 5,
+        unauthorized: 1,
+        quotaExceeded: 3,
+        status4xx: 5,
+        status3xx: 2,
+      },
+      { tenantId: tenant.id, date: '2026-01-09', requests: 99 },
+    ]),
+  );
+  const res = await api<Usage>('GET', `/v1/tenants/${tenant.slug}/usage?from=2026-01-01&to=2026-01-05`);
+  expect(res.status).toBe(200);
+  expect(res.body.tenant_id).toBe(tenant.id);
+  expect(res.body.from).toBe('2026-01-01');
+  expect(res.body.to).toBe('2026-01-05');
+  expect(res.body.days.map((d) => d.date)).toEqual([
+    '2026-01-01',
+    '2026-01-02',
+    '2026-01-03',
+    '2026-01-04',
+    '2026-01-05',
+  ]);
+  expect(res.body.days[0]).toEqual({
+    date: '2026-01-01',
+    requests: 0,
+    allowed: 0,
+    rate_limited: 0,
+    quota_exceeded: 0,
+    unauthorized: 0,
+    status_2xx: 0,
+    status_3xx: 0,
+    status_4xx: 0,
+    status_5xx: 0,
+    bytes_in: 0,
+    bytes_out: 0,
+  });
+  expect(res.body.days[1]).toMatchObject({
+    requests: 10,
+    allowed: 8,
+    rate_limited: 2,
+    status_2xx: 7,
+    status_5xx: 1,
+    bytes_in: 100,
+    bytes_out: 1000,
+  });
+  expect(res.body.totals).toEqual({
+    requests: 15,
+    allowed: 13,
+    rate_limited: 2,
+    quota_exceeded: 3,
+    unauthorized: 1,
+    status_2xx: 7,
+    status_3xx: 2,
+    status_4xx: 5,
+    status_5xx: 1,
+    bytes_in: 100,
+    bytes_out: 1000,
+  });
+});
+
+test('defaults to the last 30 days up to today (UTC)', async () => {
+  const { tenant } = await newTenant();
+  await withDb((db) => db.insert(usageDaily).values({ tenantId: tenant.id, date: daysAgo(0), requests: 3 }));
+  const res = await api<Usage>('GET', `/v1/tenants/${tenant.id}/usage`);
+  expect(res.body.to).toBe(daysAgo(0));
+  expect(res.body.from).toBe(daysAgo(29));
+  expect(res.body.days).toHaveLength(30);
+  expect(res.body.days[29]).toMatchObject({ date: daysAgo(0), requests: 3 });
+  expect(res.body.totals.requests).toBe(3);
+});
+
+test('a range of 366 days is fine; 367, from after to, or a bad date → 422', async () => {
+  const { tenant } = await newTenant();
+  const ok = await api<Usage>('GET', `/v1/tenants/${tenant.id}/usage?from=2024-01-01&to=2024-12-31`);
+  expect(ok.status).toBe(200);
+  expect(ok.body.days).toHaveLength(366);
+  for (const query of [
+    'from=2024-01-01&to=2025-01-01',
+    'from=2024-02-02&to=2024-02-01',
+    'from=2024-02-30',
+    'to=yesterday',
+  ]) {
+    const res = await api<ErrorBody>('GET', `/v1/tenants/${tenant.id}/usage?${query}`);
+    expect(res.status, query).toBe(422);
+    expect(res.body.error.code).toBe('validation_failed');
+  }
+  expect((await api('GET', `/v1/tenants/${unique('nosuch')}/usage`)).status).toBe(404);
+});
+
+test('a tenant:admin key reads its own usage', async () => {
+  const { tenant } = await newTenant();
+  const { secret } = await newKey(tenant.id, ['tenant:admin']);
+  const res = await api<Usage>('GET', `/v1/tenants/${tenant.id}/usage`, { key: secret });
+  expect(res.status).toBe(200);
+  expect(res.body.tenant_id).toBe(tenant.id);
+});
