@@ -2,8 +2,26 @@ import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
 const OUTAGE_TESTS = 'test/worker/**/*outage*.test.ts';
+const BATTERY_OUTAGE_TESTS = 'test/battery/worker/**/*outage*.test.ts';
 
-function workerProject(name: string, include: string[], exclude: string[]) {
+/** The battery's Node-side cases: raw HTTP to the gateway in a workerd process (test/battery/process/setup). */
+function processProject(name: string, include: string[], timeoutMs: number) {
+  return {
+    test: {
+      name,
+      include,
+      environment: 'node',
+      globalSetup: ['test/battery/process/setup.ts'],
+      testTimeout: timeoutMs,
+      hookTimeout: 120_000,
+      // One gateway process serves every file of the project: files run one at a time, so a memory
+      // reading or a timing belongs to the test that takes it.
+      fileParallelism: false,
+    },
+  };
+}
+
+function workerProject(name: string, include: string[], exclude: string[], opts = { oneFileAtATime: false }) {
   return {
     plugins: [
       cloudflareTest(({ inject }) => ({
@@ -33,6 +51,8 @@ function workerProject(name: string, include: string[], exclude: string[]) {
       globalSetup: ['test/setup/global.ts'],
       testTimeout: 30_000,
       hookTimeout: 60_000,
+      // Outage files share one database switch: one taking the database down must not catch another.
+      fileParallelism: !opts.oneFileAtATime,
     },
   };
 }
@@ -49,8 +69,18 @@ export default defineConfig({
       },
       // Outage tests take the database away: they get their own Postgres, bridge and worker, apart from
       // the files that run alongside.
-      workerProject('worker', ['test/worker/**/*.test.ts'], [OUTAGE_TESTS]),
+      workerProject(
+        'worker',
+        ['test/worker/**/*.test.ts', 'test/battery/worker/**/*.test.ts'],
+        [OUTAGE_TESTS, BATTERY_OUTAGE_TESTS],
+      ),
       workerProject('worker-outage', [OUTAGE_TESTS], []),
+      workerProject('battery-outage', [BATTERY_OUTAGE_TESTS], [], { oneFileAtATime: true }),
+      processProject('battery-process', ['test/battery/process/**/*.test.ts'], 120_000),
+      // `npm run battery`: the long cases (the soak), only when asked for, so `npm test` stays bounded.
+      ...(process.env.GATEWAY_BATTERY_LONG
+        ? [processProject('battery-long', ['test/battery/long/**/*.test.ts'], 900_000)]
+        : []),
       // Chromium against `npm run dev`, which the test starts itself: slow to start, so long timeouts.
       {
         test: {

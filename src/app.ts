@@ -4,7 +4,7 @@ import { newRequestId, sanitizeRequestId } from './core/headers';
 import { matchHost, normalizeHost, parseBaseDomains } from './core/host';
 import { databaseScope } from './db/client';
 import type { AppEnv, Bindings } from './env';
-import { ApiError, errorResponse, renderError } from './errors';
+import { ApiError, errorResponse, renderError, validationDetails } from './errors';
 import { handleTenantRequest } from './proxy/handle';
 
 // Parsed once per isolate and per distinct value (env vars do not change within an isolate).
@@ -26,7 +26,7 @@ export function createApp() {
           422,
           'validation_failed',
           'The request is not valid',
-          result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+          validationDetails(result.error.issues),
         );
       }
     },

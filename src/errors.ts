@@ -1,7 +1,21 @@
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isForeignKeyViolation, uniqueViolation } from './db/conflict';
 
 export type ErrorDetail = { path: string; message: string };
+
+type ValidationIssue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
+
+/** zod issues as the contract's details; an unknown field is named in its own path, not its parent's. */
+export function validationDetails(issues: readonly ValidationIssue[]): ErrorDetail[] {
+  return issues.flatMap((issue) => {
+    const at = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys' && issue.keys?.length)
+      return issue.keys.map((key) => ({ path: [...at, key].join('.'), message: 'Unknown field' }));
+    return [{ path: at.join('.'), message: issue.message }];
+  });
+}
 
 /** The one error type: thrown anywhere, rendered by `renderError` in the contract's JSON shape. */
 export class ApiError extends Error {
@@ -39,12 +53,25 @@ export function errorResponse(error: ApiError, requestId: string): Response {
   return new Response(JSON.stringify({ error: body }), { status: error.status, headers });
 }
 
-/** For `app.onError`: known errors as they are, database outages as 503, everything else as a bare 500. */
+/**
+ * For `app.onError`: known errors as they are, database outages as 503, constraint violations a route did not
+ * name (a race with a concurrent write) as 409, Hono's own client errors as 400, everything else as a bare 500.
+ */
 export function renderError(err: unknown, c: Context): Response {
   const requestId = (c.get('requestId') as string | undefined) ?? '-';
   if (err instanceof ApiError) return errorResponse(err, requestId);
   if (isDatabaseUnavailable(err)) {
     return errorResponse(new ApiError(503, 'database_unavailable', 'The database is unavailable'), requestId);
+  }
+  if (uniqueViolation(err) !== null || isForeignKeyViolation(err)) {
+    const message = 'This conflicts with a concurrent change; read the resource again and retry';
+    return errorResponse(new ApiError(409, 'conflict', message), requestId);
+  }
+  if (err instanceof HTTPException && err.status >= 400 && err.status < 500) {
+    return errorResponse(
+      new ApiError(err.status as ContentfulStatusCode, 'bad_request', err.message || 'Bad request'),
+      requestId,
+    );
   }
   console.error(JSON.stringify({ level: 'error', request_id: requestId, error: describe(err) }));
   return errorResponse(new ApiError(500, 'internal_error', 'Internal error'), requestId);

@@ -1,4 +1,6 @@
 import { createApp } from './app';
+import { connectDatabase } from './db/client';
+import { pruneUsageFlushes } from './db/usage';
 import { sweepHooks } from './hooks/sweep';
 
 export { TenantGate } from './gate/tenant-gate';
@@ -6,7 +8,18 @@ export { HookDeliverer } from './hooks/hook-deliverer';
 
 const app = createApp();
 
+async function pruneFlushIds(env: Env) {
+  const { db, close } = await connectDatabase(env);
+  try {
+    await pruneUsageFlushes(db);
+  } finally {
+    await close();
+  }
+}
+
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  scheduled: (_controller, env, ctx) => ctx.waitUntil(sweepHooks(env, ctx)),
+  // Every 5 minutes: lost hook kicks re-kicked, and usage flush ids past any retry forgotten.
+  scheduled: (_controller, env, ctx) =>
+    ctx.waitUntil(Promise.all([sweepHooks(env, ctx), pruneFlushIds(env)])),
 } satisfies ExportedHandler<Env>;

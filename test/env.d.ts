@@ -10,6 +10,9 @@ declare module 'vitest' {
     refusedUpstreamUrl: string;
     hookReceiverUrl: string;
     configDatabaseUrl: string;
+    /** The battery's process projects: the gateway in a workerd process, on a direct socket. */
+    gatewayUrl: string;
+    workerdPid: number;
   }
 }
 

@@ -1,13 +1,12 @@
 // Key management from the console: the control API's building blocks (createApiKey, the version bump,
 // audit rows, tenantChanged), so a change here takes effect on the data plane exactly as one made there.
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { auditRow } from '../control/audit';
-import { toKeyJson } from '../control/keys';
+import { revokeTenantKey, rotateTenantKey, toKeyJson } from '../control/keys';
 import { tenantChanged } from '../control/notify';
 import { isValidScope } from '../core/scopes';
-import { generateSecret, keyPrefix, sha256Hex } from '../core/secrets';
 import { useDatabase } from '../db/client';
 import { createApiKey } from '../db/keys';
 import { apiKeys, auditLog } from '../db/schema';
@@ -248,57 +247,14 @@ export function registerKeys(app: Hono<PageEnv>) {
   app.post('/_gateway/console/keys/:id/rotate', ...guard, async (c) => {
     const before = await keyOf(c, c.req.param('id'));
     const tenantId = tenantOf(c).id;
-    const secret = generateSecret('gw_', 40);
-    const db = await useDatabase(c);
-    const rotated = await db.transaction(async (tx) => {
-      const [after] = await tx
-        .update(apiKeys)
-        .set({ keyHash: await sha256Hex(secret), prefix: keyPrefix(secret), lastUsedAt: null })
-        .where(and(eq(apiKeys.id, before.id), isNull(apiKeys.revokedAt)))
-        .returning();
-      if (!after) throw new ApiError(409, 'conflict', 'A revoked key cannot be rotated');
-      await bumpTenantVersions(tx, [tenantId]);
-      await tx.insert(auditLog).values(
-        auditRow(c, {
-          tenantId,
-          resource: 'key',
-          resourceId: before.id,
-          action: 'rotate',
-          before: toKeyJson(before),
-          after: toKeyJson(after),
-        }),
-      );
-      return after;
-    });
-    tenantChanged(c, tenantId);
+    const { after: rotated, secret } = await rotateTenantKey(c, tenantId, before);
     return c.html(<SecretPage c={c} title="Key rotated" apiKey={rotated} secret={secret} />);
   });
 
   app.post('/_gateway/console/keys/:id/revoke', ...guard, async (c) => {
     const before = await keyOf(c, c.req.param('id'));
     const tenantId = tenantOf(c).id;
-    if (!before.revokedAt) {
-      const db = await useDatabase(c);
-      await db.transaction(async (tx) => {
-        const [after] = await tx
-          .update(apiKeys)
-          .set({ revokedAt: new Date() })
-          .where(eq(apiKeys.id, before.id))
-          .returning();
-        await bumpTenantVersions(tx, [tenantId]);
-        await tx.insert(auditLog).values(
-          auditRow(c, {
-            tenantId,
-            resource: 'key',
-            resourceId: before.id,
-            action: 'revoke',
-            before: toKeyJson(before),
-            after: toKeyJson(after),
-          }),
-        );
-      });
-      tenantChanged(c, tenantId);
-    }
+    if (!before.revokedAt) await revokeTenantKey(c, tenantId, before);
     return c.redirect('/_gateway/console#keys', 303);
   });
 }

@@ -1,12 +1,7 @@
 import type { z } from 'zod';
-import { ApiError } from '../errors';
+import { ApiError, validationDetails } from '../errors';
 
 /** A zod failure as the contract's `422 validation_failed` with `details`. */
 export function validationError(error: z.ZodError): ApiError {
-  return new ApiError(
-    422,
-    'validation_failed',
-    'The request is not valid',
-    error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
-  );
+  return new ApiError(422, 'validation_failed', 'The request is not valid', validationDetails(error.issues));
 }

@@ -3,7 +3,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { useDatabase } from '../db/client';
 import type { AppEnv } from '../env';
-import { ApiError } from '../errors';
+import { ApiError, validationDetails } from '../errors';
 import { authenticate, operatorOnly } from './auth';
 import { applyConfig } from './config-apply';
 import { exportConfig } from './config-export';
@@ -91,7 +91,7 @@ export function registerConfig(app: OpenAPIHono<AppEnv>) {
         422,
         'validation_failed',
         'The request is not valid',
-        query.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+        validationDetails(query.error.issues),
       );
     }
     if (Number(c.req.header('content-length') ?? 0) > MAX_CONFIG_BYTES) {
@@ -107,7 +107,7 @@ export function registerConfig(app: OpenAPIHono<AppEnv>) {
         422,
         'validation_failed',
         'The configuration is not valid',
-        parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+        validationDetails(parsed.error.issues),
       );
     }
     const dryRun = query.data.dry_run === 'true';

@@ -249,26 +249,7 @@ export function registerKeys(app: OpenAPIHono<AppEnv>) {
     const before = await keyOf(c, tenant.id, params.id);
     // Revoking twice is not an error; the first revocation time stays.
     if (before.revokedAt) return c.body(null, 204);
-    const db = await useDatabase(c);
-    await db.transaction(async (tx) => {
-      const [after] = await tx
-        .update(apiKeys)
-        .set({ revokedAt: new Date() })
-        .where(eq(apiKeys.id, before.id))
-        .returning();
-      await bumpTenantVersions(tx, [tenant.id]);
-      await tx.insert(auditLog).values(
-        auditRow(c, {
-          tenantId: tenant.id,
-          resource: 'key',
-          resourceId: before.id,
-          action: 'revoke',
-          before: toKeyJson(before),
-          after: toKeyJson(after),
-        }),
-      );
-    });
-    tenantChanged(c, tenant.id);
+    await revokeTenantKey(c, tenant.id, before);
     return c.body(null, 204);
   });
 
@@ -279,29 +260,65 @@ export function registerKeys(app: OpenAPIHono<AppEnv>) {
     // The new secret carries the key's scopes, so a tenant key may only rotate keys it could have made.
     checkGrantable(actorOf(c), before.scopes);
     if (before.revokedAt) throw new ApiError(409, 'conflict', 'A revoked key cannot be rotated');
-    const secret = generateSecret('gw_', 40);
-    const db = await useDatabase(c);
-    const after = await db.transaction(async (tx) => {
-      const [rotated] = await tx
-        .update(apiKeys)
-        .set({ keyHash: await sha256Hex(secret), prefix: keyPrefix(secret), lastUsedAt: null })
-        .where(and(eq(apiKeys.id, before.id), isNull(apiKeys.revokedAt)))
-        .returning();
-      if (!rotated) throw new ApiError(409, 'conflict', 'A revoked key cannot be rotated');
-      await bumpTenantVersions(tx, [tenant.id]);
-      await tx.insert(auditLog).values(
-        auditRow(c, {
-          tenantId: tenant.id,
-          resource: 'key',
-          resourceId: before.id,
-          action: 'rotate',
-          before: toKeyJson(before),
-          after: toKeyJson(rotated),
-        }),
-      );
-      return rotated;
-    });
-    tenantChanged(c, tenant.id);
+    const { after, secret } = await rotateTenantKey(c, tenant.id, before);
     return c.json({ key: toKeyJson(after), secret }, 200);
   });
+}
+
+type KeyRow = typeof apiKeys.$inferSelect;
+
+/** Revokes a tenant key (the API's and the console's way): the version bump reaches the data plane at once. */
+export async function revokeTenantKey(c: Context<AppEnv>, tenantId: string, before: KeyRow): Promise<void> {
+  const db = await useDatabase(c);
+  await db.transaction(async (tx) => {
+    const [after] = await tx
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(eq(apiKeys.id, before.id))
+      .returning();
+    await bumpTenantVersions(tx, [tenantId]);
+    await tx.insert(auditLog).values(
+      auditRow(c, {
+        tenantId,
+        resource: 'key',
+        resourceId: before.id,
+        action: 'revoke',
+        before: toKeyJson(before),
+        after: toKeyJson(after),
+      }),
+    );
+  });
+  tenantChanged(c, tenantId);
+}
+
+/** Gives a live tenant key a new secret, shown once; the old secret stops working with the version bump. */
+export async function rotateTenantKey(
+  c: Context<AppEnv>,
+  tenantId: string,
+  before: KeyRow,
+): Promise<{ after: KeyRow; secret: string }> {
+  const secret = generateSecret('gw_', 40);
+  const db = await useDatabase(c);
+  const after = await db.transaction(async (tx) => {
+    const [rotated] = await tx
+      .update(apiKeys)
+      .set({ keyHash: await sha256Hex(secret), prefix: keyPrefix(secret), lastUsedAt: null })
+      .where(and(eq(apiKeys.id, before.id), isNull(apiKeys.revokedAt)))
+      .returning();
+    if (!rotated) throw new ApiError(409, 'conflict', 'A revoked key cannot be rotated');
+    await bumpTenantVersions(tx, [tenantId]);
+    await tx.insert(auditLog).values(
+      auditRow(c, {
+        tenantId,
+        resource: 'key',
+        resourceId: before.id,
+        action: 'rotate',
+        before: toKeyJson(before),
+        after: toKeyJson(rotated),
+      }),
+    );
+    return rotated;
+  });
+  tenantChanged(c, tenantId);
+  return { after, secret };
 }

@@ -161,11 +161,16 @@ export const usageDaily = pgTable(
 
 // One row per usage flush from a TenantGate, written in the flush's transaction: a retried flush whose
 // first attempt did commit is recognised and not added twice.
-export const usageFlushes = pgTable('usage_flushes', {
-  id: text().primaryKey(),
-  tenantId: text().notNull(),
-  createdAt: createdAt(),
-});
+// Pruned after a week by the cron trigger (src/db/usage.ts), long after any retry of the flush.
+export const usageFlushes = pgTable(
+  'usage_flushes',
+  {
+    id: text().primaryKey(),
+    tenantId: text().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index().on(t.createdAt)],
+);
 
 export const auditLog = pgTable(
   'audit_log',

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, lt, sql } from 'drizzle-orm';
 import { USAGE_FIELDS, type UsageCounts, type UsageDelta } from '../core/lease';
 import type { Database } from './client';
 import { tenants, usageDaily, usageFlushes } from './schema';
@@ -44,4 +44,16 @@ export async function writeUsageFlush(db: Database, flush: UsageFlush): Promise<
       .values(days.map(([date, counts]) => row(flush.tenantId, date, counts)))
       .onConflictDoUpdate({ target: [usageDaily.tenantId, usageDaily.date], set: addToRow });
   });
+}
+
+/**
+ * Forgets flush ids older than a week: a TenantGate retries a flush until it commits, within minutes, so by
+ * then no retry can arrive that the id would have to recognise. Answers how many it removed.
+ */
+export async function pruneUsageFlushes(db: Database): Promise<number> {
+  const removed = await db
+    .delete(usageFlushes)
+    .where(lt(usageFlushes.createdAt, sql`now() - interval '7 days'`))
+    .returning({ id: usageFlushes.id });
+  return removed.length;
 }

@@ -61,7 +61,7 @@ describe('POST /v1/instances', () => {
       [{ name: unique('i'), upstreams: ['https://a.example.com/#frag'] }, 'upstreams.0'],
       [{ name: unique('i'), upstreams: ['https://a.example.com'], timeout_ms: 10 }, 'timeout_ms'],
       [{ name: unique('i'), upstreams: ['https://a.example.com'], hooks_url: 'not a url' }, 'hooks_url'],
-      [{ name: unique('i'), upstreams: ['https://a.example.com'], signing_secret: 'mine' }, ''],
+      [{ name: unique('i'), upstreams: ['https://a.example.com'], signing_secret: 'mine' }, 'signing_secret'],
     ];
     for (const [body, path] of cases) {
       const res = await api<ErrorBody>('POST', '/v1/instances', { body });

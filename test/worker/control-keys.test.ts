@@ -57,7 +57,7 @@ describe('tenant keys', () => {
         { name: 'x', scopes: ['proxy:read'], rate_limit: { requests_per_minute: 101 } },
         'rate_limit.requests_per_minute',
       ],
-      [{ name: 'x', scopes: ['proxy:read'], secret: 'gw_mine' }, ''],
+      [{ name: 'x', scopes: ['proxy:read'], secret: 'gw_mine' }, 'secret'],
     ];
     for (const [body, path] of cases) {
       const res = await api<ErrorBody>('POST', `/v1/tenants/${tenant.id}/keys`, { body });

@@ -138,7 +138,7 @@ describe('POST /v1/tenants', () => {
       [{ name: unique('n'), instance: home, domain: 'x.localhost' }, 'domain'],
       [{ name: unique('n'), instance: home, domains: ['control.localhost'] }, 'domains.0'],
       [{ name: unique('n'), instance: home, domains: ['10.0.0.1'] }, 'domains.0'],
-      [{ name: unique('n'), instance: home, status: 'active' }, ''],
+      [{ name: unique('n'), instance: home, status: 'active' }, 'status'],
     ];
     for (const [body, path] of cases) {
       const res = await api<ErrorBody>('POST', '/v1/tenants', { body });

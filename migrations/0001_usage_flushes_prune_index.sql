@@ -1,0 +1,1 @@
+CREATE INDEX "usage_flushes_created_at_index" ON "usage_flushes" USING btree ("created_at");

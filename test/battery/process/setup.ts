@@ -1,0 +1,64 @@
+// globalSetup of the battery's process projects: the services of the workerd tests (Postgres, bridge,
+// upstreams) and the gateway itself, built as `wrangler deploy` builds it and run in a workerd process on a
+// direct socket, so tests can speak raw HTTP to it (duplicate headers, conflicting framing, WebSockets) and
+// read the process's memory.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { stopAll } from '../../../bench/cleanup';
+import { buildBundle, startWorker } from '../../../bench/workerd';
+import { startTestServices } from '../../setup/services';
+
+/** Processes whose parent is this one and whose command is workerd. */
+async function workerdChildren(): Promise<Set<number>> {
+  const found = new Set<number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid …: comm may hold spaces, so split after its closing parenthesis.
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+    if (comm === 'workerd' && ppid === process.pid) found.add(Number(entry));
+  }
+  return found;
+}
+
+export default async function setup(project: TestProject) {
+  const services = await startTestServices();
+  const outdir = await mkdtemp(path.join(tmpdir(), 'gateway-battery-'));
+  const close = async () => {
+    await stopAll();
+    await services.close();
+    await rm(outdir, { recursive: true, force: true });
+  };
+  try {
+    for (const [name, value] of Object.entries(services.values))
+      project.provide(name as keyof typeof services.values, value);
+    const bundle = await buildBundle({ outdir });
+    const before = await workerdChildren();
+    const worker = await startWorker({
+      name: 'gateway',
+      bundle,
+      withDurableObjects: true,
+      bindings: {
+        DATABASE_URL: services.values.databaseUrl,
+        DB_WS_PROXY: services.values.wsProxy,
+        ADMIN_API_KEY: services.values.adminApiKey,
+        SEALING_KEY: services.values.sealingKey,
+        BASE_DOMAINS: 'localhost',
+        CONTROL_HOST: 'control.localhost',
+        UNKNOWN_HOST: 'reject',
+        ALLOW_PRIVATE_UPSTREAMS: 'true',
+      },
+    });
+    const started = [...(await workerdChildren())].filter((pid) => !before.has(pid));
+    project.provide('gatewayUrl', worker.url);
+    project.provide('workerdPid', started[0] ?? 0);
+    return close;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,29 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { inArray, sql } from 'drizzle-orm';
+import { expect, test } from 'vitest';
+import { newId } from '../../src/core/ids';
+import { usageFlushes } from '../../src/db/schema';
+import worker from '../../src/index';
+import { withDb } from './helpers';
+
+test('the cron trigger forgets usage flush ids older than a week and keeps recent ones', async () => {
+  const old = newId('usg');
+  const recent = newId('usg');
+  await withDb((db) =>
+    db.insert(usageFlushes).values([
+      { id: old, tenantId: 'ten_gone', createdAt: sql`now() - interval '8 days'` },
+      { id: recent, tenantId: 'ten_gone', createdAt: sql`now() - interval '6 days'` },
+    ]),
+  );
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron: '*/5 * * * *' }), env, ctx);
+  await waitOnExecutionContext(ctx);
+  const left = await withDb((db) =>
+    db
+      .select({ id: usageFlushes.id })
+      .from(usageFlushes)
+      .where(inArray(usageFlushes.id, [old, recent])),
+  );
+  expect(left.map((row) => row.id)).toEqual([recent]);
+});
