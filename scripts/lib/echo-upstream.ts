@@ -1,5 +1,6 @@
 // A small HTTP backend that answers what it received: the demo upstream of `npm run dev` and the test
-// upstream. Special paths exercise the gateway: /redirect, /status/{code}, /cookies, /bytes/{n}, /slow/{ms},
+// upstream. Special paths exercise the gateway: /redirect[/{code}][?to=location], /status/{code}, /cookies,
+// /headers?name=value… (each query pair appended as a response header), /bytes/{n}, /slow/{ms},
 // /reflect (streams the request body back), /hop (hop-by-hop and multi-value response headers), /hang (never
 // answers), /reset (half a body, then the connection is dropped), /drop/{name} (the upstream of that name
 // reads up to 256 KiB of the body, then drops the connection without answering); a WebSocket upgrade on
@@ -16,7 +17,15 @@ function handle(name: string, req: http.IncomingMessage, res: http.ServerRespons
   const url = new URL(req.url ?? '/', 'http://upstream');
   const [, first, arg] = url.pathname.split('/');
   if (first === 'redirect') {
-    res.writeHead(302, { location: '/elsewhere' }).end();
+    const status = Number(arg) || 302;
+    res.writeHead(status, { location: url.searchParams.get('to') ?? '/elsewhere' }).end();
+    return;
+  }
+  if (first === 'headers') {
+    const fields = new Map<string, string[]>();
+    for (const [name, value] of url.searchParams) fields.set(name, [...(fields.get(name) ?? []), value]);
+    for (const [name, values] of fields) res.setHeader(name, values);
+    res.end('headers');
     return;
   }
   if (first === 'cookies') {

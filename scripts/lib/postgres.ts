@@ -46,7 +46,10 @@ export async function startEmbeddedPostgres(opts: {
     port,
     user,
     password: opts.password,
-    authMethod: 'scram-sha-256',
+    // Password auth, as Neon's proxy asks of the serverless driver (what `pipelineConnect: 'password'` relies
+    // on): SCRAM would make the driver run 4,096 HMAC rounds in the isolate on every connect, a cost local
+    // runs would show and production does not have. Loopback only (listen_addresses below).
+    authMethod: 'password',
     persistent: opts.persistent,
     // Postgres refuses to run as root; as root the library runs it as a `postgres` system user.
     createPostgresUser: asRoot,

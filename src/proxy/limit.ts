@@ -15,6 +15,10 @@ type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
 
 // A lease call slower than this has failed: the failure policy decides.
 const LEASE_TIMEOUT_MS = 2_000;
+// This isolate's first call for a tenant may find its gate cold, reading the tenant from Postgres, whose
+// connect alone may take 5 s (db/client): that call is given as long as the isolate's own read was, so a
+// slow but working database does not turn a limited tenant's first requests into 503 limiter_unavailable.
+const COLD_LEASE_TIMEOUT_MS = 7_000;
 // Near the end of a budget grants go out one token per round trip: bound the wait by time, not attempts.
 const MAX_WAIT_MS = 3_000;
 // After a failed call the failure policy applies at once for a while, rather than every request waiting on
@@ -199,7 +203,7 @@ function leaseCall(env: Bindings, limiter: Limiter): Promise<boolean> {
     try {
       response = await withTimeout(
         callGate(env, request),
-        LEASE_TIMEOUT_MS,
+        limiter.wallet.version === null ? COLD_LEASE_TIMEOUT_MS : LEASE_TIMEOUT_MS,
         () => new Error('Lease timed out'),
       );
     } catch (err) {

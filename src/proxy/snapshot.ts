@@ -1,4 +1,4 @@
-import { type CompiledRoutes, compileRoutes } from '../core/scopes';
+import { type CompiledRoutes, compileRoutes, isValidScope } from '../core/scopes';
 import { unseal } from '../core/seal';
 import { splitUpstreamBase } from '../core/upstream-path';
 import type { RateLimit } from '../db/schema';
@@ -57,7 +57,9 @@ export async function compileSnapshot(
         k.hash,
         {
           id: k.id,
-          scopes: k.scopes,
+          // Every writer validates scopes; one stored some other way (by hand in SQL) grants nothing and is
+          // not forwarded, so it can neither break X-Gateway-Scopes nor, holding a space, pose as two.
+          scopes: k.scopes.filter(isValidScope),
           expiresAt: k.expires_at ? Date.parse(k.expires_at) : null,
           rateLimit: k.rate_limit,
         },
