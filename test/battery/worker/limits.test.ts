@@ -1,6 +1,6 @@
-// Battery cases 17–22 (16 is in ../process/limits-burst.test.ts; issue 10, DESIGN.md "Data plane" limits): exact admission under concurrency and
-// across a window boundary, rejected requests free, daily quotas, key limits under the tenant's, limit
-// changes within 1 s, and one tenant's exhaustion never touching another.
+// Battery cases 17–22 (16 is in ../process/limits-burst.test.ts; DESIGN.md "Data plane" limits): exact
+// admission across a window boundary, rejected requests free, daily quotas, key limits under the tenant's,
+// limit changes within 1 s, and one tenant's exhaustion never touching another.
 import { describe, expect, test } from 'vitest';
 import { api, errorCode, newKey } from '../../worker/control-client';
 import {
@@ -12,8 +12,7 @@ import {
   sleep,
   usageReaches,
 } from '../../worker/gate-helpers';
-import type { SeededTenant } from '../../worker/helpers';
-import { seedTenant } from '../../worker/helpers';
+import { type SeededTenant, seedTenant } from '../../worker/helpers';
 
 type Outcome = { status: number; code: string | null; rateLimit: string | null; sentAt: number };
 
