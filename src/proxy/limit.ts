@@ -19,6 +19,13 @@ const LEASE_TIMEOUT_MS = 2_000;
 // connect alone may take 5 s (db/client): that call is given as long as the isolate's own read was, so a
 // slow but working database does not turn a limited tenant's first requests into 503 limiter_unavailable.
 const COLD_LEASE_TIMEOUT_MS = 7_000;
+// A lease call shared by concurrent requests lives in the request that made it: if that request is cancelled
+// (its client went away), the call never settles, not even by its own timeout. Past that timeout and this
+// grace it is taken as abandoned: joiners wait on their own timer, so none hangs on it (the runtime would
+// cancel them as hung), and the next attempt makes a new call.
+const ABANDON_GRACE_MS = 500;
+
+class SharedCallAbandoned extends Error {}
 // Near the end of a budget grants go out one token per round trip: bound the wait by time, not attempts.
 const MAX_WAIT_MS = 3_000;
 // After a failed call the failure policy applies at once for a while, rather than every request waiting on
@@ -40,6 +47,8 @@ type Limiter = {
   knownVersion: number;
   /** The one lease call in flight; true when it brought a newer snapshot. */
   inflight: Promise<boolean> | null;
+  /** When the call in flight is past its own timeout: abandoned, if it has not settled by then. */
+  inflightUntil: number;
   failedAt: number;
   /** When the last lease call was sent. */
   sentAt: number;
@@ -74,6 +83,7 @@ function limiterFor(tenantId: string): Limiter {
       wallet: new LeaseWallet(isolateId),
       knownVersion: 0,
       inflight: null,
+      inflightUntil: 0,
       failedAt: 0,
       sentAt: 0,
       reportAt: 0,
@@ -86,7 +96,7 @@ function limiterFor(tenantId: string): Limiter {
 /** Drops wallets with nothing owed to the gate; their leases lapse and the gate refunds nothing, which is safe. */
 function forgetIdle() {
   for (const [id, limiter] of limiters) {
-    if (!limiter.inflight && !limiter.wallet.hasUnsentUsage) limiters.delete(id);
+    if (!liveInflight(limiter) && !limiter.wallet.hasUnsentUsage) limiters.delete(id);
   }
 }
 
@@ -131,7 +141,7 @@ export async function admit(
     const now = Date.now();
     const taken: TakeResult = catchUp ? { ok: false, reason: 'need_lease' } : wallet.take(counters, now);
     if (taken.ok) {
-      if (wallet.needsRefresh(now) && !limiter.inflight) {
+      if (wallet.needsRefresh(now) && !liveInflight(limiter)) {
         ctx.waitUntil(leaseCall(env, limiter).catch(() => {}));
       }
       return taken.policies;
@@ -141,7 +151,9 @@ export async function admit(
     catchUp = false;
     try {
       if (await leaseCall(env, limiter)) return STALE;
-    } catch {
+    } catch (err) {
+      // Another request's call was abandoned, not failed: make one of our own while there is time.
+      if (err instanceof SharedCallAbandoned && Date.now() < deadline) continue;
       return onGateError(record, counters);
     }
   }
@@ -190,9 +202,17 @@ function scheduleReport(env: Bindings, ctx: WaitUntil, limiter: Limiter) {
   );
 }
 
+function liveInflight(limiter: Limiter): Promise<boolean> | null {
+  return limiter.inflight && Date.now() < limiter.inflightUntil ? limiter.inflight : null;
+}
+
 function leaseCall(env: Bindings, limiter: Limiter): Promise<boolean> {
-  if (limiter.inflight) return limiter.inflight;
-  const call = (async () => {
+  const shared = liveInflight(limiter);
+  if (shared) {
+    return withTimeout(shared, limiter.inflightUntil - Date.now(), () => new SharedCallAbandoned());
+  }
+  const timeoutMs = limiter.wallet.version === null ? COLD_LEASE_TIMEOUT_MS : LEASE_TIMEOUT_MS;
+  const call: Promise<boolean> = (async () => {
     limiter.sentAt = Date.now();
     const request: GateLeaseRequest = {
       ...limiter.wallet.buildRequest(Date.now()),
@@ -201,11 +221,7 @@ function leaseCall(env: Bindings, limiter: Limiter): Promise<boolean> {
     };
     let response: GateLeaseResponse;
     try {
-      response = await withTimeout(
-        callGate(env, request),
-        limiter.wallet.version === null ? COLD_LEASE_TIMEOUT_MS : LEASE_TIMEOUT_MS,
-        () => new Error('Lease timed out'),
-      );
+      response = await withTimeout(callGate(env, request), timeoutMs, () => new Error('Lease timed out'));
     } catch (err) {
       limiter.failedAt = Date.now();
       throw err;
@@ -216,9 +232,10 @@ function leaseCall(env: Bindings, limiter: Limiter): Promise<boolean> {
     limiter.failedAt = 0;
     return newer;
   })().finally(() => {
-    limiter.inflight = null;
+    if (limiter.inflight === call) limiter.inflight = null;
   });
   limiter.inflight = call;
+  limiter.inflightUntil = Date.now() + timeoutMs + ABANDON_GRACE_MS;
   return call;
 }
 

@@ -1,4 +1,5 @@
 import type { HostMatch } from '../core/host';
+import { withTimeout } from '../core/timeout';
 import { connectDatabase } from '../db/client';
 import { loadTenantRecordForHost, type TenantRecord } from '../db/snapshot-query';
 import type { Bindings } from '../env';
@@ -16,8 +17,13 @@ const MAX_TENANTS = 10_000;
 const hosts = new Map<string, HostEntry>();
 // Warm tenants never wait on Postgres: their changes arrive through the TenantGate's version (./limit).
 const tenants = new Map<string, TenantSnapshot>();
-// Loads in flight by host: a burst of requests for one cold host makes one query.
-const loading = new Map<string, Promise<TenantSnapshot | null>>();
+// Loads in flight by host: a burst of requests for one cold host makes one query. A load lives in the request
+// that started it; if that request is cancelled it never settles, so joiners wait on their own timer and,
+// past it, load for themselves (and the entry is replaced).
+const loading = new Map<string, { promise: Promise<TenantSnapshot | null>; startedAt: number }>();
+const LOAD_ABANDONED_AFTER_MS = 10_000;
+
+class LoadAbandoned extends Error {}
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number) {
   map.delete(key);
@@ -88,18 +94,30 @@ async function loadAndRemember(env: Bindings, match: TenantHostMatch): Promise<T
   return snapshot;
 }
 
+async function loadOnce(env: Bindings, match: TenantHostMatch): Promise<TenantSnapshot | null> {
+  const shared = loading.get(match.host);
+  const age = shared ? Date.now() - shared.startedAt : Infinity;
+  if (shared && age < LOAD_ABANDONED_AFTER_MS) {
+    try {
+      return await withTimeout(shared.promise, LOAD_ABANDONED_AFTER_MS - age, () => new LoadAbandoned());
+    } catch (err) {
+      if (!(err instanceof LoadAbandoned)) throw err;
+    }
+  }
+  const promise = loadAndRemember(env, match).finally(() => {
+    if (loading.get(match.host)?.promise === promise) loading.delete(match.host);
+  });
+  loading.set(match.host, { promise, startedAt: Date.now() });
+  return promise;
+}
+
 export type ResolvedTenant = { snapshot: TenantSnapshot; instance: InstanceTarget };
 
 /** Host → tenant and instance (DESIGN.md "Host resolution" steps 3–6); `404 unknown_host` otherwise. */
 export async function resolveTenantFromHost(env: Bindings, match: TenantHostMatch): Promise<ResolvedTenant> {
   let snapshot = cachedForHost(match, Date.now());
   if (!snapshot) {
-    let pending = loading.get(match.host);
-    if (!pending) {
-      pending = loadAndRemember(env, match).finally(() => loading.delete(match.host));
-      loading.set(match.host, pending);
-    }
-    snapshot = (await pending) ?? undefined;
+    snapshot = (await loadOnce(env, match)) ?? undefined;
     if (!snapshot) throw unknownHost();
   }
   const instanceName = instanceFor(snapshot, match);
