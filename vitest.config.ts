@@ -1,6 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
+const TIME_SCALE = 0.25;
 const OUTAGE_TESTS = 'test/worker/**/*outage*.test.ts';
 const BATTERY_OUTAGE_TESTS = 'test/battery/worker/**/*outage*.test.ts';
 
@@ -40,6 +41,9 @@ function workerProject(name: string, include: string[], exclude: string[], opts 
             TEST_HOOK_RECEIVER_URL: inject('hookReceiverUrl'),
             TEST_CONFIG_DATABASE_URL: inject('configDatabaseUrl'),
             TEST_CONTROL_URL: inject('testControlUrl'),
+            // Every wait of core/clock's table (flushes, back-offs, throttle steps) at a quarter: tests inject
+            // time instead of waiting for it. Timeouts and the contract's figures are not scaled.
+            GATEWAY_TIME_SCALE: String(TIME_SCALE),
           },
         },
       })),
@@ -59,16 +63,21 @@ function workerProject(name: string, include: string[], exclude: string[], opts 
 
 export default defineConfig({
   test: {
+    // Most files wait on the network (Postgres, upstreams, Durable Objects) rather than on the CPU: more of
+    // them at once than the machine has cores, so their waits overlap.
+    maxWorkers: 5,
     projects: [
       {
         test: {
           name: 'core',
           include: ['test/core/**/*.test.ts'],
           environment: 'node',
+          // Property tests and the OpenAPI build are CPU-bound, and share two cores with the rest of the run.
+          testTimeout: 60_000,
         },
       },
-      // Outage tests take the database away: they get their own Postgres, bridge and worker, apart from
-      // the files that run alongside.
+      // Outage tests take the database away: they get their own database, switch, bridge and worker (the
+      // Postgres server is the run's one, test/setup/shared-postgres.ts), apart from the files alongside.
       workerProject(
         'worker',
         ['test/worker/**/*.test.ts', 'test/battery/worker/**/*.test.ts'],
@@ -87,6 +96,7 @@ export default defineConfig({
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
           environment: 'node',
+          globalSetup: ['test/setup/browser-database.ts'],
           testTimeout: 180_000,
           hookTimeout: 240_000,
         },

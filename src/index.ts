@@ -1,6 +1,8 @@
 import { createApp } from './app';
+import { configureClock } from './core/clock';
 import { connectDatabase } from './db/client';
 import { pruneUsageFlushes } from './db/usage';
+import type { Bindings } from './env';
 import { sweepHooks } from './hooks/sweep';
 
 export { TenantGate } from './gate/tenant-gate';
@@ -18,8 +20,13 @@ async function pruneFlushIds(env: Env) {
 }
 
 export default {
-  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  fetch: (request, env, ctx) => {
+    configureClock(env);
+    return app.fetch(request, env, ctx);
+  },
   // Every 5 minutes: lost hook kicks re-kicked, and usage flush ids past any retry forgotten.
-  scheduled: (_controller, env, ctx) =>
-    ctx.waitUntil(Promise.all([sweepHooks(env, ctx), pruneFlushIds(env)])),
-} satisfies ExportedHandler<Env>;
+  scheduled: (_controller, env, ctx) => {
+    configureClock(env);
+    ctx.waitUntil(Promise.all([sweepHooks(env, ctx), pruneFlushIds(env)]));
+  },
+} satisfies ExportedHandler<Bindings>;

@@ -10,9 +10,13 @@ declare module 'vitest' {
     refusedUpstreamUrl: string;
     hookReceiverUrl: string;
     configDatabaseUrl: string;
+    /** The browser project: its database on the run's Postgres, migrated (test/setup/browser-database.ts). */
+    browserDatabaseUrl: string;
     /** The battery's process projects: the gateway in a workerd process, on a direct socket. */
     gatewayUrl: string;
     workerdPid: number;
+    /** The file workerd's own stdout and stderr go to (its error traces), in the setup's temporary directory. */
+    workerdLog: string;
   }
 }
 
@@ -28,6 +32,7 @@ declare global {
       TEST_REFUSED_UPSTREAM_URL: string;
       TEST_HOOK_RECEIVER_URL: string;
       TEST_CONFIG_DATABASE_URL: string;
+      GATEWAY_TIME_SCALE: string;
     }
   }
 }

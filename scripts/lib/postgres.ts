@@ -52,6 +52,8 @@ export async function startEmbeddedPostgres(opts: {
   port?: number;
   persistent: boolean;
   log?: (message: string) => void;
+  /** More `-c name=value` settings for the server. */
+  settings?: Record<string, string>;
 }): Promise<PostgresServer> {
   const port = opts.port ?? (await freePort());
   const user = 'gateway';
@@ -70,7 +72,13 @@ export async function startEmbeddedPostgres(opts: {
     // Postgres refuses to run as root; as root the library runs it as a `postgres` system user.
     createPostgresUser: asRoot,
     // TCP on loopback only, and no Unix socket that could collide with a system server's.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    ],
     onLog: (m) => log(String(m)),
     onError: (m) => log(String(m)),
   });
@@ -118,6 +126,18 @@ export async function createFreshDatabase(serverUrl: string, name: string): Prom
   await onServer(serverUrl, async (client) => {
     await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await client.query(`CREATE DATABASE "${name}"`);
+  });
+  return withDatabase(serverUrl, name);
+}
+
+/**
+ * A new database `name` made as a copy of `template` (an older one of that name is dropped); returns its URL.
+ * Postgres refuses while anyone is connected to the template, so nothing may stay connected to it.
+ */
+export async function cloneDatabase(serverUrl: string, name: string, template: string): Promise<string> {
+  await onServer(serverUrl, async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
   });
   return withDatabase(serverUrl, name);
 }

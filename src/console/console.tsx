@@ -1,6 +1,7 @@
 import { and, desc, eq, gte } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { toTenantJson } from '../control/tenant-schemas';
+import { now as clockNow } from '../core/clock';
 import { fillDays, lastDays } from '../core/usage-chart';
 import { useDatabase } from '../db/client';
 import { apiKeys, tenants, usageDaily } from '../db/schema';
@@ -23,7 +24,7 @@ function limitText(value: number | null | undefined, unit: string) {
 async function loadOverview(c: Context<PageEnv>) {
   const tenantId = tenantOf(c).id;
   const db = await useDatabase(c);
-  const dates = lastDays(Date.now(), USAGE_DAYS);
+  const dates = lastDays(clockNow(), USAGE_DAYS);
   const [[view], keys, usage] = await Promise.all([
     selectTenantViews(db).where(eq(tenants.id, tenantId)),
     db

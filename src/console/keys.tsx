@@ -1,11 +1,13 @@
 // Key management from the console: the control API's building blocks (createApiKey, the version bump,
 // audit rows, tenantChanged), so a change here takes effect on the data plane exactly as one made there.
+
 import { and, eq } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { auditRow } from '../control/audit';
 import { revokeTenantKey, rotateTenantKey, toKeyJson } from '../control/keys';
 import { tenantChanged } from '../control/notify';
+import { now as clockNow } from '../core/clock';
 import { isValidScope } from '../core/scopes';
 import { useDatabase } from '../db/client';
 import { createApiKey } from '../db/keys';
@@ -47,7 +49,7 @@ function fmt(date: Date | null) {
 
 function keyState(key: KeyRow): 'active' | 'revoked' | 'expired' {
   if (key.revokedAt) return 'revoked';
-  if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) return 'expired';
+  if (key.expiresAt && key.expiresAt.getTime() <= clockNow()) return 'expired';
   return 'active';
 }
 
@@ -223,7 +225,7 @@ export function registerKeys(app: Hono<PageEnv>) {
     const body = parsed.data;
     const tenantId = tenantOf(c).id;
     const expiresAt = body.expires_in_days
-      ? new Date(Date.now() + Number(body.expires_in_days) * DAY_MS)
+      ? new Date(clockNow() + Number(body.expires_in_days) * DAY_MS)
       : null;
     const db = await useDatabase(c);
     const created = await db.transaction(async (tx) => {

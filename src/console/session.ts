@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { now as clockNow } from '../core/clock';
 import { csrfToken, readSession, SESSION_TTL_MS, signSession } from '../core/session';
 import { useDatabase } from '../db/client';
 import { tenantAdmins } from '../db/schema';
@@ -24,7 +25,7 @@ function cookieOptions(c: Context<PageEnv>) {
 }
 
 export async function startSession(c: Context<PageEnv>, adminId: string) {
-  const session = { tenantId: tenantOf(c).id, adminId, expiresAt: Date.now() + SESSION_TTL_MS };
+  const session = { tenantId: tenantOf(c).id, adminId, expiresAt: clockNow() + SESSION_TTL_MS };
   const token = await signSession(session, sessionSecret(c));
   setCookie(c, COOKIE, token, { ...cookieOptions(c), maxAge: SESSION_TTL_MS / 1000 });
 }
@@ -40,7 +41,7 @@ export function endSession(c: Context<PageEnv>) {
 export const loadSession: MiddlewareHandler<PageEnv> = async (c, next) => {
   const token = getCookie(c, COOKIE);
   const tenant = tenantOf(c);
-  const session = token ? await readSession(token, sessionSecret(c), Date.now()) : null;
+  const session = token ? await readSession(token, sessionSecret(c), clockNow()) : null;
   if (token && session?.tenantId === tenant.id) {
     const db = await useDatabase(c);
     const [admin] = await db

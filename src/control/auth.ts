@@ -1,6 +1,8 @@
 // Who is calling the control API: the bootstrap ADMIN_API_KEY, an operator key, or a tenant's admin key.
+
 import { eq, or } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
+import { now as clockNow } from '../core/clock';
 import { hasScope } from '../core/scopes';
 import { sha256Hex, timingSafeEqual } from '../core/secrets';
 import { useDatabase } from '../db/client';
@@ -36,7 +38,7 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
     .from(apiKeys)
     .leftJoin(tenants, eq(tenants.id, apiKeys.tenantId))
     .where(eq(apiKeys.keyHash, await sha256Hex(credential.secret)));
-  const now = Date.now();
+  const now = clockNow();
   const expired = row?.key.expiresAt && row.key.expiresAt.getTime() <= now;
   // A tenant key whose tenant is gone (the join found no slug) must never pass as an operator key.
   if (!row || row.key.revokedAt || expired || (row.key.tenantId && !row.slug)) {

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
+import { now as clockNow } from '../core/clock';
 import { isValidScope } from '../core/scopes';
 import { generateSecret, keyPrefix, sha256Hex } from '../core/secrets';
 import { useDatabase } from '../db/client';
@@ -87,7 +88,7 @@ export const KeyWithSecret = z
 export function futureExpiry(expiresAt: string | null | undefined): Date | null {
   if (!expiresAt) return null;
   const date = new Date(expiresAt);
-  if (date.getTime() <= Date.now()) {
+  if (date.getTime() <= clockNow()) {
     throw new ApiError(422, 'validation_failed', 'The request is not valid', [
       { path: 'expires_at', message: 'expires_at must be in the future' },
     ]);

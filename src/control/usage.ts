@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, between, eq } from 'drizzle-orm';
+import { now as clockNow } from '../core/clock';
 import { useDatabase } from '../db/client';
 import { usageDaily } from '../db/schema';
 import type { AppEnv } from '../env';
@@ -123,7 +124,7 @@ const usageRoute = createRoute({
 export function registerUsage(app: OpenAPIHono<AppEnv>) {
   app.openapi(usageRoute, async (c) => {
     const tenant = await tenantFor(c, c.req.valid('param').tenant, { tenantAdmin: true });
-    const range = dateRange(c.req.valid('query'), Date.now());
+    const range = dateRange(c.req.valid('query'), clockNow());
     const db = await useDatabase(c);
     const rows = await db
       .select()

@@ -2,6 +2,8 @@
 // attempt waits before it is checked, twice as long each time up to a cap. Attempts are spaced out, not just
 // delayed, so firing many at once does not get around the wait: each one takes the next free slot.
 
+import { WAITS } from './clock';
+
 export type ThrottlePolicy = {
   /** Failures allowed before attempts start to wait. */
   freeFailures: number;
@@ -16,9 +18,9 @@ export type ThrottleCounter = { failures: number; nextAt: number; lastAt: number
 
 export const CLIENT_POLICY: ThrottlePolicy = {
   freeFailures: 5,
-  baseDelayMs: 250,
-  maxDelayMs: 8_000,
-  forgetAfterMs: 15 * 60_000,
+  baseDelayMs: WAITS.throttleBaseDelay,
+  maxDelayMs: WAITS.throttleMaxDelay,
+  forgetAfterMs: WAITS.throttleForgetAfter,
 };
 
 // Shared by every client of a tenant, so a guesser spread over many addresses is slowed down too; more

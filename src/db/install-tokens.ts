@@ -1,4 +1,5 @@
 import { eq } from 'drizzle-orm';
+import { now as clockNow } from '../core/clock';
 import { newId } from '../core/ids';
 import { generateSecret, sha256Hex } from '../core/secrets';
 import type { Queryable } from './queryable';
@@ -10,7 +11,7 @@ const INSTALL_TOKEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 export async function issueInstallToken(db: Queryable, tenantId: string) {
   await db.delete(installTokens).where(eq(installTokens.tenantId, tenantId));
   const token = generateSecret('gwi_', 40);
-  const expiresAt = new Date(Date.now() + INSTALL_TOKEN_TTL_MS);
+  const expiresAt = new Date(clockNow() + INSTALL_TOKEN_TTL_MS);
   await db.insert(installTokens).values({
     id: newId('itk'),
     tenantId,

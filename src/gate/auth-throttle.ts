@@ -1,5 +1,6 @@
 // The TenantGate's side of the install-token and console sign-in back-off (arithmetic in core/throttle):
 // counters per client and per tenant in the gate's own SQLite storage, so they hold across isolates.
+import { waitMs } from '../core/clock';
 import {
   type Admission,
   admitAttempt,
@@ -8,12 +9,23 @@ import {
   currentCounter,
   TENANT_POLICY,
   type ThrottleCounter,
+  type ThrottlePolicy,
 } from '../core/throttle';
 
 export type AuthScope = 'install' | 'sign-in';
 
 const TENANT = '*';
 const ready = new WeakSet<SqlStorage>();
+
+/** The client and tenant policies with this isolate's waits (scaled in tests, core/clock). */
+export function throttlePolicies(): { client: ThrottlePolicy; tenant: ThrottlePolicy } {
+  const waits = {
+    baseDelayMs: waitMs('throttleBaseDelay'),
+    maxDelayMs: waitMs('throttleMaxDelay'),
+    forgetAfterMs: waitMs('throttleForgetAfter'),
+  };
+  return { client: { ...CLIENT_POLICY, ...waits }, tenant: { ...TENANT_POLICY, ...waits } };
+}
 
 function table(sql: SqlStorage): SqlStorage {
   if (!ready.has(sql)) {
@@ -56,16 +68,17 @@ function write(sql: SqlStorage, scope: AuthScope, client: string, counter: Throt
  */
 export function admitAuthAttempt(sql: SqlStorage, scope: AuthScope, client: string, now: number): Admission {
   table(sql);
+  const policy = throttlePolicies();
   // Counters nobody touched for a while are forgotten anyway: drop them so many clients do not pile up.
   sql.exec(
     'delete from auth_throttle where last_at < ? and next_at < ?',
-    now - CLIENT_POLICY.forgetAfterMs,
+    now - policy.client.forgetAfterMs,
     now,
   );
   const admission = admitAttempt(
     [
-      { counter: read(sql, scope, client), policy: CLIENT_POLICY },
-      { counter: read(sql, scope, TENANT), policy: TENANT_POLICY },
+      { counter: read(sql, scope, client), policy: policy.client },
+      { counter: read(sql, scope, TENANT), policy: policy.tenant },
     ],
     now,
   );
@@ -81,5 +94,5 @@ export function recordAuthSuccess(sql: SqlStorage, scope: AuthScope, client: str
   table(sql);
   sql.exec('delete from auth_throttle where scope = ? and client = ?', scope, client);
   const tenant = read(sql, scope, TENANT);
-  if (tenant) write(sql, scope, TENANT, afterSuccess(currentCounter(tenant, now, TENANT_POLICY)));
+  if (tenant) write(sql, scope, TENANT, afterSuccess(currentCounter(tenant, now, throttlePolicies().tenant)));
 }

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import { now as clockNow, configureClock, runtimeTime, waitMs } from '../core/clock';
 import { newId } from '../core/ids';
 import { type CounterSpec, countersFor, GateLedger, type GateState } from '../core/lease';
 import { connectDatabase } from '../db/client';
@@ -8,13 +9,12 @@ import type { Bindings } from '../env';
 import { type AuthScope, admitAuthAttempt, recordAuthSuccess } from './auth-throttle';
 import type { GateLeaseRequest, GateLeaseResponse } from './lease-wire';
 
-// Usage waits at most this long in the gate before it is written (the contract says 10 s; 15 s to be seen).
-const FLUSH_DELAY_MS = 5_000;
-const FLUSH_RETRY_MS = [1_000, 2_000, 5_000];
+// Usage waits `usageFlushDelay` in the gate before it is written (the contract says 10 s; 15 s to be seen);
+// a failed re-read is not tried again sooner than `gateReloadRetry`, so a Postgres outage does not slow
+// every lease call (core/clock).
+const FLUSH_RETRIES = ['usageFlushRetryFirst', 'usageFlushRetrySecond', 'usageFlushRetryLater'] as const;
 // Safety net under the control plane's notifications, while isolates are asking.
 const RECORD_MAX_AGE_MS = 60_000;
-// A failed re-read is not tried again sooner than this, so a Postgres outage does not slow every lease call.
-const RELOAD_RETRY_MS = 1_000;
 
 type StoredTenant = { id: string; record: TenantRecord | null; loadedAt: number };
 
@@ -45,6 +45,7 @@ export class TenantGate extends DurableObject<Bindings> {
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
+    configureClock(env);
     this.ledger = new GateLedger(ctx.storage.kv.get<GateState>('ledger'));
     this.tenant = ctx.storage.kv.get<StoredTenant>('tenant');
     ctx.blockConcurrencyWhile(async () => {
@@ -55,17 +56,20 @@ export class TenantGate extends DurableObject<Bindings> {
   /** An isolate's lease call: tokens, the version lease, and its usage riding along. */
   async lease(request: GateLeaseRequest): Promise<GateLeaseResponse> {
     this.served.leaseCalls += 1;
-    this.lastLeaseAt = Date.now();
+    this.lastLeaseAt = clockNow();
     // Counters the ledger does not know are answered as unlimited, so the limits come first.
     if (!this.tenant) await this.reload(request.tenantId);
-    else if (request.knownVersion > this.version && Date.now() >= this.reloadFailedAt + RELOAD_RETRY_MS) {
+    else if (
+      request.knownVersion > this.version &&
+      clockNow() >= this.reloadFailedAt + waitMs('gateReloadRetry')
+    ) {
       // The isolate read a newer version from Postgres than the gate was told about: catch up first.
       await this.reload(request.tenantId).catch(() => {});
     }
-    const now = Date.now();
+    const now = clockNow();
     const lease = this.ledger.lease(request, now);
     this.ctx.storage.kv.put('ledger', this.ledger.snapshot());
-    if (request.usage) this.arm(now + FLUSH_DELAY_MS);
+    if (request.usage) this.arm(now + waitMs('usageFlushDelay'));
     else this.arm(Math.max(now, this.tenant!.loadedAt) + RECORD_MAX_AGE_MS);
     const record = this.tenant!.record;
     return record && record.version === request.knownVersion ? { lease } : { lease, record };
@@ -91,18 +95,18 @@ export class TenantGate extends DurableObject<Bindings> {
     this.alarmAt = null;
     const tenantId = this.tenant?.id;
     if (!tenantId) return;
-    const now = Date.now();
+    const now = clockNow();
     try {
       await this.flush(tenantId);
       this.flushFailures = 0;
     } catch {
       // Kept in storage under its flush id; written by a later attempt.
-      this.arm(now + FLUSH_RETRY_MS[Math.min(this.flushFailures, FLUSH_RETRY_MS.length - 1)]);
+      this.arm(now + waitMs(FLUSH_RETRIES[Math.min(this.flushFailures, FLUSH_RETRIES.length - 1)]));
       this.flushFailures += 1;
     }
     if (this.lastLeaseAt + RECORD_MAX_AGE_MS > now) {
       if (this.tenant!.loadedAt + RECORD_MAX_AGE_MS <= now) await this.reload(tenantId).catch(() => {});
-      this.arm(Math.max(now + RELOAD_RETRY_MS, this.tenant!.loadedAt + RECORD_MAX_AGE_MS));
+      this.arm(Math.max(now + waitMs('gateReloadRetry'), this.tenant!.loadedAt + RECORD_MAX_AGE_MS));
     }
   }
 
@@ -121,7 +125,7 @@ export class TenantGate extends DurableObject<Bindings> {
       }
     })()
       .catch((err) => {
-        this.reloadFailedAt = Date.now();
+        this.reloadFailedAt = clockNow();
         throw err;
       })
       .finally(() => {
@@ -134,7 +138,7 @@ export class TenantGate extends DurableObject<Bindings> {
     this.served.reloads += 1;
     // Versions only grow; an older read that finishes late changes nothing.
     if (record && record.version < this.version) return;
-    this.tenant = { id: tenantId, record, loadedAt: Date.now() };
+    this.tenant = { id: tenantId, record, loadedAt: clockNow() };
     this.ledger.setLimits(countersOf(record), record?.version ?? this.version);
     this.ctx.storage.kv.put('tenant', this.tenant);
     this.ctx.storage.kv.put('ledger', this.ledger.snapshot());
@@ -166,17 +170,19 @@ export class TenantGate extends DurableObject<Bindings> {
 
   /** Alarms only move earlier: a flush due in 5 s is not pushed back by the 60 s safety net. */
   private arm(at: number) {
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
-    this.ctx.storage.setAlarm(at);
+    // Kept in the runtime's time, as the alarm itself is (the clock may run ahead of it in tests).
+    const runtimeAt = runtimeTime(at);
+    if (this.alarmAt !== null && this.alarmAt <= runtimeAt) return;
+    this.alarmAt = runtimeAt;
+    this.ctx.storage.setAlarm(runtimeAt);
   }
 
   /** Install-token and console sign-in back-off (./auth-throttle): how long this guess must wait. */
   authAttempt(scope: AuthScope, client: string) {
-    return admitAuthAttempt(this.ctx.storage.sql, scope, client, Date.now());
+    return admitAuthAttempt(this.ctx.storage.sql, scope, client, clockNow());
   }
 
   authSucceeded(scope: AuthScope, client: string) {
-    recordAuthSuccess(this.ctx.storage.sql, scope, client, Date.now());
+    recordAuthSuccess(this.ctx.storage.sql, scope, client, clockNow());
   }
 }

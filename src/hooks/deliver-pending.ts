@@ -1,6 +1,7 @@
 // Works through one tenant's outbox in order: the oldest undelivered event goes first, and nothing after
 // it is sent until it is delivered or has failed for good (24 h of retries).
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { now, waitMs } from '../core/clock';
 import { nextHookAttempt } from '../core/hook-backoff';
 import { unseal } from '../core/seal';
 import { connectDatabase, type Database } from '../db/client';
@@ -38,7 +39,7 @@ async function attempt(env: Bindings, hooksUrl: string, sealed: string, event: t
   });
 }
 
-/** Delivers what is due; answers when to look again (ms), or null when nothing is pending. */
+/** Delivers what is due; answers when to look again (core/clock time), or null when nothing is pending. */
 export async function deliverPending(env: Bindings, tenantId: string): Promise<number | null> {
   const { db, close } = await connectDatabase(env);
   try {
@@ -46,7 +47,7 @@ export async function deliverPending(env: Bindings, tenantId: string): Promise<n
       const head = await pendingHead(db, tenantId);
       if (!head) return null;
       const { event } = head;
-      if (event.nextAttemptAt.getTime() > Date.now()) return event.nextAttemptAt.getTime();
+      if (event.nextAttemptAt.getTime() > now()) return event.nextAttemptAt.getTime();
       // An instance without hooks_url (or one deleted since) has nobody to tell: done, with no attempt.
       if (!head.hooksUrl || !head.signingSecretSealed) {
         await db
@@ -64,7 +65,10 @@ export async function deliverPending(env: Bindings, tenantId: string): Promise<n
           .where(eq(events.seq, event.seq));
         continue;
       }
-      const next = nextHookAttempt(event.createdAt.getTime(), attempts, Date.now());
+      const next = nextHookAttempt(event.createdAt.getTime(), attempts, now(), {
+        firstMs: waitMs('hookFirstRetry'),
+        maxMs: waitMs('hookMaxRetry'),
+      });
       await db
         .update(events)
         .set(

@@ -1,9 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
+import { configureClock, now, runtimeTime, waitMs } from '../core/clock';
 import type { Bindings } from '../env';
 import { deliverPending } from './deliver-pending';
-
-// When the database cannot be reached, look again after this long.
-const OUTAGE_RETRY_MS = 30_000;
 
 /**
  * One per tenant (named by the tenant id): delivers the tenant's lifecycle events from the outbox, in
@@ -13,12 +11,17 @@ export class HookDeliverer extends DurableObject<Bindings> {
   private running = false;
   private kicked = false;
 
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    configureClock(env);
+  }
+
   /** Something of this tenant was committed: deliver what is pending now. */
   async kick(tenantId: string): Promise<void> {
     this.kicked = true;
     if (this.running) return;
     await this.ctx.storage.put('tenant', tenantId);
-    await this.ctx.storage.setAlarm(Date.now());
+    await this.ctx.storage.setAlarm(runtimeTime(now()));
   }
 
   async alarm(): Promise<void> {
@@ -36,11 +39,12 @@ export class HookDeliverer extends DurableObject<Bindings> {
       console.error(
         JSON.stringify({ level: 'error', at: 'hook-deliverer', tenant_id: tenantId, error: String(err) }),
       );
-      next = Date.now() + OUTAGE_RETRY_MS;
+      // The database cannot be reached: look again later.
+      next = now() + waitMs('hookOutageRetry');
     } finally {
       this.running = false;
     }
     // Set after `running` is false with nothing awaited in between: a later kick's alarm replaces this one.
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    if (next !== null) await this.ctx.storage.setAlarm(runtimeTime(next));
   }
 }

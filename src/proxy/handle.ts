@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { serveGatewayPage } from '../console/pages';
 import { byteCounter } from '../core/byte-counter';
+import { now as clockNow } from '../core/clock';
 import type { HostMatch } from '../core/host';
 import type { UsageCounts } from '../core/lease';
 import { type RateLimitPolicy, rateLimitHeaders } from '../core/ratelimit-headers';
@@ -50,7 +51,7 @@ export async function handleTenantRequest(
             request.method,
             url.pathname,
             request.headers,
-            Date.now(),
+            clockNow(),
           );
         }
       } catch (err) {

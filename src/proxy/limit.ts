@@ -1,6 +1,7 @@
 // The isolate's side of the TenantGate (DESIGN.md "Data plane", "Limiter failure policy", "Usage"): one
 // LeaseWallet per tenant, one lease call in flight per tenant shared by every waiting request, and usage
 // shipped to the gate on those calls. A request that finds a valid lease is decided without any call.
+import { now as clockNow, waitMs } from '../core/clock';
 import { countersFor, LeaseWallet, type TakeResult, type UsageCounts } from '../core/lease';
 import { type RateLimitPolicy, rateLimitHeaders } from '../core/ratelimit-headers';
 import { withTimeout } from '../core/timeout';
@@ -28,11 +29,11 @@ const ABANDON_GRACE_MS = 500;
 class SharedCallAbandoned extends Error {}
 // Near the end of a budget grants go out one token per round trip: bound the wait by time, not attempts.
 const MAX_WAIT_MS = 3_000;
-// After a failed call the failure policy applies at once for a while, rather than every request waiting on
-// a gate that is down.
-const FAILURE_BACKOFF_MS = 1_000;
+// After a failed call the failure policy applies at once for `gateFailureBackoff` (core/clock), rather than
+// every request waiting on a gate that is down.
 // Usage is sent by the next lease call; when none has gone out for this long (traffic stopped), by a
-// report of its own, so it is counted within seconds whatever the traffic does.
+// report of its own, so it is counted within seconds whatever the traffic does. Tied to the lease's 1 s
+// life (a report waits for a quiet spell between lease calls), so it is not one of the scaled waits.
 const REPORT_DELAY_MS = 1_000;
 // A report waits at most this long for a quiet second, then goes anyway (its request's waitUntil is finite).
 const REPORT_PATIENCE_MS = 10_000;
@@ -134,11 +135,11 @@ export async function admit(
     limiter.knownVersion = record.version;
     catchUp = limiter.wallet.version !== null;
   }
-  const deadline = Date.now() + MAX_WAIT_MS;
+  const deadline = clockNow() + MAX_WAIT_MS;
   for (;;) {
     const { wallet } = limiter;
     if (wallet.version !== null && wallet.version > record.version) return STALE;
-    const now = Date.now();
+    const now = clockNow();
     const taken: TakeResult = catchUp ? { ok: false, reason: 'need_lease' } : wallet.take(counters, now);
     if (taken.ok) {
       if (wallet.needsRefresh(now) && !liveInflight(limiter)) {
@@ -147,13 +148,14 @@ export async function admit(
       return taken.policies;
     }
     if (taken.reason !== 'need_lease') throw limitedError(record, taken);
-    if (now >= deadline || now < limiter.failedAt + FAILURE_BACKOFF_MS) return onGateError(record, counters);
+    if (now >= deadline || now < limiter.failedAt + waitMs('gateFailureBackoff'))
+      return onGateError(record, counters);
     catchUp = false;
     try {
       if (await leaseCall(env, limiter)) return STALE;
     } catch (err) {
       // Another request's call was abandoned, not failed: make one of our own while there is time.
-      if (err instanceof SharedCallAbandoned && Date.now() < deadline) continue;
+      if (err instanceof SharedCallAbandoned && clockNow() < deadline) continue;
       return onGateError(record, counters);
     }
   }
@@ -172,12 +174,12 @@ export function withRateLimitHeaders(response: Response, policies: RateLimitPoli
 /** Counts a finished request (or part of it); reaches the gate on the next lease call, or ~1 s from now. */
 export function recordUsage(env: Bindings, ctx: WaitUntil, tenantId: string, counts: Partial<UsageCounts>) {
   const limiter = limiterFor(tenantId);
-  limiter.wallet.recordUsage(Date.now(), counts);
+  limiter.wallet.recordUsage(clockNow(), counts);
   scheduleReport(env, ctx, limiter);
 }
 
 function scheduleReport(env: Bindings, ctx: WaitUntil, limiter: Limiter) {
-  const now = Date.now();
+  const now = clockNow();
   if (limiter.reportAt !== 0 && now < limiter.reportAt + REPORT_GIVE_UP_MS) return;
   limiter.reportAt = now + REPORT_DELAY_MS;
   const patience = now + REPORT_PATIENCE_MS;
@@ -185,9 +187,9 @@ function scheduleReport(env: Bindings, ctx: WaitUntil, limiter: Limiter) {
     (async () => {
       // Under steady traffic the lease calls carry the usage: wait for a second without one.
       for (;;) {
-        await new Promise((done) => setTimeout(done, Math.max(0, limiter.reportAt - Date.now())));
+        await new Promise((done) => setTimeout(done, Math.max(0, limiter.reportAt - clockNow())));
         const quietAt = limiter.sentAt + REPORT_DELAY_MS;
-        if (quietAt <= Date.now() || Date.now() >= patience) break;
+        if (quietAt <= clockNow() || clockNow() >= patience) break;
         limiter.reportAt = quietAt;
       }
       limiter.reportAt = 0;
@@ -203,19 +205,19 @@ function scheduleReport(env: Bindings, ctx: WaitUntil, limiter: Limiter) {
 }
 
 function liveInflight(limiter: Limiter): Promise<boolean> | null {
-  return limiter.inflight && Date.now() < limiter.inflightUntil ? limiter.inflight : null;
+  return limiter.inflight && clockNow() < limiter.inflightUntil ? limiter.inflight : null;
 }
 
 function leaseCall(env: Bindings, limiter: Limiter): Promise<boolean> {
   const shared = liveInflight(limiter);
   if (shared) {
-    return withTimeout(shared, limiter.inflightUntil - Date.now(), () => new SharedCallAbandoned());
+    return withTimeout(shared, limiter.inflightUntil - clockNow(), () => new SharedCallAbandoned());
   }
   const timeoutMs = limiter.wallet.version === null ? COLD_LEASE_TIMEOUT_MS : LEASE_TIMEOUT_MS;
   const call: Promise<boolean> = (async () => {
-    limiter.sentAt = Date.now();
+    limiter.sentAt = clockNow();
     const request: GateLeaseRequest = {
-      ...limiter.wallet.buildRequest(Date.now()),
+      ...limiter.wallet.buildRequest(clockNow()),
       tenantId: limiter.tenantId,
       knownVersion: limiter.knownVersion,
     };
@@ -223,19 +225,19 @@ function leaseCall(env: Bindings, limiter: Limiter): Promise<boolean> {
     try {
       response = await withTimeout(callGate(env, request), timeoutMs, () => new Error('Lease timed out'));
     } catch (err) {
-      limiter.failedAt = Date.now();
+      limiter.failedAt = clockNow();
       throw err;
     }
     // The snapshot first: a wallet showing a version the cache does not have yet would send requests round.
     const newer = await adoptRecord(env, limiter, response.record);
-    limiter.wallet.accept(response.lease, Date.now());
+    limiter.wallet.accept(response.lease, clockNow());
     limiter.failedAt = 0;
     return newer;
   })().finally(() => {
     if (limiter.inflight === call) limiter.inflight = null;
   });
   limiter.inflight = call;
-  limiter.inflightUntil = Date.now() + timeoutMs + ABANDON_GRACE_MS;
+  limiter.inflightUntil = clockNow() + timeoutMs + ABANDON_GRACE_MS;
   return call;
 }
 

@@ -1,3 +1,4 @@
+import { now as clockNow, waitMs } from '../core/clock';
 import type { HostMatch } from '../core/host';
 import { withTimeout } from '../core/timeout';
 import { connectDatabase } from '../db/client';
@@ -9,8 +10,7 @@ import { compileSnapshot, type InstanceTarget, type TenantSnapshot } from './sna
 type TenantHostMatch = Extract<HostMatch, { kind: 'tenant' }>;
 type HostEntry = { tenantId: string | null; expiresAt: number };
 
-// Unknown hosts, and hosts routed to `public` by UNKNOWN_HOST=default, are remembered this long.
-const NEGATIVE_TTL_MS = 5_000;
+// Unknown hosts, and hosts routed to `public` by UNKNOWN_HOST=default, are remembered for `unknownHostTtl`.
 const MAX_HOSTS = 20_000;
 const MAX_TENANTS = 10_000;
 
@@ -95,12 +95,12 @@ async function loadAndRemember(env: Bindings, match: TenantHostMatch): Promise<T
   // requests that were waiting on it, never for the cache.
   const changedAt = snapshot ? (invalidatedAt.get(snapshot.record.id) ?? 0) : invalidations;
   if (changedAt > seen) return snapshot;
-  const now = Date.now();
+  const now = clockNow();
   const found = snapshot !== null && claimsHost(snapshot, match);
   remember(
     hosts,
     match.host,
-    { tenantId: snapshot?.record.id ?? null, expiresAt: found ? Infinity : now + NEGATIVE_TTL_MS },
+    { tenantId: snapshot?.record.id ?? null, expiresAt: found ? Infinity : now + waitMs('unknownHostTtl') },
     MAX_HOSTS,
   );
   if (snapshot) remember(tenants, snapshot.record.id, snapshot, MAX_TENANTS);
@@ -109,7 +109,7 @@ async function loadAndRemember(env: Bindings, match: TenantHostMatch): Promise<T
 
 async function loadOnce(env: Bindings, match: TenantHostMatch): Promise<TenantSnapshot | null> {
   const shared = loading.get(match.host);
-  const age = shared ? Date.now() - shared.startedAt : Infinity;
+  const age = shared ? clockNow() - shared.startedAt : Infinity;
   if (shared && age < LOAD_ABANDONED_AFTER_MS) {
     try {
       return await withTimeout(shared.promise, LOAD_ABANDONED_AFTER_MS - age, () => new LoadAbandoned());
@@ -120,7 +120,7 @@ async function loadOnce(env: Bindings, match: TenantHostMatch): Promise<TenantSn
   const promise = loadAndRemember(env, match).finally(() => {
     if (loading.get(match.host)?.promise === promise) loading.delete(match.host);
   });
-  loading.set(match.host, { promise, startedAt: Date.now() });
+  loading.set(match.host, { promise, startedAt: clockNow() });
   return promise;
 }
 
@@ -128,7 +128,7 @@ export type ResolvedTenant = { snapshot: TenantSnapshot; instance: InstanceTarge
 
 /** Host → tenant and instance (DESIGN.md "Host resolution" steps 3–6); `404 unknown_host` otherwise. */
 export async function resolveTenantFromHost(env: Bindings, match: TenantHostMatch): Promise<ResolvedTenant> {
-  let snapshot = cachedForHost(match, Date.now());
+  let snapshot = cachedForHost(match, clockNow());
   if (!snapshot) {
     snapshot = (await loadOnce(env, match)) ?? undefined;
     if (!snapshot) throw unknownHost();

@@ -1,13 +1,11 @@
-// `npm run dev` as the browser test uses it: on a free port, against a Postgres of the test's own (a fresh
-// database on DATABASE_URL's server, or an embedded one in a temporary directory), stopped as a group.
+// `npm run dev` as the browser test uses it: on a free port, against a database of the test's own on the run's
+// Postgres (made by the project's globalSetup, ../setup/browser-database.ts), stopped as a group.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { inject } from 'vitest';
 import { freePort } from '../../scripts/lib/ports';
-import { createFreshDatabase, dropDatabase, startEmbeddedPostgres } from '../../scripts/lib/postgres';
 
 export type DevServer = {
   port: number;
@@ -70,23 +68,7 @@ export async function startDevServer(): Promise<DevServer> {
     for (const step of cleanups.reverse()) await step().catch(() => {});
   };
   try {
-    let serverUrl = process.env.DATABASE_URL;
-    if (!serverUrl) {
-      const dir = await mkdtemp(path.join(tmpdir(), 'gateway-browser-pg-'));
-      await chmod(dir, 0o755);
-      cleanups.push(() => rm(dir, { recursive: true, force: true }));
-      const server = await startEmbeddedPostgres({
-        dataDir: path.join(dir, 'data'),
-        password: randomBytes(16).toString('hex'),
-        persistent: false,
-      });
-      cleanups.push(() => server.stop());
-      serverUrl = server.url;
-    }
-    const name = `gateway_browser_${process.pid}_${randomBytes(3).toString('hex')}`;
-    const databaseUrl = await createFreshDatabase(serverUrl, name);
-    if (process.env.DATABASE_URL) cleanups.push(() => dropDatabase(serverUrl, name));
-
+    const databaseUrl = inject('browserDatabaseUrl');
     const port = await freePort();
     const adminApiKey = `browser_admin_${randomBytes(16).toString('hex')}`;
     const child = spawn(

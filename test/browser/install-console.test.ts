@@ -144,12 +144,7 @@ test('a new tenant installs itself from its own host, signs in to the console, c
   expect(secret).toMatch(/^gw_[0-9A-Za-z]{40}$/);
   await shot(page, '03-key-created');
 
-  // It is in force on the data plane at once.
-  const forwarded = await hostRequest(port, `${tenant.slug}.instance1.localhost`, 'GET', '/hello', {
-    headers: { authorization: `Bearer ${secret}` },
-  });
-  expect(forwarded.status).toBe(200);
-
+  // Seeded before the tenant's first data-plane request, whose usage lands in today's row later.
   const totals = await seedUsage(dev.databaseUrl, tenant.id);
   await page.click('a[href="/_gateway/console#keys"]');
   const row = page.locator('tr', { hasText: 'billing service' });
@@ -170,6 +165,12 @@ test('a new tenant installs itself from its own host, signs in to the console, c
   expect(box?.height).toBeGreaterThan(100);
   await shot(page, '04-console');
   await page.locator('main').screenshot({ path: path.join(SHOTS, 'console-main.png') });
+
+  // It is in force on the data plane at once.
+  const forwarded = await hostRequest(port, `${tenant.slug}.instance1.localhost`, 'GET', '/hello', {
+    headers: { authorization: `Bearer ${secret}` },
+  });
+  expect(forwarded.status).toBe(200);
 
   // Readable on a phone: nothing wider than the screen.
   await page.setViewportSize(PHONE);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { HOOK_RETRY_WINDOW_MS, nextHookAttempt, retryDelayMs } from '../../src/core/hook-backoff';
 
 describe('retryDelayMs', () => {
@@ -48,5 +48,17 @@ describe('nextHookAttempt', () => {
     // 1 s … 512 s (10 attempts, about 17 min), then every 10 min for the rest of the day.
     expect(attempts).toBeGreaterThan(140);
     expect(attempts).toBeLessThan(160);
+  });
+});
+
+describe('nextHookAttempt with shorter steps (tests scale the waits, core/clock)', () => {
+  test('doubles from the given first wait up to the given cap, still bounded by the 24 h', () => {
+    const created = Date.UTC(2026, 0, 1);
+    const steps = { firstMs: 250, maxMs: 150_000 };
+    expect([1, 2, 3].map((a) => (nextHookAttempt(created, a, created, steps) ?? 0) - created)).toEqual([
+      250, 500, 1000,
+    ]);
+    expect((nextHookAttempt(created, 30, created, steps) ?? 0) - created).toBe(150_000);
+    expect(nextHookAttempt(created, 1, created + HOOK_RETRY_WINDOW_MS, steps)).toBeNull();
   });
 });

@@ -1,18 +1,15 @@
-// Starts what the tests talk to, on free ports: Postgres (embedded, or a fresh database on the DATABASE_URL
-// server), the WebSocket bridge the Neon driver goes through (behind a switch that outage tests turn off),
-// echo upstreams, a hook receiver and an address that refuses connections. Shared by the workerd test
-// projects (./global.ts) and the battery's process projects (../battery/process/setup.ts).
+// Starts what the tests talk to, on free ports: databases of this project's own on the run's one Postgres
+// (./shared-postgres: embedded, or the DATABASE_URL server), the WebSocket bridge the Neon driver goes
+// through (behind a switch that outage tests turn off), echo upstreams, a hook receiver and an address that
+// refuses connections. Shared by the workerd test projects (./global.ts) and the battery's process projects
+// (../battery/process/setup.ts).
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { startBridge } from '../../scripts/lib/bridge';
 import { startEchoUpstream } from '../../scripts/lib/echo-upstream';
 import { freePort } from '../../scripts/lib/ports';
-import { createFreshDatabase, dropDatabase, startEmbeddedPostgres } from '../../scripts/lib/postgres';
-import { runMigrations } from '../../scripts/migrate';
 import { startDatabaseSwitch } from './database-switch';
 import { startHookReceiver } from './hook-receiver';
+import { leaseTestPostgres } from './shared-postgres';
 
 export type TestServices = {
   databaseUrl: string;
@@ -33,31 +30,17 @@ export async function startTestServices(): Promise<{ values: TestServices; close
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   };
   try {
-    let serverUrl = process.env.DATABASE_URL;
-    if (!serverUrl) {
-      const dataDir = await mkdtemp(path.join(tmpdir(), 'gateway-test-pg-'));
-      // As root, Postgres runs as the `postgres` user, which must be able to enter this directory.
-      await chmod(dataDir, 0o755);
-      cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-      const server = await startEmbeddedPostgres({
-        dataDir: path.join(dataDir, 'data'),
-        password: randomBytes(16).toString('hex'),
-        persistent: false,
-      });
-      cleanups.push(() => server.stop());
-      serverUrl = server.url;
-    }
+    // The run's one Postgres server (./shared-postgres): this project's databases are copies of its
+    // migrated template, on the embedded server or the DATABASE_URL one.
+    const postgres = await leaseTestPostgres();
+    cleanups.push(() => postgres.release());
     const name = `gateway_test_${process.pid}_${randomBytes(3).toString('hex')}`;
-    const databaseUrl = await createFreshDatabase(serverUrl, name);
-    if (process.env.DATABASE_URL) cleanups.push(() => dropDatabase(serverUrl, name));
-    await runMigrations(databaseUrl);
+    const databaseUrl = await postgres.create(name);
     // The declarative config tests apply whole files with prune, which deletes everything a file does not
     // name: they get a database of their own, so the other files' tenants are never theirs to delete.
-    const configName = `${name}_config`;
-    const configDatabaseUrl = await createFreshDatabase(serverUrl, configName);
-    if (process.env.DATABASE_URL) cleanups.push(() => dropDatabase(serverUrl, configName));
-    await runMigrations(configDatabaseUrl);
+    const configDatabaseUrl = await postgres.create(`${name}_config`);
 
+    // The switch is this project's own: an outage test takes this project's database away, no other's.
     const target = new URL(databaseUrl);
     const databaseSwitch = await startDatabaseSwitch({
       host: target.hostname,

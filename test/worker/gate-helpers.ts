@@ -44,11 +44,7 @@ export async function codeOf(res: Response): Promise<string> {
   return ((await res.json()) as { error: { code: string } }).error.code;
 }
 
-/** Per-minute windows are UTC-aligned: a test that counts in one must not straddle two. */
-export async function awayFromMinuteEnd(needMs = 8_000) {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < needMs) await new Promise((done) => setTimeout(done, left + 50));
-}
+export { awayFromMinuteEnd } from './clock';
 
 export type UsageTotals = Record<string, number>;
 

@@ -3,6 +3,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import { verifySignature } from '../../src/core/signing';
 import { events } from '../../src/db/schema';
+import { gatewayWait } from './clock';
 import { api, errorCode, newInstance, newKey, newTenant } from './control-client';
 import { unique, withDb } from './helpers';
 
@@ -199,8 +200,8 @@ describe('lifecycle hooks', () => {
     const tries = await received(instance.path);
     expect(tries.slice(0, 2).map((d) => d.outcome)).toEqual(['fail', 'drop']);
     expect(tries.every((d) => d.headers['x-gateway-event-type'] === 'tenant.created')).toBe(true);
-    // Backoff: the second attempt came about a second after the first.
-    expect(tries[1].at - tries[0].at).toBeGreaterThanOrEqual(900);
+    // Backoff: the second attempt came the first retry's wait (1 s, scaled in tests) after the first.
+    expect(tries[1].at - tries[0].at).toBeGreaterThanOrEqual(gatewayWait('hookFirstRetry') * 0.9);
 
     await setMode(instance.path, 'ok');
     const list = await waitFor(

@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../../src/app';
 import { auditLog, events, installTokens, tenantAdmins, tenants } from '../../src/db/schema';
+import { gatewayThrottle, throttleWaits } from './clock';
 import { clientIp, getPage, installJson, pendingTenant, postForm, shownSecret } from './console-client';
 import { api, type ErrorBody, errorCode, type KeyJson, newTenant, type TenantJson } from './control-client';
 import { gatewayFetch, unique, withDb } from './helpers';
@@ -304,16 +305,24 @@ describe('brute force', () => {
       return { res, ms: Date.now() - started };
     };
     const fast: number[] = [];
+    // Each attempt's slot is at least the previous one's plus its wait, and no earlier than the attempt was
+    // sent: so from the fifth one's start, the next four take at least the four waits.
+    let fifthStart = 0;
     for (let i = 0; i < 5; i++) {
+      fifthStart = Date.now();
       const { res, ms } = await timed(`gwi_guess${i}`);
       await expectInvalidToken(res);
       fast.push(ms);
     }
     expect(Math.max(...fast)).toBeLessThan(1000);
-    const slowStart = Date.now();
-    for (let i = 5; i < 9; i++) await expectInvalidToken((await timed(`gwi_guess${i}`)).res);
-    // 250 + 500 + 1000 + 2000 ms of waiting.
-    expect(Date.now() - slowStart).toBeGreaterThanOrEqual(3700);
+    let lastWrongStart = 0;
+    for (let i = 5; i < 9; i++) {
+      lastWrongStart = Date.now();
+      await expectInvalidToken((await timed(`gwi_guess${i}`)).res);
+    }
+    // 250 + 500 + 1000 + 2000 ms of waiting (scaled in tests), on top of the work of four attempts.
+    const policy = gatewayThrottle().client;
+    expect(Date.now() - fifthStart).toBeGreaterThanOrEqual(throttleWaits(policy, 5, 4));
 
     // Another client is not held up by this one.
     const other = Date.now();
@@ -324,7 +333,8 @@ describe('brute force', () => {
 
     const right = await timed(t.install_token);
     expect(right.res.status).toBe(201);
-    expect(right.ms).toBeGreaterThanOrEqual(3900);
+    // The slot after the last wrong one, 4 s on (scaled): the right token waits like any other attempt.
+    expect(Date.now() - lastWrongStart).toBeGreaterThanOrEqual(throttleWaits(policy, 9, 1));
   }, 60_000);
 
   test('when the TenantGate cannot be reached the attempt is refused (503), not let through uncounted', async () => {

@@ -19,6 +19,7 @@ import {
   tenants,
 } from '../../src/db/schema';
 import { invalidateTenant } from '../../src/proxy/resolve';
+import { advanceClock, now } from './clock';
 import { gatewayFetch, type SeededTenant, seedTenant, unique, withDb } from './helpers';
 
 type ErrorBody = { error: { code: string; message: string; request_id: string } };
@@ -338,10 +339,11 @@ describe('keys and scopes', () => {
 
   test('a key that expires while its tenant is cached stops working at its expiry', async () => {
     const t = await seedTenant();
-    const soon = await addKey(t.tenantId, { scopes: ['*'], expiresAt: new Date(Date.now() + 1500) });
+    const soon = await addKey(t.tenantId, { scopes: ['*'], expiresAt: new Date(now() + 1500) });
     const before = await gatewayFetch(`http://${t.slug}.localhost/k`, { headers: bearer(soon.secret) });
     expect(before.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1700));
+    // Past the expiry on the gateway's clock, with the tenant still cached.
+    advanceClock(1700);
     const after = await gatewayFetch(`http://${t.slug}.localhost/k`, { headers: bearer(soon.secret) });
     expect(after.status).toBe(401);
   });

@@ -1,7 +1,8 @@
 // Battery, Host headers no HTTP client library will send: written byte for byte on a socket to the gateway in
 // its workerd process (DESIGN.md "Data plane": an invalid host → 400 invalid_host).
+import { readFile, stat } from 'node:fs/promises';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test, vi } from 'vitest';
 import { type BatteryTenant, closeConnections, createTenant, gatewayRequest } from './control';
 
 type RawAnswer = { status: number; code: string | undefined; head: string };
@@ -51,10 +52,14 @@ describe('battery: raw Host headers', () => {
   // Case 2 itself is in ../worker/host-routing.test.ts: there the two headers reach the worker, folded into one
   // value as on Cloudflare, and get 400. At workerd's own socket they never reach the worker: workerd fails to
   // build the request URL from "a, b" and answers a bare 500 itself. This pins that down: nothing routed, no
-  // answer of ours, the process healthy after.
+  // answer of ours, the process healthy after. workerd logs each such request as an uncaught exception; its
+  // output goes to a file (./setup.ts), where this test finds the traces it provoked.
   test('two Host headers at the bare workerd socket are never routed, and the gateway stays healthy', async () => {
     const plain = await rawRequest([`Host: ${tenant.host}`, `Authorization: Bearer ${tenant.key}`]);
     expect(plain.status, plain.head).toBe(200);
+    const workerdLog = inject('workerdLog');
+    const logStart = (await stat(workerdLog)).size;
+    const refusedByWorkerd: string[] = [];
     const pairs = [
       [tenant.host, tenant.host],
       [tenant.host, 'control.localhost'],
@@ -79,9 +84,21 @@ describe('battery: raw Host headers', () => {
             status: 400,
             code: 'invalid_host',
           });
-        else expect(answer.status, `${label}\n${answer.head}`).toBe(500);
+        else {
+          expect(answer.status, `${label}\n${answer.head}`).toBe(500);
+          refusedByWorkerd.push(`invalid hostname when stringifying URL; host = ${first}, ${second}`);
+        }
       }
     }
+    // workerd writes the trace as it answers; it reaches the file through vitest's main process.
+    await vi.waitFor(
+      async () => {
+        const logged = (await readFile(workerdLog)).subarray(logStart).toString('utf8');
+        for (const trace of refusedByWorkerd)
+          expect(logged, `workerd's log (${workerdLog})`).toContain(trace);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
     const after = await rawRequest([`Host: ${tenant.host}`, `Authorization: Bearer ${tenant.key}`]);
     expect(after.status, after.head).toBe(200);
   });

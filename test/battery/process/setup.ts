@@ -25,23 +25,36 @@ async function workerdChildren(): Promise<Set<number>> {
   return found;
 }
 
+/** Whether a test file of `project` failed. */
+function projectFailed(project: TestProject): boolean {
+  return project.vitest.state
+    .getFiles()
+    .some((file) => file.projectName === project.name && file.result?.state === 'fail');
+}
+
 export default async function setup(project: TestProject) {
   const services = await startTestServices();
-  const outdir = await mkdtemp(path.join(tmpdir(), 'gateway-battery-'));
+  // Holds workerd's own output: the error traces that tests provoke on purpose go there, not into the run's.
+  const dir = await mkdtemp(path.join(tmpdir(), 'gateway-battery-'));
+  const workerdLog = path.join(dir, 'workerd.log');
   const close = async () => {
     await stopAll();
     await services.close();
-    await rm(outdir, { recursive: true, force: true });
+    // Kept when something failed: what workerd said may explain it.
+    if (projectFailed(project)) console.error(`[${project.name}] workerd's output is kept in ${workerdLog}`);
+    else await rm(dir, { recursive: true, force: true });
   };
   try {
     for (const [name, value] of Object.entries(services.values))
       project.provide(name as keyof typeof services.values, value);
-    const bundle = await buildBundle({ outdir });
+    // Cached by content (bench/workerd.ts): a second run, the soak and the bench build nothing new.
+    const bundle = await buildBundle();
     const before = await workerdChildren();
     const worker = await startWorker({
       name: 'gateway',
       bundle,
       withDurableObjects: true,
+      runtimeLog: workerdLog,
       bindings: {
         DATABASE_URL: services.values.databaseUrl,
         DB_WS_PROXY: services.values.wsProxy,
@@ -56,6 +69,7 @@ export default async function setup(project: TestProject) {
     const started = [...(await workerdChildren())].filter((pid) => !before.has(pid));
     project.provide('gatewayUrl', worker.url);
     project.provide('workerdPid', started[0] ?? 0);
+    project.provide('workerdLog', workerdLog);
     return close;
   } catch (error) {
     await close();

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { EchoAnswer } from '../../../scripts/lib/echo-answer';
 import { instances } from '../../../src/db/schema';
+import { advanceClock, gatewayWait } from '../../worker/clock';
 import { api } from '../../worker/control-client';
 import { codeOf, gate, hit, limit, limitedTenant, sleep, usageReaches } from '../../worker/gate-helpers';
 import { seedTenant, withDb } from '../../worker/helpers';
@@ -158,9 +159,9 @@ describe('battery: faults', () => {
     }
     await Promise.all(busy);
 
-    // Gate back: the closed tenant is served again once the failure back-off (1 s) is over, and the open
+    // Gate back: the closed tenant is served again once the failure back-off (1 s, on the gateway's clock) is over, and the open
     // tenant's requests that passed unchecked are counted after all.
-    await sleep(1_100);
+    advanceClock(gatewayWait('gateFailureBackoff') + 100);
     expect((await hit(closed)).status).toBe(200);
     const openUsage = { requests: 2, allowed: 2 };
     expect(await usageReaches(open.tenantId, openUsage)).toMatchObject(openUsage);

@@ -1,8 +1,10 @@
 // Battery, install and control: guessing install tokens does not pay, and a slug is handed out once.
 import { eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
-import { CLIENT_POLICY, delayAfter, type ThrottlePolicy } from '../../../src/core/throttle';
+import { WAITS } from '../../../src/core/clock';
+import { delayAfter, type ThrottlePolicy } from '../../../src/core/throttle';
 import { tenants } from '../../../src/db/schema';
+import { advanceClock, gatewayThrottle } from '../../worker/clock';
 import { clientIp, installJson, pendingTenant } from '../../worker/console-client';
 import { api, type ErrorBody, newInstance } from '../../worker/control-client';
 import { unique, withDb } from '../../worker/helpers';
@@ -43,18 +45,22 @@ describe('battery: install and control', () => {
     const checked = wrong.filter((w) => w.status === 403).sort((x, y) => x.ms - y.ms);
     // A few free guesses, then each further guess waits longer: of 20, not even half are checked, and the
     // checked ones are spread over seconds (the 10th waits about 7.75 s), not answered at once. Within the
-    // first second no more may be checked than the policy's slots that fall in it.
-    const slotsInFirstSecond = slotTimes(CLIENT_POLICY, 20).filter((at) => at < 1_000).length;
+    // first second no more may be checked than the policy's slots that fall in it. The throttle's steps are
+    // scaled in tests (core/clock): "a second" is the same share of them.
+    const policy = gatewayThrottle().client;
+    const second = (1_000 * policy.baseDelayMs) / WAITS.throttleBaseDelay;
+    const slotsInFirstSecond = slotTimes(policy, 20).filter((at) => at < second).length;
     expect(checked.length).toBeGreaterThanOrEqual(5);
     expect(checked.length).toBeLessThanOrEqual(10);
-    expect(checked.filter((w) => w.ms < 1_000).length).toBeLessThanOrEqual(slotsInFirstSecond);
-    expect(checked[checked.length - 1].ms).toBeGreaterThanOrEqual(3_500);
+    expect(checked.filter((w) => w.ms < second).length).toBeLessThanOrEqual(slotsInFirstSecond);
+    expect(checked[checked.length - 1].ms).toBeGreaterThanOrEqual(3.5 * second);
     expect(await tenantStatus(t.tenant.id)).toBe('pending');
 
     // The right token, from the same client, once it has waited as long as it is told to.
     let right = await attempt(t.host, t.install_token, ip);
     for (let tries = 0; right.status === 429 && tries < 5; tries++) {
-      await new Promise((done) => setTimeout(done, Number(right.retryAfter) * 1_000));
+      // Told to come back in whole seconds: the gateway's clock is moved on by that much, not waited for.
+      advanceClock(Number(right.retryAfter) * 1_000);
       right = await attempt(t.host, t.install_token, ip);
     }
     expect(right.status, JSON.stringify(right)).toBe(201);

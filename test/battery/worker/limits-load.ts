@@ -1,0 +1,64 @@
+// The battery's limit cases (limits-*.test.ts) drive load through these: one outcome per request, bursts,
+// sequential loops until a time or a flag, and timed requests. Split over files so each case group runs in
+// an isolate of its own and their real-time waits overlap.
+import { now } from '../../worker/clock';
+import { codeOf, hit } from '../../worker/gate-helpers';
+import type { SeededTenant } from '../../worker/helpers';
+
+export type Outcome = { status: number; code: string | null; rateLimit: string | null; sentAt: number };
+
+/** One request, its body read (so nothing is left open) and reduced to what the cases look at. */
+export async function outcome(t: SeededTenant, opts: Parameters<typeof hit>[2] = {}): Promise<Outcome> {
+  const sentAt = now();
+  const res = await hit(t, '/x', opts);
+  let code: string | null = null;
+  if (res.status >= 400) code = await codeOf(res);
+  else await res.body?.cancel();
+  return { status: res.status, code, rateLimit: res.headers.get('ratelimit'), sentAt };
+}
+
+export function burst(n: number, t: SeededTenant, opts: Parameters<typeof hit>[2] = {}): Promise<Outcome[]> {
+  return Promise.all(Array.from({ length: n }, () => outcome(t, opts)));
+}
+
+export const admitted = (outcomes: Outcome[]) => outcomes.filter((o) => o.status === 200).length;
+
+/**
+ * `loops` sequential request loops against `t` until `until` (a time, or a flag the test flips); `seen` fills as answers arrive, for a test that acts on the load while it runs. */
+export async function hammer(
+  t: SeededTenant,
+  loops: number,
+  until: number | (() => boolean),
+  seen: Outcome[] = [],
+): Promise<Outcome[]> {
+  const done = typeof until === 'number' ? () => now() >= until : until;
+  await Promise.all(
+    Array.from({ length: loops }, async () => {
+      while (!done()) seen.push(await outcome(t));
+    }),
+  );
+  return seen;
+}
+
+/** Seconds to the window's end from a `RateLimit: "minute";r=…;t=…` header. */
+export function secondsLeft(rateLimit: string | null): number {
+  const t = /;t=(\d+)$/.exec(rateLimit ?? '')?.[1];
+  if (t === undefined) throw new Error(`no t= in RateLimit ${rateLimit}`);
+  return Number(t);
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+export type Timed = Outcome & { tookMs: number };
+
+/** Sequential requests of `t` for `forMs`, each with how long it took. */
+export async function timed(t: SeededTenant, forMs: number): Promise<Timed[]> {
+  const until = now() + forMs;
+  const seen: Timed[] = [];
+  while (now() < until) {
+    const started = performance.now();
+    const o = await outcome(t);
+    seen.push({ ...o, tookMs: performance.now() - started });
+  }
+  return seen;
+}
