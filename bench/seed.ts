@@ -1,9 +1,9 @@
 // Seeds through SQL, like `npm run dev`: one instance on the bench upstream, the measured tenant, a tenant
 // with a 100/min limit, one whose key gets revoked, and up to 100,000 more made by generate_series.
 import type pg from 'pg';
-import { newId } from '../src/core/ids';
-import { seal } from '../src/core/seal';
-import { generateSecret, keyPrefix, sha256Hex } from '../src/core/secrets';
+import { newId } from '../src/core/crypto/ids';
+import { seal } from '../src/core/crypto/seal';
+import { generateSecret, keyPrefix, sha256Hex } from '../src/core/crypto/secrets';
 
 /** So high that it never triggers in a run, but the tenant is limited: the limiter's path is taken. */
 export const HIGH_LIMIT = { requests_per_minute: 1_000_000_000, requests_per_day: null };

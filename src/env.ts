@@ -8,7 +8,7 @@ export type Secrets = {
   SEALING_KEY?: string;
 };
 
-/** Tests only, never set in production: shrinks every wait of core/clock's table by this factor. */
+/** Tests only, never set in production: shrinks every wait of core/time/clock's table by this factor. */
 export type TestBindings = { GATEWAY_TIME_SCALE?: string };
 
 export type Bindings = Env & Secrets & TestBindings;

@@ -1,5 +1,5 @@
 import { createApp } from './app';
-import { configureClock } from './core/clock';
+import { configureClock } from './core/time/clock';
 import { connectDatabase } from './db/client';
 import { pruneUsageFlushes } from './db/usage';
 import type { Bindings } from './env';

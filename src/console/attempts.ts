@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { clientKey } from '../core/throttle';
+import { clientKey } from '../core/limits/throttle';
 import { ApiError } from '../errors';
 import type { AuthScope } from '../gate/auth-throttle';
 import { type PageEnv, tenantOf } from './env';

@@ -5,7 +5,7 @@ import type { AppEnv } from '../env';
 /** A signed-in tenant admin, as the console pages see them. */
 export type ConsoleSession = {
   token: string;
-  /** Put in every form; see core/session. */
+  /** Put in every form; see core/crypto/session. */
   csrf: string;
   admin: { id: string; email: string };
 };

@@ -5,7 +5,7 @@ import type { Context } from 'hono';
 import { toKeyJson } from '../control/keys';
 import { tenantChanged } from '../control/notify';
 import { toTenantJson } from '../control/tenant-schemas';
-import { newId } from '../core/ids';
+import { newId } from '../core/crypto/ids';
 import { useDatabase } from '../db/client';
 import { writeTenantEvent } from '../db/events';
 import { createApiKey } from '../db/keys';

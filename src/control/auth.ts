@@ -2,9 +2,9 @@
 
 import { eq, or } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
-import { now as clockNow } from '../core/clock';
-import { hasScope } from '../core/scopes';
-import { sha256Hex, timingSafeEqual } from '../core/secrets';
+import { now as clockNow } from '../core/time/clock';
+import { hasScope } from '../core/tenancy/scopes';
+import { sha256Hex, timingSafeEqual } from '../core/crypto/secrets';
 import { useDatabase } from '../db/client';
 import { apiKeys, tenants } from '../db/schema';
 import type { AppEnv } from '../env';

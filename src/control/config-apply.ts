@@ -3,11 +3,11 @@
 // the same transaction, rolled back, so it reports exactly what an apply would do, conflicts included.
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { changedFields, repeatedNames } from '../core/config-diff';
-import { newId } from '../core/ids';
-import { seal } from '../core/seal';
-import { generateSecret } from '../core/secrets';
-import { checkSlug, schemaNameFor, slugify } from '../core/slug';
+import { changedFields, repeatedNames } from '../core/tenancy/config-diff';
+import { newId } from '../core/crypto/ids';
+import { seal } from '../core/crypto/seal';
+import { generateSecret } from '../core/crypto/secrets';
+import { checkSlug, schemaNameFor, slugify } from '../core/tenancy/slug';
 import { useDatabase } from '../db/client';
 import { writeTenantEvent } from '../db/events';
 import { issueInstallToken } from '../db/install-tokens';

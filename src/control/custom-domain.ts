@@ -1,4 +1,4 @@
-import { normalizeHost, parseBaseDomains } from '../core/host';
+import { normalizeHost, parseBaseDomains } from '../core/http/host';
 import type { Bindings } from '../env';
 import type { ErrorDetail } from '../errors';
 

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
-import { normalizeHost } from '../core/host';
+import { normalizeHost } from '../core/http/host';
 import { useDatabase } from '../db/client';
 import { uniqueViolation } from '../db/conflict';
 import { auditLog, domains, instances, tenantInstances } from '../db/schema';

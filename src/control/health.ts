@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import { withTimeout } from '../core/timeout';
+import { withTimeout } from '../core/time/timeout';
 import { connectDatabase } from '../db/client';
 import type { AppEnv } from '../env';
 

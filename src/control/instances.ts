@@ -1,11 +1,11 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { asc, eq, gt } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { newId } from '../core/ids';
-import { seal } from '../core/seal';
-import { generateSecret } from '../core/secrets';
-import { isDnsLabel } from '../core/slug';
-import { checkUpstreamUrl } from '../core/upstream-url';
+import { newId } from '../core/crypto/ids';
+import { seal } from '../core/crypto/seal';
+import { generateSecret } from '../core/crypto/secrets';
+import { isDnsLabel } from '../core/tenancy/slug';
+import { checkUpstreamUrl } from '../core/http/upstream-url';
 import { useDatabase } from '../db/client';
 import { isForeignKeyViolation, uniqueViolation } from '../db/conflict';
 import type { Queryable } from '../db/queryable';

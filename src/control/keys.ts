@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { now as clockNow } from '../core/clock';
-import { isValidScope } from '../core/scopes';
-import { generateSecret, keyPrefix, sha256Hex } from '../core/secrets';
+import { now as clockNow } from '../core/time/clock';
+import { isValidScope } from '../core/tenancy/scopes';
+import { generateSecret, keyPrefix, sha256Hex } from '../core/crypto/secrets';
 import { useDatabase } from '../db/client';
 import { createApiKey } from '../db/keys';
 import { apiKeys, auditLog, type RateLimit } from '../db/schema';

@@ -1,6 +1,6 @@
 // The tenant resource: its JSON shape, the bodies that create and change it, and the row → JSON mapping.
 import { z } from '@hono/zod-openapi';
-import { isValidScope } from '../core/scopes';
+import { isValidScope } from '../core/tenancy/scopes';
 import type { TenantAuth, TenantLimits } from '../db/schema';
 import type { TenantView } from '../db/tenants';
 import { RateLimitSchema, Timestamp } from './openapi';

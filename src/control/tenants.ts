@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt, ilike, inArray, notInArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { normalizeHost } from '../core/host';
-import { newId } from '../core/ids';
-import { checkSlug, schemaNameFor, slugify } from '../core/slug';
+import { normalizeHost } from '../core/http/host';
+import { newId } from '../core/crypto/ids';
+import { checkSlug, schemaNameFor, slugify } from '../core/tenancy/slug';
 import { useDatabase } from '../db/client';
 import { isForeignKeyViolation, uniqueViolation } from '../db/conflict';
 import { writeTenantEvent } from '../db/events';

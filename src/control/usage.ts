@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, between, eq } from 'drizzle-orm';
-import { now as clockNow } from '../core/clock';
+import { now as clockNow } from '../core/time/clock';
 import { useDatabase } from '../db/client';
 import { usageDaily } from '../db/schema';
 import type { AppEnv } from '../env';

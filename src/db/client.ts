@@ -1,7 +1,7 @@
 import { Client, neonConfig } from '@neondatabase/serverless';
 import { drizzle, type NeonDatabase } from 'drizzle-orm/neon-serverless';
 import type { Context, MiddlewareHandler } from 'hono';
-import { withTimeout } from '../core/timeout';
+import { withTimeout } from '../core/time/timeout';
 import type { AppEnv } from '../env';
 import { DatabaseUnavailableError } from '../errors';
 import * as schema from './schema';

@@ -1,4 +1,4 @@
-import { newId } from '../core/ids';
+import { newId } from '../core/crypto/ids';
 import type { Queryable } from './queryable';
 import { events, type tenants } from './schema';
 

@@ -1,5 +1,5 @@
-import { newId } from '../core/ids';
-import { generateSecret, keyPrefix, sha256Hex } from '../core/secrets';
+import { newId } from '../core/crypto/ids';
+import { generateSecret, keyPrefix, sha256Hex } from '../core/crypto/secrets';
 import type { Queryable } from './queryable';
 import { apiKeys, type RateLimit } from './schema';
 

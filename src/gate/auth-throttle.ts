@@ -1,6 +1,6 @@
-// The TenantGate's side of the install-token and console sign-in back-off (arithmetic in core/throttle):
+// The TenantGate's side of the install-token and console sign-in back-off (arithmetic in core/limits/throttle):
 // counters per client and per tenant in the gate's own SQLite storage, so they hold across isolates.
-import { waitMs } from '../core/clock';
+import { waitMs } from '../core/time/clock';
 import {
   type Admission,
   admitAttempt,
@@ -10,14 +10,14 @@ import {
   TENANT_POLICY,
   type ThrottleCounter,
   type ThrottlePolicy,
-} from '../core/throttle';
+} from '../core/limits/throttle';
 
 export type AuthScope = 'install' | 'sign-in';
 
 const TENANT = '*';
 const ready = new WeakSet<SqlStorage>();
 
-/** The client and tenant policies with this isolate's waits (scaled in tests, core/clock). */
+/** The client and tenant policies with this isolate's waits (scaled in tests, core/time/clock). */
 export function throttlePolicies(): { client: ThrottlePolicy; tenant: ThrottlePolicy } {
   const waits = {
     baseDelayMs: waitMs('throttleBaseDelay'),

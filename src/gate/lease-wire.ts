@@ -1,6 +1,6 @@
 // What isolates and their TenantGate say to each other (Workers RPC), apart from the Durable Object class so
 // the edge can name it without importing the runtime's module.
-import type { LeaseRequest, LeaseResponse } from '../core/lease';
+import type { LeaseRequest, LeaseResponse } from '../core/limits/lease';
 import type { TenantRecord } from '../db/snapshot-query';
 
 export type GateLeaseRequest = LeaseRequest & {

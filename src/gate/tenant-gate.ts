@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
-import { now as clockNow, configureClock, runtimeTime, waitMs } from '../core/clock';
-import { newId } from '../core/ids';
-import { type CounterSpec, countersFor, GateLedger, type GateState } from '../core/lease';
+import { now as clockNow, configureClock, runtimeTime, waitMs } from '../core/time/clock';
+import { newId } from '../core/crypto/ids';
+import { type CounterSpec, countersFor, GateLedger, type GateState } from '../core/limits/lease';
 import { connectDatabase } from '../db/client';
 import { loadTenantRecordById, type TenantRecord } from '../db/snapshot-query';
 import { type UsageFlush, writeUsageFlush } from '../db/usage';
@@ -11,7 +11,7 @@ import type { GateLeaseRequest, GateLeaseResponse } from './lease-wire';
 
 // Usage waits `usageFlushDelay` in the gate before it is written (the contract says 10 s; 15 s to be seen);
 // a failed re-read is not tried again sooner than `gateReloadRetry`, so a Postgres outage does not slow
-// every lease call (core/clock).
+// every lease call (core/time/clock).
 const FLUSH_RETRIES = ['usageFlushRetryFirst', 'usageFlushRetrySecond', 'usageFlushRetryLater'] as const;
 // Safety net under the control plane's notifications, while isolates are asking.
 const RECORD_MAX_AGE_MS = 60_000;
@@ -29,7 +29,7 @@ function countersOf(record: TenantRecord | null): CounterSpec[] {
 
 /**
  * One per tenant (`idFromName(tenant id)`): the consistency point for rate limits, quotas, the snapshot
- * version and usage. A thin shell around GateLedger (core/lease): everything it decides is kept in this
+ * version and usage. A thin shell around GateLedger (core/limits/lease): everything it decides is kept in this
  * object's storage before the answer leaves, so a restarted gate neither re-grants tokens nor forgets
  * usage, and the tenant's record stays servable while Postgres is down.
  */

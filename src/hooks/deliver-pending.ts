@@ -1,9 +1,9 @@
 // Works through one tenant's outbox in order: the oldest undelivered event goes first, and nothing after
 // it is sent until it is delivered or has failed for good (24 h of retries).
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { now, waitMs } from '../core/clock';
-import { nextHookAttempt } from '../core/hook-backoff';
-import { unseal } from '../core/seal';
+import { now, waitMs } from '../core/time/clock';
+import { nextHookAttempt } from '../core/time/hook-backoff';
+import { unseal } from '../core/crypto/seal';
 import { connectDatabase, type Database } from '../db/client';
 import { events, instances } from '../db/schema';
 import type { Bindings } from '../env';
@@ -39,7 +39,7 @@ async function attempt(env: Bindings, hooksUrl: string, sealed: string, event: t
   });
 }
 
-/** Delivers what is due; answers when to look again (core/clock time), or null when nothing is pending. */
+/** Delivers what is due; answers when to look again (core/time/clock's time), or null when nothing is pending. */
 export async function deliverPending(env: Bindings, tenantId: string): Promise<number | null> {
   const { db, close } = await connectDatabase(env);
   try {

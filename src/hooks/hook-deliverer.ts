@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { configureClock, now, runtimeTime, waitMs } from '../core/clock';
+import { configureClock, now, runtimeTime, waitMs } from '../core/time/clock';
 import type { Bindings } from '../env';
 import { deliverPending } from './deliver-pending';
 

@@ -1,5 +1,5 @@
-import { hasScope, isPublicPath, requiredScope } from '../core/scopes';
-import { sha256Hex } from '../core/secrets';
+import { hasScope, isPublicPath, requiredScope } from '../core/tenancy/scopes';
+import { sha256Hex } from '../core/crypto/secrets';
 import { ApiError } from '../errors';
 import type { KeyEntry, TenantSnapshot } from './snapshot';
 

@@ -1,7 +1,7 @@
-import { buildForwardHeaders, stripResponseHeaders } from '../core/headers';
-import { ReplayableBody } from '../core/replayable-body';
-import { signForwardedRequest } from '../core/signing';
-import { joinUpstreamPath } from '../core/upstream-path';
+import { buildForwardHeaders, stripResponseHeaders } from '../core/http/headers';
+import { ReplayableBody } from '../core/http/replayable-body';
+import { signForwardedRequest } from '../core/crypto/signing';
+import { joinUpstreamPath } from '../core/http/upstream-path';
 import { ApiError } from '../errors';
 import type { Authenticated } from './authenticate';
 import type { ResolvedTenant } from './resolve';

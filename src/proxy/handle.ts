@@ -1,11 +1,11 @@
 import type { Context } from 'hono';
 import { serveGatewayPage } from '../console/pages';
-import { byteCounter } from '../core/byte-counter';
-import { now as clockNow } from '../core/clock';
-import type { HostMatch } from '../core/host';
-import type { UsageCounts } from '../core/lease';
-import { type RateLimitPolicy, rateLimitHeaders } from '../core/ratelimit-headers';
-import { requestUsage } from '../core/usage-outcome';
+import { byteCounter } from '../core/http/byte-counter';
+import { now as clockNow } from '../core/time/clock';
+import type { HostMatch } from '../core/http/host';
+import type { UsageCounts } from '../core/limits/lease';
+import { type RateLimitPolicy, rateLimitHeaders } from '../core/limits/ratelimit-headers';
+import { requestUsage } from '../core/usage/usage-outcome';
 import type { AppEnv } from '../env';
 import { ApiError, isDatabaseUnavailable } from '../errors';
 import { type Authenticated, authenticateRequest } from './authenticate';

@@ -1,10 +1,10 @@
 // The isolate's side of the TenantGate (DESIGN.md "Data plane", "Limiter failure policy", "Usage"): one
 // LeaseWallet per tenant, one lease call in flight per tenant shared by every waiting request, and usage
 // shipped to the gate on those calls. A request that finds a valid lease is decided without any call.
-import { now as clockNow, waitMs } from '../core/clock';
-import { countersFor, LeaseWallet, type TakeResult, type UsageCounts } from '../core/lease';
-import { type RateLimitPolicy, rateLimitHeaders } from '../core/ratelimit-headers';
-import { withTimeout } from '../core/timeout';
+import { now as clockNow, waitMs } from '../core/time/clock';
+import { countersFor, LeaseWallet, type TakeResult, type UsageCounts } from '../core/limits/lease';
+import { type RateLimitPolicy, rateLimitHeaders } from '../core/limits/ratelimit-headers';
+import { withTimeout } from '../core/time/timeout';
 import type { TenantRecord } from '../db/snapshot-query';
 import type { Bindings } from '../env';
 import { ApiError } from '../errors';
@@ -29,7 +29,7 @@ const ABANDON_GRACE_MS = 500;
 class SharedCallAbandoned extends Error {}
 // Near the end of a budget grants go out one token per round trip: bound the wait by time, not attempts.
 const MAX_WAIT_MS = 3_000;
-// After a failed call the failure policy applies at once for `gateFailureBackoff` (core/clock), rather than
+// After a failed call the failure policy applies at once for `gateFailureBackoff` (core/time/clock), rather than
 // every request waiting on a gate that is down.
 // Usage is sent by the next lease call; when none has gone out for this long (traffic stopped), by a
 // report of its own, so it is counted within seconds whatever the traffic does. Tied to the lease's 1 s

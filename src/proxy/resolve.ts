@@ -1,6 +1,6 @@
-import { now as clockNow, waitMs } from '../core/clock';
-import type { HostMatch } from '../core/host';
-import { withTimeout } from '../core/timeout';
+import { now as clockNow, waitMs } from '../core/time/clock';
+import type { HostMatch } from '../core/http/host';
+import { withTimeout } from '../core/time/timeout';
 import { connectDatabase } from '../db/client';
 import { loadTenantRecordForHost, type TenantRecord } from '../db/snapshot-query';
 import type { Bindings } from '../env';

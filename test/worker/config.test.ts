@@ -5,7 +5,7 @@ import { count, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { createApp } from '../../src/app';
-import { sha256Hex } from '../../src/core/secrets';
+import { sha256Hex } from '../../src/core/crypto/secrets';
 import { connectDatabase, type Database } from '../../src/db/client';
 import { apiKeys, auditLog, events, tenants } from '../../src/db/schema';
 import { unique } from './helpers';

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import type { EchoAnswer } from '../../scripts/lib/echo-answer';
-import { signSession } from '../../src/core/session';
+import { signSession } from '../../src/core/crypto/session';
 import { apiKeys, auditLog, tenantAdmins, usageDaily } from '../../src/db/schema';
 import { gatewayThrottle, throttleWaits } from './clock';
 import {

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
-import { sha256Hex } from '../../src/core/secrets';
+import { sha256Hex } from '../../src/core/crypto/secrets';
 import { apiKeys, tenants } from '../../src/db/schema';
 import { api, type ErrorBody, errorCode, type KeyJson, newKey, newTenant } from './control-client';
 import { gatewayFetch, unique, withDb } from './helpers';

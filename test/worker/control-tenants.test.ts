@@ -1,7 +1,7 @@
 import { env, exports } from 'cloudflare:workers';
 import { and, asc, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
-import { sha256Hex } from '../../src/core/secrets';
+import { sha256Hex } from '../../src/core/crypto/secrets';
 import { events, installTokens, tenants } from '../../src/db/schema';
 import { api, type ErrorBody, errorCode, newInstance, newTenant, type TenantJson } from './control-client';
 import { unique, withDb } from './helpers';

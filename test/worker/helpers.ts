@@ -1,7 +1,7 @@
 import { env, exports } from 'cloudflare:workers';
-import { newId } from '../../src/core/ids';
-import { seal } from '../../src/core/seal';
-import { generateSecret, keyPrefix, sha256Hex } from '../../src/core/secrets';
+import { newId } from '../../src/core/crypto/ids';
+import { seal } from '../../src/core/crypto/seal';
+import { generateSecret, keyPrefix, sha256Hex } from '../../src/core/crypto/secrets';
 import { connectDatabase, type Database } from '../../src/db/client';
 import { apiKeys, instances, tenantInstances, tenants } from '../../src/db/schema';
 

@@ -1,7 +1,7 @@
 import { env, exports } from 'cloudflare:workers';
 import { and, eq, sql } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
-import { verifySignature } from '../../src/core/signing';
+import { verifySignature } from '../../src/core/crypto/signing';
 import { events } from '../../src/db/schema';
 import { gatewayWait } from './clock';
 import { api, errorCode, newInstance, newKey, newTenant } from './control-client';

@@ -4,7 +4,7 @@ import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import type { EchoAnswer } from '../../scripts/lib/echo-answer';
-import { toHex } from '../../src/core/secrets';
+import { toHex } from '../../src/core/crypto/secrets';
 import { instances } from '../../src/db/schema';
 import { gatewayFetch, seedTenant, withDb } from './helpers';
 

@@ -4,8 +4,8 @@ import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import type { EchoAnswer } from '../../scripts/lib/echo-answer';
-import { toHex } from '../../src/core/secrets';
-import { verifySignature } from '../../src/core/signing';
+import { toHex } from '../../src/core/crypto/secrets';
+import { verifySignature } from '../../src/core/crypto/signing';
 import { instances } from '../../src/db/schema';
 import { gatewayFetch, type SeededTenant, seedTenant, withDb } from './helpers';
 

@@ -5,10 +5,10 @@ import { eq, sql } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import type { EchoAnswer } from '../../scripts/lib/echo-answer';
 import { createApp } from '../../src/app';
-import { newId } from '../../src/core/ids';
-import { seal } from '../../src/core/seal';
-import { generateSecret, keyPrefix, sha256Hex } from '../../src/core/secrets';
-import { verifySignature } from '../../src/core/signing';
+import { newId } from '../../src/core/crypto/ids';
+import { seal } from '../../src/core/crypto/seal';
+import { generateSecret, keyPrefix, sha256Hex } from '../../src/core/crypto/secrets';
+import { verifySignature } from '../../src/core/crypto/signing';
 import {
   apiKeys,
   domains,

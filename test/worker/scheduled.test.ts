@@ -2,7 +2,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from 'cloudflare:workers';
 import { inArray, sql } from 'drizzle-orm';
 import { expect, test } from 'vitest';
-import { newId } from '../../src/core/ids';
+import { newId } from '../../src/core/crypto/ids';
 import { usageFlushes } from '../../src/db/schema';
 import worker from '../../src/index';
 import { withDb } from './helpers';

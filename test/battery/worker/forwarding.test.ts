@@ -6,7 +6,7 @@ import { eq } from 'drizzle-orm';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { EchoAnswer } from '../../../scripts/lib/echo-answer';
-import { verifySignature } from '../../../src/core/signing';
+import { verifySignature } from '../../../src/core/crypto/signing';
 import { instances } from '../../../src/db/schema';
 import { gatewayFetch, type SeededTenant, seedTenant, withDb } from '../../worker/helpers';
 

@@ -1,8 +1,8 @@
 // Battery, install and control: guessing install tokens does not pay, and a slug is handed out once.
 import { eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
-import { WAITS } from '../../../src/core/clock';
-import { delayAfter, type ThrottlePolicy } from '../../../src/core/throttle';
+import { WAITS } from '../../../src/core/time/clock';
+import { delayAfter, type ThrottlePolicy } from '../../../src/core/limits/throttle';
 import { tenants } from '../../../src/db/schema';
 import { advanceClock, gatewayThrottle } from '../../worker/clock';
 import { clientIp, installJson, pendingTenant } from '../../worker/console-client';
@@ -46,7 +46,7 @@ describe('battery: install and control', () => {
     // A few free guesses, then each further guess waits longer: of 20, not even half are checked, and the
     // checked ones are spread over seconds (the 10th waits about 7.75 s), not answered at once. Within the
     // first second no more may be checked than the policy's slots that fall in it. The throttle's steps are
-    // scaled in tests (core/clock): "a second" is the same share of them.
+    // scaled in tests (core/time/clock): "a second" is the same share of them.
     const policy = gatewayThrottle().client;
     const second = (1_000 * policy.baseDelayMs) / WAITS.throttleBaseDelay;
     const slotsInFirstSecond = slotTimes(policy, 20).filter((at) => at < second).length;

@@ -7,7 +7,7 @@ import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../../../src/app';
-import { checkUpstreamUrl } from '../../../src/core/upstream-url';
+import { checkUpstreamUrl } from '../../../src/core/http/upstream-url';
 import { unique } from '../../worker/helpers';
 
 const strict = { allowPrivate: false };

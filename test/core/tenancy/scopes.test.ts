@@ -8,7 +8,7 @@ import {
   isValidScope,
   pathMatches,
   requiredScope,
-} from '../../src/core/scopes';
+} from '../../../src/core/tenancy/scopes';
 
 describe('pathMatches', () => {
   it('matches an exact pattern only exactly', () => {

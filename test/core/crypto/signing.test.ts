@@ -7,7 +7,7 @@ import {
   signForwardedRequest,
   signingKeyCacheSize,
   verifySignature,
-} from '../../src/core/signing';
+} from '../../../src/core/crypto/signing';
 
 const parts: SignatureParts = {
   timestamp: 1700000000,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, changedFields, repeatedNames } from '../../src/core/config-diff';
+import { canonicalJson, changedFields, repeatedNames } from '../../../src/core/tenancy/config-diff';
 
 describe('canonicalJson', () => {
   it('ignores key order at every depth, but not array order', () => {

@@ -2,7 +2,7 @@
 // attempt waits before it is checked, twice as long each time up to a cap. Attempts are spaced out, not just
 // delayed, so firing many at once does not get around the wait: each one takes the next free slot.
 
-import { WAITS } from './clock';
+import { WAITS } from '../time/clock';
 
 export type ThrottlePolicy = {
   /** Failures allowed before attempts start to wait. */

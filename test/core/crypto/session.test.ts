@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkCsrfToken, csrfToken, readSession, signSession } from '../../src/core/session';
+import { checkCsrfToken, csrfToken, readSession, signSession } from '../../../src/core/crypto/session';
 
 const secret = 'a-long-random-sealing-key-for-tests';
 const session = { tenantId: 'ten_abc123', adminId: 'adm_xyz789', expiresAt: 2_000_000 };

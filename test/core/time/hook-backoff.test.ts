@@ -1,5 +1,5 @@
 import { describe, expect, it, test } from 'vitest';
-import { HOOK_RETRY_WINDOW_MS, nextHookAttempt, retryDelayMs } from '../../src/core/hook-backoff';
+import { HOOK_RETRY_WINDOW_MS, nextHookAttempt, retryDelayMs } from '../../../src/core/time/hook-backoff';
 
 describe('retryDelayMs', () => {
   it('doubles from one second', () => {

@@ -10,7 +10,7 @@ import {
   timingSafeEqual,
   toHex,
   verifyPassword,
-} from '../../src/core/secrets';
+} from '../../../src/core/crypto/secrets';
 
 const fromBase64 = (text: string) => Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
 const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { type HostMatch, matchHost, normalizeHost, parseBaseDomains } from '../../src/core/host';
+import { type HostMatch, matchHost, normalizeHost, parseBaseDomains } from '../../../src/core/http/host';
 
 describe('normalizeHost', () => {
   test.each([

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { hasDotSegment, joinUpstreamPath, splitUpstreamBase } from '../../src/core/upstream-path';
+import { hasDotSegment, joinUpstreamPath, splitUpstreamBase } from '../../../src/core/http/upstream-path';
 
 describe('joinUpstreamPath', () => {
   test.each([

@@ -8,7 +8,7 @@ import {
   WAITS,
   type WaitName,
   waitMs,
-} from '../../src/core/clock';
+} from '../../../src/core/time/clock';
 
 // Module state: each case leaves the scale as production has it.
 const production = () => configureClock({});

@@ -1,4 +1,4 @@
-import type { UsageCounts } from './lease';
+import type { UsageCounts } from '../limits/lease';
 
 /**
  * What one answered request adds to its tenant's usage. `allowed` means the limiter admitted it (whatever

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { byteCounter } from '../../src/core/byte-counter';
+import { byteCounter } from '../../../src/core/http/byte-counter';
 
 function source(chunks: number[]): ReadableStream<Uint8Array> {
   return new ReadableStream({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requestUsage } from '../../src/core/usage-outcome';
+import { requestUsage } from '../../../src/core/usage/usage-outcome';
 
 describe('requestUsage', () => {
   it('counts an admitted request by the status the client got', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { seal, unseal } from '../../src/core/seal';
+import { seal, unseal } from '../../../src/core/crypto/seal';
 
 describe('seal', () => {
   test('round-trips and never shows the plaintext', async () => {

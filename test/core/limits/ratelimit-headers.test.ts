@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rateLimitHeaders } from '../../src/core/ratelimit-headers';
+import { rateLimitHeaders } from '../../../src/core/limits/ratelimit-headers';
 
 describe('rateLimitHeaders', () => {
   it('lists every policy and reports the one nearest to exhaustion', () => {

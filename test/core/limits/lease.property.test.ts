@@ -30,8 +30,8 @@ import {
   type Limits,
   type UsageCounts,
   type UsageDelta,
-} from '../../src/core/lease';
-import { utcDate, type WindowKind, windowEnd, windowStart } from '../../src/core/windows';
+} from '../../../src/core/limits/lease';
+import { utcDate, type WindowKind, windowEnd, windowStart } from '../../../src/core/limits/windows';
 
 // Crosses two minute boundaries and UTC midnight, so day counters roll too.
 const START = Date.parse('2024-03-05T23:59:20Z');

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { checkHooksUrl, checkUpstreamUrl, isPrivateAddress } from '../../src/core/upstream-url';
+import { checkHooksUrl, checkUpstreamUrl, isPrivateAddress } from '../../../src/core/http/upstream-url';
 
 const strict = { allowPrivate: false };
 const relaxed = { allowPrivate: true };

@@ -8,7 +8,7 @@ import {
   sanitizeRequestId,
   stripHopByHop,
   stripResponseHeaders,
-} from '../../src/core/headers';
+} from '../../../src/core/http/headers';
 
 const info: ForwardInfo = {
   clientIp: '203.0.113.7',

@@ -9,7 +9,7 @@ import {
   delayAfter,
   TENANT_POLICY,
   type ThrottleCounter,
-} from '../../src/core/throttle';
+} from '../../../src/core/limits/throttle';
 
 describe('delayAfter', () => {
   it('is free for the first failures, then doubles from 250 ms up to 8 s', () => {

@@ -7,7 +7,7 @@ import {
   type LeaseRequest,
   LeaseWallet,
   mergeUsage,
-} from '../../src/core/lease';
+} from '../../../src/core/limits/lease';
 
 const T0 = Date.parse('2024-03-05T10:20:30Z');
 const minute = (limit: number, id = 'tenant:minute'): CounterSpec => ({ id, kind: 'minute', limit });

@@ -6,7 +6,7 @@ import {
   schemaNameFor,
   slugFromLabel,
   slugify,
-} from '../../src/core/slug';
+} from '../../../src/core/tenancy/slug';
 
 describe('slugFromLabel', () => {
   test.each([

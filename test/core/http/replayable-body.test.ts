@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ReplayableBody } from '../../src/core/replayable-body';
+import { ReplayableBody } from '../../../src/core/http/replayable-body';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

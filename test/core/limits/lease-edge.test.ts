@@ -1,7 +1,7 @@
 // What the edge (src/proxy/limit.ts) relies on beyond lease.test.ts: usage that still needs a lease call,
 // and grants of an older snapshot that are not spent once a newer one is known.
 import { describe, expect, it } from 'vitest';
-import { GateLedger, LeaseWallet } from '../../src/core/lease';
+import { GateLedger, LeaseWallet } from '../../../src/core/limits/lease';
 
 const T0 = Date.parse('2024-03-05T10:20:30Z');
 const minute = (limit: number) => ({ id: 'tenant:minute', kind: 'minute' as const, limit });

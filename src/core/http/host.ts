@@ -2,7 +2,7 @@
 // names the control API or a tenant. Both run on every request, so the common case avoids the URL parser and
 // matchHost allocates nothing beyond the label it returns.
 
-import { isDnsLabel, SLUG_MAX_LENGTH, slugFromLabel } from './slug';
+import { isDnsLabel, SLUG_MAX_LENGTH, slugFromLabel } from '../tenancy/slug';
 
 export type HostMatch =
   | { kind: 'control' }
