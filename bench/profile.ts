@@ -21,7 +21,7 @@ async function moduleLines(bundlePath: string): Promise<[number, string][]> {
   return marks;
 }
 
-/** `node_modules/hono/dist/…` → `hono`; `src/proxy/x.ts` stays as it is. */
+/** `node_modules/hono/dist/…` → `hono`; `src/edge/x.ts` stays as it is. */
 function part(module: string): string {
   const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(module);
   return pkg ? pkg[1] : module;

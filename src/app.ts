@@ -5,7 +5,7 @@ import { matchHost, normalizeHost, parseBaseDomains } from './core/http/host';
 import { databaseScope } from './db/client';
 import type { AppEnv, Bindings } from './env';
 import { ApiError, errorResponse, renderError, validationDetails } from './errors';
-import { handleTenantRequest } from './proxy/handle';
+import { handleTenantRequest } from './edge/handle';
 
 // Parsed once per isolate and per distinct value (env vars do not change within an isolate).
 let baseDomainsSource: string | undefined;

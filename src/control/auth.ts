@@ -9,7 +9,7 @@ import { useDatabase } from '../db/client';
 import { apiKeys, tenants } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { readCredential } from '../proxy/authenticate';
+import { readCredential } from '../edge/authenticate';
 
 /** `id` is `admin` for ADMIN_API_KEY, else the key id; `tenant` is set for a tenant's `tenant:admin` key. */
 export type Actor = { id: string; scopes: string[]; tenant: { id: string; slug: string } | null };

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { kickHookDeliverer } from '../hooks/kick';
-import { invalidateTenant } from '../proxy/resolve';
+import { invalidateTenant } from '../edge/resolve';
 
 /**
  * Called after a committed control change to a tenant (its version already bumped in the same

@@ -3,7 +3,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterEach, describe, expect, test } from 'vitest';
 import { apiKeys, tenants } from '../../src/db/schema';
-import { setGateClientForTests } from '../../src/proxy/limit';
+import { setGateClientForTests } from '../../src/edge/limit';
 import { advanceClock, gatewayWait, now } from './clock';
 import { api } from './control-client';
 import { awayFromMinuteEnd, codeOf, gate, hit, limit, limitedTenant, sleep } from './gate-helpers';

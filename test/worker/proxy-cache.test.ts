@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import type { EchoAnswer } from '../../scripts/lib/echo-answer';
 import { createApp } from '../../src/app';
 import { apiKeys, domains, tenants } from '../../src/db/schema';
-import { invalidateTenant } from '../../src/proxy/resolve';
+import { invalidateTenant } from '../../src/edge/resolve';
 import { gatewayFetch, seedTenant, unique, withDb } from './helpers';
 
 const DATABASE_DOWN = { ...env, DATABASE_URL: 'postgres://nobody:wrong@127.0.0.1:1/none' };

@@ -18,7 +18,7 @@ import {
   tenantInstances,
   tenants,
 } from '../../src/db/schema';
-import { invalidateTenant } from '../../src/proxy/resolve';
+import { invalidateTenant } from '../../src/edge/resolve';
 import { advanceClock, now } from './clock';
 import { gatewayFetch, type SeededTenant, seedTenant, unique, withDb } from './helpers';
 

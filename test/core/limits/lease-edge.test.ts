@@ -1,4 +1,4 @@
-// What the edge (src/proxy/limit.ts) relies on beyond lease.test.ts: usage that still needs a lease call,
+// What the edge (src/edge/limit.ts) relies on beyond lease.test.ts: usage that still needs a lease call,
 // and grants of an older snapshot that are not spent once a newer one is known.
 import { describe, expect, it } from 'vitest';
 import { GateLedger, LeaseWallet } from '../../../src/core/limits/lease';

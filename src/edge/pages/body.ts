@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { ApiError } from '../errors';
+import { ApiError } from '../../errors';
 import type { PageEnv } from './env';
 
 const FORM = /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i;

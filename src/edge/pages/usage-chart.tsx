@@ -1,4 +1,4 @@
-import { chartGeometry, SERIES, type SeriesName, type UsageDay } from '../core/usage/usage-chart';
+import { chartGeometry, SERIES, type SeriesName, type UsageDay } from '../../core/usage/usage-chart';
 
 const COLORS: Record<SeriesName, string> = {
   requests: '#8c959f',

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
-import { clientKey } from '../core/limits/throttle';
-import { ApiError } from '../errors';
-import type { AuthScope } from '../gate/auth-throttle';
+import { clientKey } from '../../core/limits/throttle';
+import { ApiError } from '../../errors';
+import type { AuthScope } from '../../gate/auth-throttle';
 import { type PageEnv, tenantOf } from './env';
 
 /**

@@ -1,12 +1,12 @@
 import type { Context } from 'hono';
-import { serveInstallPageInstead } from '../console/pages';
+import { serveInstallPageInstead } from './pages/pages';
 import type { TenantRecord } from '../db/snapshot-query';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 
 /**
  * What a pending tenant's host answers: a short page for browsers, `409 tenant_not_installed` for API
- * clients. The page is the install form (src/console), with this status.
+ * clients. The page is the install form (src/edge/pages), with this status.
  */
 export function notInstalledResponse(c: Context<AppEnv>, record: TenantRecord): Response | Promise<Response> {
   if (!c.req.header('accept')?.includes('text/html')) {

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { serveGatewayPage } from '../console/pages';
+import { serveGatewayPage } from './pages/pages';
 import { byteCounter } from '../core/http/byte-counter';
 import { now as clockNow } from '../core/time/clock';
 import type { HostMatch } from '../core/http/host';

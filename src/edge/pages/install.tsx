@@ -1,10 +1,10 @@
 import { eq } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
-import { hashPassword, sha256Hex } from '../core/crypto/secrets';
-import { useDatabase } from '../db/client';
-import { tenants } from '../db/schema';
-import { ApiError } from '../errors';
+import { hashPassword, sha256Hex } from '../../core/crypto/secrets';
+import { useDatabase } from '../../db/client';
+import { tenants } from '../../db/schema';
+import { ApiError } from '../../errors';
 import { beginAttempt } from './attempts';
 import { isJsonRequest, readFields } from './body';
 import { type PageEnv, tenantOf } from './env';

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import type { TenantRecord } from '../db/snapshot-query';
-import type { AppEnv } from '../env';
+import type { TenantRecord } from '../../db/snapshot-query';
+import type { AppEnv } from '../../env';
 
 /** A signed-in tenant admin, as the console pages see them. */
 export type ConsoleSession = {

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { csrf } from 'hono/csrf';
-import { checkCsrfToken } from '../core/crypto/session';
-import { ApiError } from '../errors';
+import { checkCsrfToken } from '../../core/crypto/session';
+import { ApiError } from '../../errors';
 import type { PageEnv } from './env';
 import { sessionSecret } from './session';
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ApiError, validationDetails } from '../errors';
+import { ApiError, validationDetails } from '../../errors';
 
 /** A zod failure as the contract's `422 validation_failed` with `details`. */
 export function validationError(error: z.ZodError): ApiError {
