@@ -2,7 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { registerControlRoutes } from './control/routes';
 import { newRequestId, sanitizeRequestId } from './core/http/headers';
 import { matchHost, normalizeHost, parseBaseDomains } from './core/http/host';
-import { databaseScope } from './db/client';
+import { databaseScope } from './request-database';
 import type { AppEnv, Bindings } from './env';
 import { ApiError, errorResponse, renderError, validationDetails } from './errors';
 import { handleTenantRequest } from './edge/handle';

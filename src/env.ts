@@ -1,4 +1,4 @@
-import type { Actor } from './control/auth';
+import type { Actor } from './core/tenancy/actor';
 import type { Connection } from './db/client';
 
 /** Secrets are set with `wrangler secret put`, so `wrangler types` cannot see them. */

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isForeignKeyViolation, uniqueViolation } from './db/conflict';
+import { isDatabaseUnavailable } from './db/unavailable';
 
 export type ErrorDetail = { path: string; message: string };
 
@@ -75,30 +76,6 @@ export function renderError(err: unknown, c: Context): Response {
   }
   console.error(JSON.stringify({ level: 'error', request_id: requestId, error: describe(err) }));
   return errorResponse(new ApiError(500, 'internal_error', 'Internal error'), requestId);
-}
-
-/** Connection-level failures (SQLSTATE class 08, shutdowns, dropped sockets), as opposed to a bad query. */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (code.startsWith('08') || code === '57P01' || code === '57P03'))
-      return true;
-    const message = String((e as { message?: unknown }).message ?? '');
-    if (
-      /connection terminated|websocket|ECONNREFUSED|socket hang up|network connection lost/i.test(message)
-    ) {
-      return true;
-    }
-    if (e instanceof DatabaseUnavailableError) return true;
-  }
-  return false;
-}
-
-export class DatabaseUnavailableError extends Error {
-  constructor(message = 'The database is unavailable') {
-    super(message);
-    this.name = 'DatabaseUnavailableError';
-  }
 }
 
 function describe(err: unknown): string {

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { useDatabase } from '../db/client';
+import { useDatabase } from '../request-database';
 import { auditLog, tenants } from '../db/schema';
 import type { AppEnv } from '../env';
 import { actorOf, authenticate, operatorOnly } from './auth';

@@ -5,14 +5,12 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { now as clockNow } from '../core/time/clock';
 import { hasScope } from '../core/tenancy/scopes';
 import { sha256Hex, timingSafeEqual } from '../core/crypto/secrets';
-import { useDatabase } from '../db/client';
+import { readCredential } from '../core/http/credential';
+import type { Actor } from '../core/tenancy/actor';
+import { useDatabase } from '../request-database';
 import { apiKeys, tenants } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { readCredential } from '../edge/authenticate';
-
-/** `id` is `admin` for ADMIN_API_KEY, else the key id; `tenant` is set for a tenant's `tenant:admin` key. */
-export type Actor = { id: string; scopes: string[]; tenant: { id: string; slug: string } | null };
 
 // last_used_at is for display: written at most once a minute per key, not on every call.
 const LAST_USED_RESOLUTION_MS = 60_000;

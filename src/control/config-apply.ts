@@ -8,7 +8,7 @@ import { newId } from '../core/crypto/ids';
 import { seal } from '../core/crypto/seal';
 import { generateSecret } from '../core/crypto/secrets';
 import { checkSlug, schemaNameFor, slugify } from '../core/tenancy/slug';
-import { useDatabase } from '../db/client';
+import { useDatabase } from '../request-database';
 import { writeTenantEvent } from '../db/events';
 import { issueInstallToken } from '../db/install-tokens';
 import { createApiKey } from '../db/keys';

@@ -1,7 +1,7 @@
 // PUT /v1/config (apply a file of instances and tenants, JSON or YAML) and GET /v1/config (export).
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { useDatabase } from '../db/client';
+import { useDatabase } from '../request-database';
 import type { AppEnv } from '../env';
 import { ApiError, validationDetails } from '../errors';
 import { authenticate, operatorOnly } from './auth';

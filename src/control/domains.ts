@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { normalizeHost } from '../core/http/host';
-import { useDatabase } from '../db/client';
+import { useDatabase } from '../request-database';
 import { uniqueViolation } from '../db/conflict';
 import { auditLog, domains, instances, tenantInstances } from '../db/schema';
 import { bumpTenantVersions } from '../db/tenants';

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
-import { useDatabase } from '../db/client';
+import { useDatabase } from '../request-database';
 import { events, tenants } from '../db/schema';
 import type { AppEnv } from '../env';
 import { authenticate, operatorOnly } from './auth';

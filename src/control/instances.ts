@@ -6,7 +6,7 @@ import { seal } from '../core/crypto/seal';
 import { generateSecret } from '../core/crypto/secrets';
 import { isDnsLabel } from '../core/tenancy/slug';
 import { checkUpstreamUrl } from '../core/http/upstream-url';
-import { useDatabase } from '../db/client';
+import { useDatabase } from '../request-database';
 import { isForeignKeyViolation, uniqueViolation } from '../db/conflict';
 import type { Queryable } from '../db/queryable';
 import { auditLog, instances, tenantInstances, tenants } from '../db/schema';

@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { now as clockNow } from '../core/time/clock';
 import { isValidScope } from '../core/tenancy/scopes';
 import { generateSecret, keyPrefix, sha256Hex } from '../core/crypto/secrets';
-import { useDatabase } from '../db/client';
+import { useDatabase } from '../request-database';
 import { createApiKey } from '../db/keys';
 import { apiKeys, auditLog, type RateLimit } from '../db/schema';
 import { bumpTenantVersions } from '../db/tenants';

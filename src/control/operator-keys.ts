@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt, isNull } from 'drizzle-orm';
-import { useDatabase } from '../db/client';
+import { useDatabase } from '../request-database';
 import { createApiKey } from '../db/keys';
 import { apiKeys, auditLog } from '../db/schema';
 import type { AppEnv } from '../env';

@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { normalizeHost } from '../core/http/host';
 import { newId } from '../core/crypto/ids';
 import { checkSlug, schemaNameFor, slugify } from '../core/tenancy/slug';
-import { useDatabase } from '../db/client';
+import { useDatabase } from '../request-database';
 import { isForeignKeyViolation, uniqueViolation } from '../db/conflict';
 import { writeTenantEvent } from '../db/events';
 import { issueInstallToken } from '../db/install-tokens';

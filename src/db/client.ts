@@ -1,10 +1,8 @@
 import { Client, neonConfig } from '@neondatabase/serverless';
 import { drizzle, type NeonDatabase } from 'drizzle-orm/neon-serverless';
-import type { Context, MiddlewareHandler } from 'hono';
 import { withTimeout } from '../core/time/timeout';
-import type { AppEnv } from '../env';
-import { DatabaseUnavailableError } from '../errors';
 import * as schema from './schema';
+import { DatabaseUnavailableError } from './unavailable';
 
 export type Database = NeonDatabase<typeof schema>;
 export type Connection = { db: Database; close: () => Promise<void> };
@@ -46,23 +44,4 @@ export async function connectDatabase(env: DatabaseEnv): Promise<Connection> {
   }
   const db = drizzle({ client, schema, casing: 'snake_case' });
   return { db, close: () => client.end().catch(() => {}) };
-}
-
-/** Middleware: the request's connection, if one was opened, is closed after the response. */
-export function databaseScope(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    await next();
-    const pending = c.get('connection');
-    if (pending) c.executionCtx.waitUntil(pending.then((conn) => conn.close()).catch(() => {}));
-  };
-}
-
-/** The request's database, connected on first use. */
-export async function useDatabase(c: Context<AppEnv>): Promise<Database> {
-  let pending = c.get('connection');
-  if (!pending) {
-    pending = connectDatabase(c.env);
-    c.set('connection', pending);
-  }
-  return (await pending).db;
 }

@@ -1,25 +1,12 @@
 import { hasScope, isPublicPath, requiredScope } from '../core/tenancy/scopes';
 import { sha256Hex } from '../core/crypto/secrets';
+import { type Credential, readCredential } from '../core/http/credential';
 import { ApiError } from '../errors';
 import type { KeyEntry, TenantSnapshot } from './snapshot';
 
-export type Credential = { secret: string; header: 'authorization' | 'x-api-key' };
 export type Authenticated = { key: KeyEntry | null; credential: Credential | null };
 
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const ANONYMOUS: Authenticated = { key: null, credential: null };
-
-/** Keys come from headers only, never from the query string. */
-export function readCredential(headers: Headers): Credential | null {
-  const authorization = headers.get('authorization');
-  if (authorization) {
-    const match = BEARER.exec(authorization);
-    if (match) return { secret: match[1], header: 'authorization' };
-  }
-  const apiKey = headers.get('x-api-key')?.trim();
-  if (apiKey) return { secret: apiKey, header: 'x-api-key' };
-  return null;
-}
 
 /**
  * Key and scope for a proxied request. Mode `none` reads no key (the backend's own `Authorization` passes

@@ -3,7 +3,7 @@ import type { Context, Hono } from 'hono';
 import { toTenantJson } from '../../control/tenant-schemas';
 import { now as clockNow } from '../../core/time/clock';
 import { fillDays, lastDays } from '../../core/usage/usage-chart';
-import { useDatabase } from '../../db/client';
+import { useDatabase } from '../../request-database';
 import { apiKeys, tenants, usageDaily } from '../../db/schema';
 import { selectTenantViews } from '../../db/tenants';
 import { type PageEnv, tenantOf } from './env';

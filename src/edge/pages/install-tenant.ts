@@ -6,7 +6,7 @@ import { toKeyJson } from '../../control/keys';
 import { tenantChanged } from '../../control/notify';
 import { toTenantJson } from '../../control/tenant-schemas';
 import { newId } from '../../core/crypto/ids';
-import { useDatabase } from '../../db/client';
+import { useDatabase } from '../../request-database';
 import { writeTenantEvent } from '../../db/events';
 import { createApiKey } from '../../db/keys';
 import type { Queryable } from '../../db/queryable';

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { hashPassword, sha256Hex } from '../../core/crypto/secrets';
-import { useDatabase } from '../../db/client';
+import { useDatabase } from '../../request-database';
 import { tenants } from '../../db/schema';
 import { ApiError } from '../../errors';
 import { beginAttempt } from './attempts';

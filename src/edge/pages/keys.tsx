@@ -9,7 +9,7 @@ import { revokeTenantKey, rotateTenantKey, toKeyJson } from '../../control/keys'
 import { tenantChanged } from '../../control/notify';
 import { now as clockNow } from '../../core/time/clock';
 import { isValidScope } from '../../core/tenancy/scopes';
-import { useDatabase } from '../../db/client';
+import { useDatabase } from '../../request-database';
 import { createApiKey } from '../../db/keys';
 import { apiKeys, auditLog } from '../../db/schema';
 import { bumpTenantVersions } from '../../db/tenants';

@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
-import { databaseScope } from '../../db/client';
+import { databaseScope } from '../../request-database';
 import type { TenantRecord } from '../../db/snapshot-query';
 import type { AppEnv } from '../../env';
 import { ApiError, renderError } from '../../errors';

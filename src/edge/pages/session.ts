@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { now as clockNow } from '../../core/time/clock';
 import { csrfToken, readSession, SESSION_TTL_MS, signSession } from '../../core/crypto/session';
-import { useDatabase } from '../../db/client';
+import { useDatabase } from '../../request-database';
 import { tenantAdmins } from '../../db/schema';
 import { ApiError } from '../../errors';
 import { type PageEnv, tenantOf } from './env';

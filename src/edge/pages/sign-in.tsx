@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../../core/crypto/secrets';
-import { useDatabase } from '../../db/client';
+import { useDatabase } from '../../request-database';
 import { tenantAdmins } from '../../db/schema';
 import { beginAttempt } from './attempts';
 import { checkCsrf } from './csrf';
