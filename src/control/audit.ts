@@ -1,36 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
-import type { Context } from 'hono';
-import { useDatabase } from '../request-database';
 import { auditLog, tenants } from '../db/schema';
 import type { AppEnv } from '../env';
-import { actorOf, authenticate, operatorOnly } from './auth';
+import { useDatabase } from '../request-database';
+import { Timestamp } from '../tenancy/shared-schemas';
+import { authenticate, operatorOnly } from './auth';
 import { decodeCursor, invalidCursor, toPage } from './cursor';
-import { errorResponses, json, PageQuery, page, security, Timestamp } from './openapi';
-
-export type AuditEntry = {
-  tenantId: string | null;
-  resource: 'instance' | 'tenant' | 'domain' | 'key' | 'install_token';
-  resourceId: string;
-  action: 'create' | 'update' | 'replace' | 'delete' | 'revoke' | 'rotate';
-  // API views only: they never hold a secret or a hash.
-  before?: unknown;
-  after?: unknown;
-};
-
-/** The audit_log row for a change, to insert in the change's own transaction. */
-export function auditRow(c: Context<AppEnv>, entry: AuditEntry): typeof auditLog.$inferInsert {
-  return {
-    actor: actorOf(c).id,
-    tenantId: entry.tenantId,
-    resource: entry.resource,
-    resourceId: entry.resourceId,
-    action: entry.action,
-    before: entry.before ?? null,
-    after: entry.after ?? null,
-    requestId: c.get('requestId'),
-  };
-}
+import { errorResponses, json, PageQuery, page, security } from './openapi';
 
 const AuditEventSchema = z
   .object({

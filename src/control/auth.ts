@@ -2,15 +2,16 @@
 
 import { eq, or } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
-import { now as clockNow } from '../core/time/clock';
-import { hasScope } from '../core/tenancy/scopes';
 import { sha256Hex, timingSafeEqual } from '../core/crypto/secrets';
 import { readCredential } from '../core/http/credential';
 import type { Actor } from '../core/tenancy/actor';
-import { useDatabase } from '../request-database';
+import { hasScope } from '../core/tenancy/scopes';
+import { now as clockNow } from '../core/time/clock';
 import { apiKeys, tenants } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
+import { useDatabase } from '../request-database';
+import { actorOf } from '../tenancy/actor';
 
 // last_used_at is for display: written at most once a minute per key, not on every call.
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -66,12 +67,6 @@ export function insufficientScope(): ApiError {
 
 export function notFound(what: string): ApiError {
   return new ApiError(404, 'not_found', `No such ${what}`);
-}
-
-export function actorOf(c: Context<AppEnv>): Actor {
-  const actor = c.get('actor');
-  if (!actor) throw new ApiError(401, 'missing_api_key', 'An API key is required');
-  return actor;
 }
 
 /** Route middleware after `authenticate`: tenant keys get 403 on operator-only routes. */

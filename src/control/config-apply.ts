@@ -3,26 +3,27 @@
 // the same transaction, rolled back, so it reports exactly what an apply would do, conflicts included.
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { changedFields, repeatedNames } from '../core/tenancy/config-diff';
 import { newId } from '../core/crypto/ids';
 import { seal } from '../core/crypto/seal';
 import { generateSecret } from '../core/crypto/secrets';
+import { changedFields, repeatedNames } from '../core/tenancy/config-diff';
 import { checkSlug, schemaNameFor, slugify } from '../core/tenancy/slug';
-import { useDatabase } from '../request-database';
 import { writeTenantEvent } from '../db/events';
 import { issueInstallToken } from '../db/install-tokens';
 import { createApiKey } from '../db/keys';
 import type { Transaction } from '../db/queryable';
 import { apiKeys, auditLog, instances, tenantInstances, tenants } from '../db/schema';
 import { bumpTenantVersions, selectTenantViews, type TenantView } from '../db/tenants';
+import { tenantChanged } from '../edge';
 import type { AppEnv } from '../env';
 import { ApiError, type ErrorDetail } from '../errors';
-import { auditRow } from './audit';
+import { useDatabase } from '../request-database';
+import { auditRow } from '../tenancy/audit';
+import { toKeyJson } from '../tenancy/key-schemas';
+import { DEFAULT_AUTH, DEFAULT_LIMITS, toTenantJson } from '../tenancy/tenant-schemas';
 import type { ConfigChange, ConfigFile, ConfigTenant } from './config-schema';
 import { checkUrls, DEFAULT_TIMEOUT_MS, toInstanceJson } from './instances';
-import { checkKeyLimit, futureExpiry, toKeyJson } from './keys';
-import { tenantChanged } from './notify';
-import { DEFAULT_AUTH, DEFAULT_LIMITS, toTenantJson } from './tenant-schemas';
+import { checkKeyLimit, futureExpiry } from './keys';
 import {
   conflicts,
   installUrl,

@@ -2,10 +2,10 @@
 // Its objects are the resource APIs' own bodies: an instance as created, a tenant as created plus its status
 // and key declarations.
 import { z } from '@hono/zod-openapi';
+import { RateLimitSchema } from '../tenancy/shared-schemas';
+import { CreateTenant } from '../tenancy/tenant-schemas';
 import { CreateInstance } from './instances';
 import { keyFields } from './keys';
-import { RateLimitSchema } from './openapi';
-import { CreateTenant } from './tenant-schemas';
 
 const ConfigKey = z
   .strictObject({ ...keyFields, rate_limit: RateLimitSchema.nullable().optional() })

@@ -1,9 +1,9 @@
 // PUT /v1/config (apply a file of instances and tenants, JSON or YAML) and GET /v1/config (export).
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { useDatabase } from '../request-database';
 import type { AppEnv } from '../env';
 import { ApiError, validationDetails } from '../errors';
+import { useDatabase } from '../request-database';
 import { authenticate, operatorOnly } from './auth';
 import { applyConfig } from './config-apply';
 import { exportConfig } from './config-export';

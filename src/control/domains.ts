@@ -1,19 +1,20 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { normalizeHost } from '../core/http/host';
-import { useDatabase } from '../request-database';
 import { uniqueViolation } from '../db/conflict';
 import { auditLog, domains, instances, tenantInstances } from '../db/schema';
 import { bumpTenantVersions } from '../db/tenants';
+import { tenantChanged } from '../edge';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { auditRow } from './audit';
+import { useDatabase } from '../request-database';
+import { auditRow } from '../tenancy/audit';
+import { Timestamp } from '../tenancy/shared-schemas';
 import { authenticate, notFound, tenantFor } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { checkCustomDomain } from './custom-domain';
 import { jsonOnly } from './json-body';
-import { tenantChanged } from './notify';
-import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam, Timestamp } from './openapi';
+import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam } from './openapi';
 
 const DomainSchema = z
   .object({

@@ -1,11 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
-import { useDatabase } from '../request-database';
 import { events, tenants } from '../db/schema';
 import type { AppEnv } from '../env';
+import { useDatabase } from '../request-database';
+import { Timestamp } from '../tenancy/shared-schemas';
 import { authenticate, operatorOnly } from './auth';
 import { decodeCursor, invalidCursor, toPage } from './cursor';
-import { errorResponses, json, PageQuery, page, security, Timestamp } from './openapi';
+import { errorResponses, json, PageQuery, page, security } from './openapi';
 
 const EventStatus = z.enum(['pending', 'delivered', 'failed']);
 

@@ -4,21 +4,22 @@ import type { Context } from 'hono';
 import { newId } from '../core/crypto/ids';
 import { seal } from '../core/crypto/seal';
 import { generateSecret } from '../core/crypto/secrets';
-import { isDnsLabel } from '../core/tenancy/slug';
 import { checkUpstreamUrl } from '../core/http/upstream-url';
-import { useDatabase } from '../request-database';
+import { isDnsLabel } from '../core/tenancy/slug';
 import { isForeignKeyViolation, uniqueViolation } from '../db/conflict';
 import type { Queryable } from '../db/queryable';
 import { auditLog, instances, tenantInstances, tenants } from '../db/schema';
 import { bumpTenantVersions } from '../db/tenants';
+import { tenantChanged } from '../edge';
 import type { AppEnv } from '../env';
 import { ApiError, type ErrorDetail } from '../errors';
-import { auditRow } from './audit';
+import { useDatabase } from '../request-database';
+import { auditRow } from '../tenancy/audit';
+import { Timestamp } from '../tenancy/shared-schemas';
 import { authenticate, notFound, operatorOnly } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
-import { tenantChanged } from './notify';
-import { errorResponses, json, jsonBody, PageQuery, page, security, Timestamp } from './openapi';
+import { errorResponses, json, jsonBody, PageQuery, page, security } from './openapi';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 

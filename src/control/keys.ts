@@ -1,61 +1,24 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { and, asc, eq, gt, isNull } from 'drizzle-orm';
+import { and, asc, eq, gt } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { now as clockNow } from '../core/time/clock';
 import { isValidScope } from '../core/tenancy/scopes';
-import { generateSecret, keyPrefix, sha256Hex } from '../core/crypto/secrets';
-import { useDatabase } from '../request-database';
+import { now as clockNow } from '../core/time/clock';
 import { createApiKey } from '../db/keys';
 import { apiKeys, auditLog, type RateLimit } from '../db/schema';
 import { bumpTenantVersions } from '../db/tenants';
+import { tenantChanged } from '../edge';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { auditRow } from './audit';
-import { actorOf, authenticate, checkGrantable, notFound, tenantFor } from './auth';
+import { useDatabase } from '../request-database';
+import { actorOf } from '../tenancy/actor';
+import { auditRow } from '../tenancy/audit';
+import { KeySchema, toKeyJson } from '../tenancy/key-schemas';
+import { revokeTenantKey, rotateTenantKey } from '../tenancy/keys';
+import { RateLimitSchema } from '../tenancy/shared-schemas';
+import { authenticate, checkGrantable, notFound, tenantFor } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
-import { tenantChanged } from './notify';
-import {
-  errorResponses,
-  json,
-  jsonBody,
-  PageQuery,
-  page,
-  RateLimitSchema,
-  security,
-  TenantParam,
-  Timestamp,
-} from './openapi';
-
-export const KeySchema = z
-  .object({
-    id: z.string().openapi({ example: 'key_3kVb9QmL1xZ7pR2sT8wY' }),
-    tenant_id: z.string().nullable().openapi({ description: 'null for operator keys' }),
-    name: z.string(),
-    prefix: z.string().openapi({ description: 'First 10 characters of the secret', example: 'gw_7Hk2pQx' }),
-    scopes: z.array(z.string()),
-    expires_at: Timestamp.nullable(),
-    revoked_at: Timestamp.nullable(),
-    rate_limit: RateLimitSchema.nullable(),
-    created_at: Timestamp,
-    last_used_at: Timestamp.nullable(),
-  })
-  .openapi('Key');
-
-export function toKeyJson(row: typeof apiKeys.$inferSelect): z.infer<typeof KeySchema> {
-  return {
-    id: row.id,
-    tenant_id: row.tenantId,
-    name: row.name,
-    prefix: row.prefix,
-    scopes: row.scopes,
-    expires_at: row.expiresAt?.toISOString() ?? null,
-    revoked_at: row.revokedAt?.toISOString() ?? null,
-    rate_limit: row.rateLimit,
-    created_at: row.createdAt.toISOString(),
-    last_used_at: row.lastUsedAt?.toISOString() ?? null,
-  };
-}
+import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam } from './openapi';
 
 export const keyFields = {
   name: z.string().trim().min(1).max(200).openapi({ example: 'ci deploys' }),
@@ -251,6 +214,7 @@ export function registerKeys(app: OpenAPIHono<AppEnv>) {
     // Revoking twice is not an error; the first revocation time stays.
     if (before.revokedAt) return c.body(null, 204);
     await revokeTenantKey(c, tenant.id, before);
+    tenantChanged(c, tenant.id);
     return c.body(null, 204);
   });
 
@@ -262,64 +226,7 @@ export function registerKeys(app: OpenAPIHono<AppEnv>) {
     checkGrantable(actorOf(c), before.scopes);
     if (before.revokedAt) throw new ApiError(409, 'conflict', 'A revoked key cannot be rotated');
     const { after, secret } = await rotateTenantKey(c, tenant.id, before);
+    tenantChanged(c, tenant.id);
     return c.json({ key: toKeyJson(after), secret }, 200);
   });
-}
-
-type KeyRow = typeof apiKeys.$inferSelect;
-
-/** Revokes a tenant key (the API's and the console's way): the version bump reaches the data plane at once. */
-export async function revokeTenantKey(c: Context<AppEnv>, tenantId: string, before: KeyRow): Promise<void> {
-  const db = await useDatabase(c);
-  await db.transaction(async (tx) => {
-    const [after] = await tx
-      .update(apiKeys)
-      .set({ revokedAt: new Date() })
-      .where(eq(apiKeys.id, before.id))
-      .returning();
-    await bumpTenantVersions(tx, [tenantId]);
-    await tx.insert(auditLog).values(
-      auditRow(c, {
-        tenantId,
-        resource: 'key',
-        resourceId: before.id,
-        action: 'revoke',
-        before: toKeyJson(before),
-        after: toKeyJson(after),
-      }),
-    );
-  });
-  tenantChanged(c, tenantId);
-}
-
-/** Gives a live tenant key a new secret, shown once; the old secret stops working with the version bump. */
-export async function rotateTenantKey(
-  c: Context<AppEnv>,
-  tenantId: string,
-  before: KeyRow,
-): Promise<{ after: KeyRow; secret: string }> {
-  const secret = generateSecret('gw_', 40);
-  const db = await useDatabase(c);
-  const after = await db.transaction(async (tx) => {
-    const [rotated] = await tx
-      .update(apiKeys)
-      .set({ keyHash: await sha256Hex(secret), prefix: keyPrefix(secret), lastUsedAt: null })
-      .where(and(eq(apiKeys.id, before.id), isNull(apiKeys.revokedAt)))
-      .returning();
-    if (!rotated) throw new ApiError(409, 'conflict', 'A revoked key cannot be rotated');
-    await bumpTenantVersions(tx, [tenantId]);
-    await tx.insert(auditLog).values(
-      auditRow(c, {
-        tenantId,
-        resource: 'key',
-        resourceId: before.id,
-        action: 'rotate',
-        before: toKeyJson(before),
-        after: toKeyJson(rotated),
-      }),
-    );
-    return rotated;
-  });
-  tenantChanged(c, tenantId);
-  return { after, secret };
 }

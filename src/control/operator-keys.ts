@@ -1,14 +1,15 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt, isNull } from 'drizzle-orm';
-import { useDatabase } from '../request-database';
 import { createApiKey } from '../db/keys';
 import { apiKeys, auditLog } from '../db/schema';
 import type { AppEnv } from '../env';
-import { auditRow } from './audit';
+import { useDatabase } from '../request-database';
+import { auditRow } from '../tenancy/audit';
+import { KeySchema, toKeyJson } from '../tenancy/key-schemas';
 import { authenticate, notFound, operatorOnly } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
-import { futureExpiry, KeySchema, KeyWithSecret, keyFields, toKeyJson } from './keys';
+import { futureExpiry, KeyWithSecret, keyFields } from './keys';
 import { errorResponses, json, jsonBody, PageQuery, page, security } from './openapi';
 
 const CreateOperatorKey = z

@@ -1,25 +1,21 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt, ilike, inArray, notInArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { normalizeHost } from '../core/http/host';
 import { newId } from '../core/crypto/ids';
+import { normalizeHost } from '../core/http/host';
 import { checkSlug, schemaNameFor, slugify } from '../core/tenancy/slug';
-import { useDatabase } from '../request-database';
 import { isForeignKeyViolation, uniqueViolation } from '../db/conflict';
 import { writeTenantEvent } from '../db/events';
 import { issueInstallToken } from '../db/install-tokens';
 import type { Queryable } from '../db/queryable';
 import { auditLog, domains, instances, tenantInstances, tenants } from '../db/schema';
 import { bumpTenantVersions, selectTenantViews } from '../db/tenants';
+import { tenantChanged } from '../edge';
 import type { AppEnv, Bindings } from '../env';
 import { ApiError, type ErrorDetail } from '../errors';
-import { auditRow } from './audit';
-import { authenticate, notFound, operatorOnly, type TenantRow, tenantFor } from './auth';
-import { decodeCursor, toPage } from './cursor';
-import { checkCustomDomains } from './custom-domain';
-import { jsonOnly } from './json-body';
-import { tenantChanged } from './notify';
-import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam, Timestamp } from './openapi';
+import { useDatabase } from '../request-database';
+import { auditRow } from '../tenancy/audit';
+import { Timestamp } from '../tenancy/shared-schemas';
 import {
   CreateTenant,
   DEFAULT_AUTH,
@@ -28,7 +24,12 @@ import {
   TenantSchema,
   toTenantJson,
   UpdateTenant,
-} from './tenant-schemas';
+} from '../tenancy/tenant-schemas';
+import { authenticate, notFound, operatorOnly, type TenantRow, tenantFor } from './auth';
+import { decodeCursor, toPage } from './cursor';
+import { checkCustomDomains } from './custom-domain';
+import { jsonOnly } from './json-body';
+import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam } from './openapi';
 
 type Fields = z.infer<typeof UpdateTenant>;
 

@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, between, eq } from 'drizzle-orm';
 import { now as clockNow } from '../core/time/clock';
-import { useDatabase } from '../request-database';
 import { usageDaily } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
+import { useDatabase } from '../request-database';
 import { authenticate, tenantFor } from './auth';
 import { errorResponses, json, security, TenantParam } from './openapi';
 

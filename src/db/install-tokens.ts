@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
-import { now as clockNow } from '../core/time/clock';
 import { newId } from '../core/crypto/ids';
 import { generateSecret, sha256Hex } from '../core/crypto/secrets';
+import { now as clockNow } from '../core/time/clock';
 import type { Queryable } from './queryable';
 import { installTokens } from './schema';
 

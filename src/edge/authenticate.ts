@@ -1,6 +1,6 @@
-import { hasScope, isPublicPath, requiredScope } from '../core/tenancy/scopes';
 import { sha256Hex } from '../core/crypto/secrets';
 import { type Credential, readCredential } from '../core/http/credential';
+import { hasScope, isPublicPath, requiredScope } from '../core/tenancy/scopes';
 import { ApiError } from '../errors';
 import type { KeyEntry, TenantSnapshot } from './snapshot';
 

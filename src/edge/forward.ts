@@ -1,6 +1,6 @@
+import { signForwardedRequest } from '../core/crypto/signing';
 import { buildForwardHeaders, stripResponseHeaders } from '../core/http/headers';
 import { ReplayableBody } from '../core/http/replayable-body';
-import { signForwardedRequest } from '../core/crypto/signing';
 import { joinUpstreamPath } from '../core/http/upstream-path';
 import { ApiError } from '../errors';
 import type { Authenticated } from './authenticate';

@@ -1,36 +1,34 @@
 import type { Context } from 'hono';
-import { serveGatewayPage } from './pages/pages';
 import { byteCounter } from '../core/http/byte-counter';
-import { now as clockNow } from '../core/time/clock';
-import type { HostMatch } from '../core/http/host';
+import type { TenantHostMatch } from '../core/http/host';
 import type { UsageCounts } from '../core/limits/lease';
 import { type RateLimitPolicy, rateLimitHeaders } from '../core/limits/ratelimit-headers';
+import { now as clockNow } from '../core/time/clock';
 import { requestUsage } from '../core/usage/usage-outcome';
-import type { AppEnv } from '../env';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { ApiError } from '../errors';
 import { type Authenticated, authenticateRequest } from './authenticate';
 import { forwardToInstance } from './forward';
 import { admit, counterIds, recordUsage, STALE, withRateLimitHeaders } from './limit';
 import { notInstalledResponse } from './not-installed';
-import { resolveTenantFromHost } from './resolve';
+import type { PageEnv } from './pages/env';
+import { type ResolvedTenant, resolveTenantFromHost } from './resolve';
 
 const NO_COUNTERS: string[] = [];
 // A gate that answers with a newer snapshot each time it is asked is changing faster than we can follow.
 const MAX_SNAPSHOT_ROUNDS = 3;
 
-/** The data plane: host → tenant status → key + scope → limits → forward. */
+/**
+ * The data plane: host → tenant status → key + scope → limits → forward. The host has been resolved once
+ * (`resolved`); a snapshot the gate finds out of date is resolved again.
+ */
 export async function handleTenantRequest(
-  c: Context<AppEnv>,
-  match: Extract<HostMatch, { kind: 'tenant' }>,
+  c: Context<PageEnv>,
+  first: { match: TenantHostMatch; url: URL; resolved: ResolvedTenant },
 ): Promise<Response> {
   const { env, executionCtx: ctx } = c;
-  const url = new URL(c.req.url);
-  let resolved = await resolveTenantFromHost(env, match);
-  // The gateway's own path space on every tenant host, whatever the tenant's status: never forwarded.
-  if (url.pathname === '/_gateway' || url.pathname.startsWith('/_gateway/')) {
-    return serveGatewayPage(c, resolved.snapshot.record);
-  }
+  const { match, url } = first;
+  let { resolved } = first;
   let request = c.req.raw;
   let admitted = false;
   let policies: RateLimitPolicy[] = [];

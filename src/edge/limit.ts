@@ -1,9 +1,10 @@
 // The isolate's side of the TenantGate (DESIGN.md "Data plane", "Limiter failure policy", "Usage"): one
 // LeaseWallet per tenant, one lease call in flight per tenant shared by every waiting request, and usage
 // shipped to the gate on those calls. A request that finds a valid lease is decided without any call.
-import { now as clockNow, waitMs } from '../core/time/clock';
+
 import { countersFor, LeaseWallet, type TakeResult, type UsageCounts } from '../core/limits/lease';
 import { type RateLimitPolicy, rateLimitHeaders } from '../core/limits/ratelimit-headers';
+import { now as clockNow, waitMs } from '../core/time/clock';
 import { withTimeout } from '../core/time/timeout';
 import type { TenantRecord } from '../db/snapshot-query';
 import type { Bindings } from '../env';

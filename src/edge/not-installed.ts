@@ -1,16 +1,20 @@
 import type { Context } from 'hono';
-import { serveInstallPageInstead } from './pages/pages';
 import type { TenantRecord } from '../db/snapshot-query';
-import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
+import type { PageEnv } from './pages/env';
+import { installPageInstead } from './pages/pages';
 
 /**
  * What a pending tenant's host answers: a short page for browsers, `409 tenant_not_installed` for API
  * clients. The page is the install form (src/edge/pages), with this status.
  */
-export function notInstalledResponse(c: Context<AppEnv>, record: TenantRecord): Response | Promise<Response> {
+export function notInstalledResponse(
+  c: Context<PageEnv>,
+  record: TenantRecord,
+): Response | Promise<Response> {
   if (!c.req.header('accept')?.includes('text/html')) {
     throw new ApiError(409, 'tenant_not_installed', `Tenant ${record.slug} is not installed yet`);
   }
-  return serveInstallPageInstead(c, record);
+  c.set('tenant', record);
+  return installPageInstead(c);
 }

@@ -1,5 +1,5 @@
+import type { TenantHostMatch } from '../core/http/host';
 import { now as clockNow, waitMs } from '../core/time/clock';
-import type { HostMatch } from '../core/http/host';
 import { withTimeout } from '../core/time/timeout';
 import { connectDatabase } from '../db/client';
 import { loadTenantRecordForHost, type TenantRecord } from '../db/snapshot-query';
@@ -7,7 +7,6 @@ import type { Bindings } from '../env';
 import { ApiError } from '../errors';
 import { compileSnapshot, type InstanceTarget, type TenantSnapshot } from './snapshot';
 
-type TenantHostMatch = Extract<HostMatch, { kind: 'tenant' }>;
 type HostEntry = { tenantId: string | null; expiresAt: number };
 
 // Unknown hosts, and hosts routed to `public` by UNKNOWN_HOST=default, are remembered for `unknownHostTtl`.

@@ -1,6 +1,6 @@
-import { type CompiledRoutes, compileRoutes, isValidScope } from '../core/tenancy/scopes';
 import { unseal } from '../core/crypto/seal';
 import { splitUpstreamBase } from '../core/http/upstream-path';
+import { type CompiledRoutes, compileRoutes, isValidScope } from '../core/tenancy/scopes';
 import type { RateLimit } from '../db/schema';
 import type { TenantRecord } from '../db/snapshot-query';
 

@@ -1,6 +1,6 @@
 // The TenantGate's side of the install-token and console sign-in back-off (arithmetic in core/limits/throttle):
 // counters per client and per tenant in the gate's own SQLite storage, so they hold across isolates.
-import { waitMs } from '../core/time/clock';
+
 import {
   type Admission,
   admitAttempt,
@@ -11,6 +11,7 @@ import {
   type ThrottleCounter,
   type ThrottlePolicy,
 } from '../core/limits/throttle';
+import { waitMs } from '../core/time/clock';
 
 export type AuthScope = 'install' | 'sign-in';
 

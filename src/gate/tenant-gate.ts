@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
-import { now as clockNow, configureClock, runtimeTime, waitMs } from '../core/time/clock';
 import { newId } from '../core/crypto/ids';
 import { type CounterSpec, countersFor, GateLedger, type GateState } from '../core/limits/lease';
+import { now as clockNow, configureClock, runtimeTime, waitMs } from '../core/time/clock';
 import { connectDatabase } from '../db/client';
 import { loadTenantRecordById, type TenantRecord } from '../db/snapshot-query';
 import { type UsageFlush, writeUsageFlush } from '../db/usage';

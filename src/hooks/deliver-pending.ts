@@ -1,9 +1,9 @@
 // Works through one tenant's outbox in order: the oldest undelivered event goes first, and nothing after
 // it is sent until it is delivered or has failed for good (24 h of retries).
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { unseal } from '../core/crypto/seal';
 import { now, waitMs } from '../core/time/clock';
 import { nextHookAttempt } from '../core/time/hook-backoff';
-import { unseal } from '../core/crypto/seal';
 import { connectDatabase, type Database } from '../db/client';
 import { events, instances } from '../db/schema';
 import type { Bindings } from '../env';

@@ -1,6 +1,7 @@
 // One delivery attempt of a lifecycle event: a signed POST to the instance's hooks_url.
-import { normalizeHost } from '../core/http/host';
+
 import { signForwardedRequest } from '../core/crypto/signing';
+import { normalizeHost } from '../core/http/host';
 
 const HOOK_TIMEOUT_MS = 10_000;
 const MAX_ERROR_LENGTH = 500;

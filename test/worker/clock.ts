@@ -1,8 +1,8 @@
 // The gateway's clock as the workerd tests move it (src/core/time/clock). The test shares the worker's modules,
 // so moving `now()` here moves it for the data plane, the control plane and the Durable Objects alike.
 import { env } from 'cloudflare:workers';
-import { advanceClock, configureClock, now, type WaitName, waitMs } from '../../src/core/time/clock';
 import { delayAfter, type ThrottlePolicy } from '../../src/core/limits/throttle';
+import { advanceClock, configureClock, now, type WaitName, waitMs } from '../../src/core/time/clock';
 import { throttlePolicies } from '../../src/gate/auth-throttle';
 
 export { advanceClock, now };

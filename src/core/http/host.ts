@@ -7,6 +7,7 @@ import { isDnsLabel, SLUG_MAX_LENGTH, slugFromLabel } from '../tenancy/slug';
 export type HostMatch =
   | { kind: 'control' }
   | { kind: 'tenant'; host: string; label: { slug: string; instance: string | null } | null };
+export type TenantHostMatch = Extract<HostMatch, { kind: 'tenant' }>;
 
 // Generous bound so garbage is refused before any parsing; IDN input may be shorter or longer than its
 // punycode, so the real 253 limit is checked on the result.
@@ -65,7 +66,12 @@ export function matchHost(
   config: { controlHost: string; baseDomains: readonly string[] },
 ): HostMatch {
   if (host === config.controlHost) return { kind: 'control' };
-  for (const base of config.baseDomains) {
+  return matchTenantHost(host, config.baseDomains);
+}
+
+/** What a host other than the control host says of its tenant (see `matchHost`). */
+export function matchTenantHost(host: string, baseDomains: readonly string[]): TenantHostMatch {
+  for (const base of baseDomains) {
     if (host === base) return { kind: 'tenant', host, label: null };
     const end = host.length - base.length - 1;
     if (end > 0 && host.charCodeAt(end) === 46 && host.endsWith(base)) {

@@ -1,11 +1,11 @@
 import { and, desc, eq, gte } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
-import { toTenantJson } from '../../control/tenant-schemas';
 import { now as clockNow } from '../../core/time/clock';
 import { fillDays, lastDays } from '../../core/usage/usage-chart';
-import { useDatabase } from '../../request-database';
 import { apiKeys, tenants, usageDaily } from '../../db/schema';
 import { selectTenantViews } from '../../db/tenants';
+import { useDatabase } from '../../request-database';
+import { toTenantJson } from '../../tenancy/tenant-schemas';
 import { type PageEnv, tenantOf } from './env';
 import { KeyList, NewKeyForm } from './keys';
 import { Layout } from './layout';

@@ -11,15 +11,15 @@ export type ConsoleSession = {
 };
 
 /**
- * The gateway pages' context: the app's, plus the tenant the host resolved to and the admin's session.
- * Optional, so that the control plane's helpers (which take the app's context) accept this one too.
+ * The tenant-host app's context: the worker's, plus the tenant the host resolved to and, on the pages, the
+ * admin's session. Optional, so that helpers taking the worker's context (tenancy's writes) accept it too.
  */
 export type PageEnv = {
   Bindings: AppEnv['Bindings'];
   Variables: AppEnv['Variables'] & { tenant?: TenantRecord; session?: ConsoleSession };
 };
 
-/** The tenant whose host this is (always set by the page app before any route runs). */
+/** The tenant whose host this is (set by the tenant-host app before any page runs). */
 export function tenantOf(c: Context<PageEnv>): TenantRecord {
   const tenant = c.get('tenant');
   if (!tenant) throw new Error('the gateway pages run for a resolved tenant only');

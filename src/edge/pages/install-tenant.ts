@@ -2,17 +2,17 @@
 // statement), activates the tenant, stores its admin and makes its first tenant:admin key.
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { toKeyJson } from '../../control/keys';
-import { tenantChanged } from '../../control/notify';
-import { toTenantJson } from '../../control/tenant-schemas';
 import { newId } from '../../core/crypto/ids';
-import { useDatabase } from '../../request-database';
 import { writeTenantEvent } from '../../db/events';
 import { createApiKey } from '../../db/keys';
 import type { Queryable } from '../../db/queryable';
 import { auditLog, installTokens, tenantAdmins, tenants } from '../../db/schema';
 import { selectTenantViews } from '../../db/tenants';
 import { ApiError } from '../../errors';
+import { useDatabase } from '../../request-database';
+import { toKeyJson } from '../../tenancy/key-schemas';
+import { toTenantJson } from '../../tenancy/tenant-schemas';
+import { tenantChanged } from '../tenant-changed';
 import { type PageEnv, tenantOf } from './env';
 
 export function invalidInstallToken(): ApiError {

@@ -2,9 +2,9 @@ import { eq } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { hashPassword, sha256Hex } from '../../core/crypto/secrets';
-import { useDatabase } from '../../request-database';
 import { tenants } from '../../db/schema';
 import { ApiError } from '../../errors';
+import { useDatabase } from '../../request-database';
 import { beginAttempt } from './attempts';
 import { isJsonRequest, readFields } from './body';
 import { type PageEnv, tenantOf } from './env';
@@ -129,11 +129,14 @@ async function tenantStatus(c: Context<PageEnv>) {
   return row?.status;
 }
 
+/** The install form, answered with `formStatus`, while the tenant is pending; after that, 409 saying so. */
+export async function installPage(c: Context<PageEnv>, formStatus: 200 | 409 = 200) {
+  if ((await tenantStatus(c)) !== 'pending') return c.html(<AlreadyInstalled c={c} />, 409);
+  return c.html(<InstallForm c={c} />, formStatus);
+}
+
 export function registerInstall(app: Hono<PageEnv>) {
-  app.get('/_gateway/install', async (c) => {
-    if ((await tenantStatus(c)) !== 'pending') return c.html(<AlreadyInstalled c={c} />, 409);
-    return c.html(<InstallForm c={c} />);
-  });
+  app.get('/_gateway/install', (c) => installPage(c));
 
   app.post('/_gateway/install', async (c) => {
     const json = isJsonRequest(c);

@@ -1,19 +1,20 @@
-// Key management from the console: the control API's building blocks (createApiKey, the version bump,
-// audit rows, tenantChanged), so a change here takes effect on the data plane exactly as one made there.
+// Key management from the console: the writes the control API uses (tenancy/keys, the version bump, audit
+// rows, tenantChanged), so a change here takes effect on the data plane exactly as one made there.
 
 import { and, eq } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
-import { auditRow } from '../../control/audit';
-import { revokeTenantKey, rotateTenantKey, toKeyJson } from '../../control/keys';
-import { tenantChanged } from '../../control/notify';
-import { now as clockNow } from '../../core/time/clock';
 import { isValidScope } from '../../core/tenancy/scopes';
-import { useDatabase } from '../../request-database';
+import { now as clockNow } from '../../core/time/clock';
 import { createApiKey } from '../../db/keys';
 import { apiKeys, auditLog } from '../../db/schema';
 import { bumpTenantVersions } from '../../db/tenants';
 import { ApiError } from '../../errors';
+import { useDatabase } from '../../request-database';
+import { auditRow } from '../../tenancy/audit';
+import { toKeyJson } from '../../tenancy/key-schemas';
+import { revokeTenantKey, rotateTenantKey } from '../../tenancy/keys';
+import { tenantChanged } from '../tenant-changed';
 import { checkCsrf } from './csrf';
 import { type PageEnv, tenantOf } from './env';
 import { Layout } from './layout';
@@ -250,13 +251,17 @@ export function registerKeys(app: Hono<PageEnv>) {
     const before = await keyOf(c, c.req.param('id'));
     const tenantId = tenantOf(c).id;
     const { after: rotated, secret } = await rotateTenantKey(c, tenantId, before);
+    tenantChanged(c, tenantId);
     return c.html(<SecretPage c={c} title="Key rotated" apiKey={rotated} secret={secret} />);
   });
 
   app.post('/_gateway/console/keys/:id/revoke', ...guard, async (c) => {
     const before = await keyOf(c, c.req.param('id'));
     const tenantId = tenantOf(c).id;
-    if (!before.revokedAt) await revokeTenantKey(c, tenantId, before);
+    if (!before.revokedAt) {
+      await revokeTenantKey(c, tenantId, before);
+      tenantChanged(c, tenantId);
+    }
     return c.redirect('/_gateway/console#keys', 303);
   });
 }

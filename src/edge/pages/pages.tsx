@@ -1,18 +1,18 @@
 // The gateway's own pages on every tenant host (`/_gateway/*`, never forwarded): install and console.
+// Mounted in the tenant-host app (src/edge/app.ts), which has resolved the tenant before any of them runs.
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { every } from 'hono/combine';
 import { HTTPException } from 'hono/http-exception';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
-import { databaseScope } from '../../request-database';
-import type { TenantRecord } from '../../db/snapshot-query';
-import type { AppEnv } from '../../env';
 import { ApiError, renderError } from '../../errors';
+import { databaseScope } from '../../request-database';
 import { isJsonRequest } from './body';
 import { registerConsole } from './console';
 import { csrfRejected, sameOrigin } from './csrf';
 import { type PageEnv, tenantOf } from './env';
-import { registerInstall } from './install';
+import { installPage, registerInstall } from './install';
 import { registerKeys } from './keys';
 import { Layout } from './layout';
 import { registerSignIn } from './sign-in';
@@ -43,22 +43,21 @@ function asApiError(err: unknown): unknown {
   return err.status === 403 ? csrfRejected() : new ApiError(400, 'bad_request', 'Malformed request');
 }
 
-const pages = new Hono<PageEnv>();
+/** Scripts (JSON) get the contract's error shape; browsers a page saying the same. */
+function renderPageError(raw: unknown, c: Context<PageEnv>): Response | Promise<Response> {
+  const err = asApiError(raw);
+  if (!(err instanceof ApiError) || isJsonRequest(c)) return renderError(err, c);
+  for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
+  return c.html(<ErrorPage c={c} error={err} />, err.status);
+}
 
-// The tenant the data plane resolved, handed to the page app with its request.
-const resolvedFor = new WeakMap<Request, { tenant: TenantRecord; requestId: string; host: string }>();
-
-pages.use(async (c, next) => {
-  const resolved = resolvedFor.get(c.req.raw);
-  if (!resolved) throw new ApiError(404, 'not_found', 'No such gateway page');
-  c.set('tenant', resolved.tenant);
-  c.set('requestId', resolved.requestId);
-  c.set('host', resolved.host);
-  await next();
-  c.header('x-request-id', resolved.requestId);
-  c.header('cache-control', 'no-store');
-});
-pages.use(
+/** What every page carries (its headers, a database connection closed after it), whatever asked for it. */
+const pageFrame = every(
+  async (c, next) => {
+    await next();
+    c.header('x-request-id', c.get('requestId'));
+    c.header('cache-control', 'no-store');
+  },
   secureHeaders({
     contentSecurityPolicy: {
       defaultSrc: ["'none'"],
@@ -71,45 +70,47 @@ pages.use(
     xFrameOptions: 'DENY',
     referrerPolicy: 'no-referrer',
   }),
-);
-pages.use(databaseScope());
-pages.use(sameOrigin);
-pages.use(
-  bodyLimit({
-    maxSize: MAX_FORM_BYTES,
-    onError: () => {
-      throw new ApiError(413, 'payload_too_large', 'The form is too large');
-    },
-  }),
+  databaseScope(),
 );
 
-registerInstall(pages);
-registerSignIn(pages);
-registerConsole(pages);
-registerKeys(pages);
+/** The `/_gateway/*` routes, for the tenant the host resolved to. */
+export function createGatewayPages() {
+  const pages = new Hono<PageEnv>();
+  pages.use(
+    pageFrame,
+    sameOrigin,
+    bodyLimit({
+      maxSize: MAX_FORM_BYTES,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', 'The form is too large');
+      },
+    }),
+  );
 
-pages.notFound(() => {
-  throw new ApiError(404, 'not_found', 'No such gateway page');
-});
+  registerInstall(pages);
+  registerSignIn(pages);
+  registerConsole(pages);
+  registerKeys(pages);
 
-pages.onError((raw, c) => {
-  const err = asApiError(raw);
-  // Scripts (JSON) get the contract's error shape; browsers a page saying the same.
-  if (!(err instanceof ApiError) || isJsonRequest(c)) return renderError(err, c);
-  for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
-  return c.html(<ErrorPage c={c} error={err} />, err.status);
-});
-
-/** Serves `/_gateway/*` on a tenant host. */
-export function serveGatewayPage(c: Context<AppEnv>, tenant: TenantRecord): Response | Promise<Response> {
-  resolvedFor.set(c.req.raw, { tenant, requestId: c.get('requestId'), host: c.get('host') });
-  return pages.fetch(c.req.raw, c.env, c.executionCtx);
+  // Last: every other gateway path and method, so that it gets this app's error page.
+  pages.all('*', () => {
+    throw new ApiError(404, 'not_found', 'No such gateway page');
+  });
+  pages.onError(renderPageError);
+  return pages;
 }
 
-/** What browsers get on any other path of a pending tenant: the install form, with 409. */
-export async function serveInstallPageInstead(c: Context<AppEnv>, tenant: TenantRecord) {
-  const request = new Request(new URL('/_gateway/install', c.req.url), { headers: c.req.raw.headers });
-  resolvedFor.set(request, { tenant, requestId: c.get('requestId'), host: c.get('host') });
-  const page = await pages.fetch(request, c.env, c.executionCtx);
-  return new Response(page.body, { status: page.status === 200 ? 409 : page.status, headers: page.headers });
+/**
+ * What browsers get on any other path of a pending tenant: the install form, with 409, in the frame of
+ * every page. Whatever the request's method, it is not a form post of ours, so its body is never read.
+ */
+export async function installPageInstead(c: Context<PageEnv>): Promise<Response> {
+  await pageFrame(c, async () => {
+    try {
+      c.res = await installPage(c, 409);
+    } catch (err) {
+      c.res = await renderPageError(err, c);
+    }
+  });
+  return c.res;
 }

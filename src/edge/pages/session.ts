@@ -1,11 +1,11 @@
 import { and, eq } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { now as clockNow } from '../../core/time/clock';
 import { csrfToken, readSession, SESSION_TTL_MS, signSession } from '../../core/crypto/session';
-import { useDatabase } from '../../request-database';
+import { now as clockNow } from '../../core/time/clock';
 import { tenantAdmins } from '../../db/schema';
 import { ApiError } from '../../errors';
+import { useDatabase } from '../../request-database';
 import { type PageEnv, tenantOf } from './env';
 
 const COOKIE = 'gw_session';

@@ -1,8 +1,8 @@
 // Battery, install and control: guessing install tokens does not pay, and a slug is handed out once.
 import { eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
-import { WAITS } from '../../../src/core/time/clock';
 import { delayAfter, type ThrottlePolicy } from '../../../src/core/limits/throttle';
+import { WAITS } from '../../../src/core/time/clock';
 import { tenants } from '../../../src/db/schema';
 import { advanceClock, gatewayThrottle } from '../../worker/clock';
 import { clientIp, installJson, pendingTenant } from '../../worker/console-client';

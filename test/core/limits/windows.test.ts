@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { retryAfterSeconds, utcDate, windowEnd, windowMs, windowStart } from '../../../src/core/limits/windows';
+import {
+  retryAfterSeconds,
+  utcDate,
+  windowEnd,
+  windowMs,
+  windowStart,
+} from '../../../src/core/limits/windows';
 
 const at = (iso: string) => Date.parse(iso);
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { chartGeometry, fillDays, lastDays, niceMax, type UsageDay } from '../../../src/core/usage/usage-chart';
+import {
+  chartGeometry,
+  fillDays,
+  lastDays,
+  niceMax,
+  type UsageDay,
+} from '../../../src/core/usage/usage-chart';
 
 describe('lastDays', () => {
   it('lists the UTC dates ending today, oldest first', () => {

@@ -3,7 +3,7 @@ import { z } from '@hono/zod-openapi';
 import { isValidScope } from '../core/tenancy/scopes';
 import type { TenantAuth, TenantLimits } from '../db/schema';
 import type { TenantView } from '../db/tenants';
-import { RateLimitSchema, Timestamp } from './openapi';
+import { RateLimitSchema, Timestamp } from './shared-schemas';
 
 const MAX_SETTINGS_BYTES = 64 * 1024;
 

@@ -1,11 +1,12 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { kickHookDeliverer } from '../hooks/kick';
-import { invalidateTenant } from '../edge/resolve';
+import { invalidateTenant } from './resolve';
 
 /**
  * Called after a committed control change to a tenant (its version already bumped in the same
- * transaction): this isolate's data plane drops what it knows of the tenant, so the next request sees it,
+ * transaction), by the control routes (through src/edge/index.ts) and the console: this isolate's data
+ * plane drops what it knows of the tenant, so the next request sees it,
  * and the tenant's TenantGate re-reads it, so every other isolate sees it with its next lease (≤ 1 s).
  */
 export function tenantChanged(c: Context<AppEnv>, tenantId: string) {

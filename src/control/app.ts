@@ -1,0 +1,37 @@
+// The control host's app: the control API, its OpenAPI document and reference page.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../env';
+import { ApiError, errorResponse, renderError, validationDetails } from '../errors';
+import { frontDoor } from '../front-door';
+import { databaseScope } from '../request-database';
+import { registerControlRoutes } from './routes';
+
+export function createControlApp() {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new ApiError(
+          422,
+          'validation_failed',
+          'The request is not valid',
+          validationDetails(result.error.issues),
+        );
+      }
+    },
+  });
+
+  app.use(frontDoor);
+  app.use(async (c, next) => {
+    c.header('x-request-id', c.get('requestId'));
+    await next();
+  });
+  app.use(databaseScope());
+
+  registerControlRoutes(app);
+
+  app.notFound((c) =>
+    errorResponse(new ApiError(404, 'not_found', 'No such route'), c.get('requestId') ?? '-'),
+  );
+  app.onError(renderError);
+  return app;
+}

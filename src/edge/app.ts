@@ -1,0 +1,44 @@
+// The tenant hosts' app, for every host but the control host: `/_gateway/*` is the gateway's own pages
+// (install, tenant console), every other path the data plane, forwarded to the tenant's instance.
+import { Hono } from 'hono';
+import { matchTenantHost, parseBaseDomains } from '../core/http/host';
+import type { Bindings } from '../env';
+import { renderError } from '../errors';
+import { frontDoor } from '../front-door';
+import { handleTenantRequest } from './handle';
+import type { PageEnv } from './pages/env';
+import { createGatewayPages } from './pages/pages';
+import { resolveTenantFromHost } from './resolve';
+
+// Parsed once per isolate and per distinct value (env vars do not change within an isolate).
+let baseDomainsSource: string | undefined;
+let baseDomains: string[] = [];
+function configuredBaseDomains(env: Bindings): string[] {
+  if (env.BASE_DOMAINS !== baseDomainsSource) {
+    baseDomainsSource = env.BASE_DOMAINS;
+    baseDomains = parseBaseDomains(env.BASE_DOMAINS ?? '');
+  }
+  return baseDomains;
+}
+
+function isGatewayPath(pathname: string): boolean {
+  return pathname === '/_gateway' || pathname.startsWith('/_gateway/');
+}
+
+export function createTenantHostApp() {
+  const app = new Hono<PageEnv>();
+  app.use(frontDoor);
+  app.use(async (c, next) => {
+    const match = matchTenantHost(c.get('host'), configuredBaseDomains(c.env));
+    const resolved = await resolveTenantFromHost(c.env, match);
+    const url = new URL(c.req.url);
+    // The gateway's own path space on every tenant host, whatever the tenant's status: never forwarded.
+    // Decided on the raw path, as the upstream would see it, not on the router's decoded one.
+    if (!isGatewayPath(url.pathname)) return handleTenantRequest(c, { match, url, resolved });
+    c.set('tenant', resolved.snapshot.record);
+    await next();
+  });
+  app.route('/', createGatewayPages());
+  app.onError(renderError);
+  return app;
+}

@@ -1,0 +1,5 @@
+// The edge's one entry for the rest of the house: the tenant-host app, and what the control plane needs of
+// the data plane. Control imports the edge only through this module (scripts/check-imports.ts holds it to
+// that); the explain endpoint and the operator proxy will decide and forward requests through it too.
+export { createTenantHostApp } from './app';
+export { tenantChanged } from './tenant-changed';

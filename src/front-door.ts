@@ -1,0 +1,28 @@
+// What both apps do first with every request: give it an id, refuse what is malformed at the HTTP level
+// before any lookup (DESIGN.md "Data plane"), and read its host.
+import type { MiddlewareHandler } from 'hono';
+import { newRequestId, sanitizeRequestId } from './core/http/headers';
+import { normalizeHost } from './core/http/host';
+import type { AppEnv } from './env';
+import { ApiError } from './errors';
+
+/** The request's normalised host, or null when it is not a valid host name. */
+export function requestHost(request: Request): string | null {
+  // Tests through SELF.fetch send no Host header; in production the URL carries the same host.
+  return normalizeHost(new URL(request.url).host);
+}
+
+export const frontDoor: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const requestId = sanitizeRequestId(c.req.header('x-request-id') ?? null) ?? newRequestId();
+  c.set('requestId', requestId);
+  const hostHeader = c.req.header('host');
+  // Several Host headers reach the worker folded into one comma-separated value.
+  if (hostHeader?.includes(',')) throw new ApiError(400, 'invalid_host', 'Several Host headers');
+  if (c.req.header('content-length') !== undefined && c.req.header('transfer-encoding') !== undefined) {
+    throw new ApiError(400, 'bad_request', 'Both Content-Length and Transfer-Encoding are set');
+  }
+  const host = requestHost(c.req.raw);
+  if (!host) throw new ApiError(400, 'invalid_host', 'The Host header is not a valid host name');
+  c.set('host', host);
+  await next();
+};
