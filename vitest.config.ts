@@ -41,8 +41,8 @@ function workerProject(name: string, include: string[], exclude: string[], opts 
             TEST_HOOK_RECEIVER_URL: inject('hookReceiverUrl'),
             TEST_CONFIG_DATABASE_URL: inject('configDatabaseUrl'),
             TEST_CONTROL_URL: inject('testControlUrl'),
-            // Every wait of core/time/clock's table (flushes, back-offs, throttle steps) at a quarter: tests inject
-            // time instead of waiting for it. Timeouts and the contract's figures are not scaled.
+            // Every wait of core/time/clock's table (flushes, back-offs, throttle steps) at a quarter: tests
+            // inject time instead of waiting for it. Timeouts and the contract's figures are not scaled.
             GATEWAY_TIME_SCALE: String(TIME_SCALE),
           },
         },

@@ -30,8 +30,8 @@ const ABANDON_GRACE_MS = 500;
 class SharedCallAbandoned extends Error {}
 // Near the end of a budget grants go out one token per round trip: bound the wait by time, not attempts.
 const MAX_WAIT_MS = 3_000;
-// After a failed call the failure policy applies at once for `gateFailureBackoff` (core/time/clock), rather than
-// every request waiting on a gate that is down.
+// After a failed call the failure policy applies at once for `gateFailureBackoff` (core/time/clock), rather
+// than every request waiting on a gate that is down.
 // Usage is sent by the next lease call; when none has gone out for this long (traffic stopped), by a
 // report of its own, so it is counted within seconds whatever the traffic does. Tied to the lease's 1 s
 // life (a report waits for a quiet spell between lease calls), so it is not one of the scaled waits.

@@ -1,5 +1,6 @@
-// The TenantGate's side of the install-token and console sign-in back-off (arithmetic in core/limits/throttle):
-// counters per client and per tenant in the gate's own SQLite storage, so they hold across isolates.
+// The TenantGate's side of the install-token and console sign-in back-off (arithmetic in
+// core/limits/throttle): counters per client and per tenant in the gate's own SQLite storage, so they hold
+// across isolates.
 
 import {
   type Admission,

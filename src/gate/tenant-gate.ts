@@ -29,8 +29,8 @@ function countersOf(record: TenantRecord | null): CounterSpec[] {
 
 /**
  * One per tenant (`idFromName(tenant id)`): the consistency point for rate limits, quotas, the snapshot
- * version and usage. A thin shell around GateLedger (core/limits/lease): everything it decides is kept in this
- * object's storage before the answer leaves, so a restarted gate neither re-grants tokens nor forgets
+ * version and usage. A thin shell around GateLedger (core/limits/lease): everything it decides is kept in
+ * this object's storage before the answer leaves, so a restarted gate neither re-grants tokens nor forgets
  * usage, and the tenant's record stays servable while Postgres is down.
  */
 export class TenantGate extends DurableObject<Bindings> {

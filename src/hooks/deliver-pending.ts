@@ -39,7 +39,9 @@ async function attempt(env: Bindings, hooksUrl: string, sealed: string, event: t
   });
 }
 
-/** Delivers what is due; answers when to look again (core/time/clock's time), or null when nothing is pending. */
+/**
+ * Delivers what is due; answers when to look again (core/time/clock time), or null when nothing is pending.
+ */
 export async function deliverPending(env: Bindings, tenantId: string): Promise<number | null> {
   const { db, close } = await connectDatabase(env);
   try {

@@ -1,5 +1,6 @@
-// The gateway's clock as the workerd tests move it (src/core/time/clock). The test shares the worker's modules,
-// so moving `now()` here moves it for the data plane, the control plane and the Durable Objects alike.
+// The gateway's clock as the workerd tests move it (src/core/time/clock). The test shares the worker's
+// modules, so moving `now()` here moves it for the data plane, the control plane and the Durable Objects
+// alike.
 import { env } from 'cloudflare:workers';
 import { delayAfter, type ThrottlePolicy } from '../../src/core/limits/throttle';
 import { advanceClock, configureClock, now, type WaitName, waitMs } from '../../src/core/time/clock';

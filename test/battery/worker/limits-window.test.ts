@@ -17,7 +17,8 @@ describe('battery: limits', () => {
     ];
     // Loaded and cached before the clock starts (a 401 spends no budget): a cold load here can take seconds.
     for (const { t } of tenants) expect((await hit(t, '/x', { key: null })).status).toBe(401);
-    // The gateway's clock moved to 8 s before a minute boundary (core/time/clock), rather than waiting for one.
+    // The gateway's clock moved to 8 s before a minute boundary (core/time/clock), rather than waiting for
+    // one.
     const boundary = toBeforeMinuteBoundary(8_000);
     const outcomes = await Promise.all(tenants.map(({ t }) => hammer(t, 3, boundary + 4_000)));
 
