@@ -23,7 +23,6 @@ export function createApp() {
     defaultHook: (result) => {
       if (!result.success) {
         throw new ApiError(
-          422,
           'validation_failed',
           'The request is not valid',
           validationDetails(result.error.issues),
@@ -38,13 +37,13 @@ export function createApp() {
     c.set('requestId', requestId);
     const hostHeader = c.req.header('host');
     // Several Host headers reach the worker folded into one comma-separated value.
-    if (hostHeader?.includes(',')) throw new ApiError(400, 'invalid_host', 'Several Host headers');
+    if (hostHeader?.includes(',')) throw new ApiError('invalid_host', 'Several Host headers');
     if (c.req.header('content-length') !== undefined && c.req.header('transfer-encoding') !== undefined) {
-      throw new ApiError(400, 'bad_request', 'Both Content-Length and Transfer-Encoding are set');
+      throw new ApiError('bad_request', 'Both Content-Length and Transfer-Encoding are set');
     }
     // Tests through SELF.fetch send no Host header; in production the URL carries the same host.
     const host = normalizeHost(new URL(c.req.url).host);
-    if (!host) throw new ApiError(400, 'invalid_host', 'The Host header is not a valid host name');
+    if (!host) throw new ApiError('invalid_host', 'The Host header is not a valid host name');
     c.set('host', host);
     const match = matchHost(host, {
       controlHost: normalizeHost(c.env.CONTROL_HOST) ?? c.env.CONTROL_HOST,
@@ -58,9 +57,7 @@ export function createApp() {
 
   registerControlRoutes(app);
 
-  app.notFound((c) =>
-    errorResponse(new ApiError(404, 'not_found', 'No such route'), c.get('requestId') ?? '-'),
-  );
+  app.notFound((c) => errorResponse(new ApiError('not_found', 'No such route'), c.get('requestId') ?? '-'));
   app.onError(renderError);
   return app;
 }

@@ -16,12 +16,12 @@ export async function readFields(c: Context<PageEnv>): Promise<Record<string, un
   if (FORM.test(contentType)) return c.req.parseBody({ all: true });
   if (JSON_TYPE.test(contentType)) {
     const body = await c.req.json().catch(() => {
-      throw new ApiError(400, 'bad_request', 'The body is not valid JSON');
+      throw new ApiError('bad_request', 'The body is not valid JSON');
     });
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new ApiError(400, 'bad_request', 'The body must be a JSON object');
+      throw new ApiError('bad_request', 'The body must be a JSON object');
     }
     return body as Record<string, unknown>;
   }
-  throw new ApiError(415, 'unsupported_media_type', 'Send a form or JSON (Content-Type: application/json)');
+  throw new ApiError('unsupported_media_type', 'Send a form or JSON (Content-Type: application/json)');
 }

@@ -40,7 +40,7 @@ function ErrorPage(props: { c: Context<PageEnv>; error: ApiError }) {
 function asApiError(err: unknown): unknown {
   if (!(err instanceof HTTPException)) return err;
   // hono/csrf refuses a cross-site form post with a bare 403.
-  return err.status === 403 ? csrfRejected() : new ApiError(400, 'bad_request', 'Malformed request');
+  return err.status === 403 ? csrfRejected() : new ApiError('bad_request', 'Malformed request');
 }
 
 const pages = new Hono<PageEnv>();
@@ -50,7 +50,7 @@ const resolvedFor = new WeakMap<Request, { tenant: TenantRecord; requestId: stri
 
 pages.use(async (c, next) => {
   const resolved = resolvedFor.get(c.req.raw);
-  if (!resolved) throw new ApiError(404, 'not_found', 'No such gateway page');
+  if (!resolved) throw new ApiError('not_found', 'No such gateway page');
   c.set('tenant', resolved.tenant);
   c.set('requestId', resolved.requestId);
   c.set('host', resolved.host);
@@ -78,7 +78,7 @@ pages.use(
   bodyLimit({
     maxSize: MAX_FORM_BYTES,
     onError: () => {
-      throw new ApiError(413, 'payload_too_large', 'The form is too large');
+      throw new ApiError('payload_too_large', 'The form is too large');
     },
   }),
 );
@@ -89,7 +89,7 @@ registerConsole(pages);
 registerKeys(pages);
 
 pages.notFound(() => {
-  throw new ApiError(404, 'not_found', 'No such gateway page');
+  throw new ApiError('not_found', 'No such gateway page');
 });
 
 pages.onError((raw, c) => {

@@ -21,11 +21,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const credential = readCredential(c.req.raw.headers);
   if (!credential) {
-    throw new ApiError(
-      401,
-      'missing_api_key',
-      'An API key is required (Authorization: Bearer … or X-API-Key)',
-    );
+    throw new ApiError('missing_api_key', 'An API key is required (Authorization: Bearer … or X-API-Key)');
   }
   const adminKey = c.env.ADMIN_API_KEY;
   if (adminKey && timingSafeEqual(credential.secret, adminKey)) {
@@ -42,7 +38,7 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const expired = row?.key.expiresAt && row.key.expiresAt.getTime() <= now;
   // A tenant key whose tenant is gone (the join found no slug) must never pass as an operator key.
   if (!row || row.key.revokedAt || expired || (row.key.tenantId && !row.slug)) {
-    throw new ApiError(401, 'invalid_api_key', 'The API key is not valid');
+    throw new ApiError('invalid_api_key', 'The API key is not valid');
   }
   const { key } = row;
   const actor: Actor = {
@@ -63,16 +59,16 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 export function insufficientScope(): ApiError {
-  return new ApiError(403, 'insufficient_scope', 'This API key may not do this');
+  return new ApiError('insufficient_scope', 'This API key may not do this');
 }
 
 export function notFound(what: string): ApiError {
-  return new ApiError(404, 'not_found', `No such ${what}`);
+  return new ApiError('not_found', `No such ${what}`);
 }
 
 export function actorOf(c: Context<AppEnv>): Actor {
   const actor = c.get('actor');
-  if (!actor) throw new ApiError(401, 'missing_api_key', 'An API key is required');
+  if (!actor) throw new ApiError('missing_api_key', 'An API key is required');
   return actor;
 }
 

@@ -89,7 +89,7 @@ export function futureExpiry(expiresAt: string | null | undefined): Date | null 
   if (!expiresAt) return null;
   const date = new Date(expiresAt);
   if (date.getTime() <= clockNow()) {
-    throw new ApiError(422, 'validation_failed', 'The request is not valid', [
+    throw new ApiError('validation_failed', 'The request is not valid', [
       { path: 'expires_at', message: 'expires_at must be in the future' },
     ]);
   }
@@ -108,7 +108,7 @@ export function checkKeyLimit(key: RateLimit | null | undefined, tenant: RateLim
       path: `rate_limit.${field}`,
       message: `must not exceed the tenant's ${tenant[field]}`,
     }));
-  if (details.length > 0) throw new ApiError(422, 'validation_failed', 'The request is not valid', details);
+  if (details.length > 0) throw new ApiError('validation_failed', 'The request is not valid', details);
 }
 
 const KeyParam = TenantParam.extend({
@@ -260,7 +260,7 @@ export function registerKeys(app: OpenAPIHono<AppEnv>) {
     const before = await keyOf(c, tenant.id, params.id);
     // The new secret carries the key's scopes, so a tenant key may only rotate keys it could have made.
     checkGrantable(actorOf(c), before.scopes);
-    if (before.revokedAt) throw new ApiError(409, 'conflict', 'A revoked key cannot be rotated');
+    if (before.revokedAt) throw new ApiError('conflict', 'A revoked key cannot be rotated');
     const { after, secret } = await rotateTenantKey(c, tenant.id, before);
     return c.json({ key: toKeyJson(after), secret }, 200);
   });
@@ -306,7 +306,7 @@ export async function rotateTenantKey(
       .set({ keyHash: await sha256Hex(secret), prefix: keyPrefix(secret), lastUsedAt: null })
       .where(and(eq(apiKeys.id, before.id), isNull(apiKeys.revokedAt)))
       .returning();
-    if (!rotated) throw new ApiError(409, 'conflict', 'A revoked key cannot be rotated');
+    if (!rotated) throw new ApiError('conflict', 'A revoked key cannot be rotated');
     await bumpTenantVersions(tx, [tenantId]);
     await tx.insert(auditLog).values(
       auditRow(c, {

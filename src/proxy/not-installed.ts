@@ -10,7 +10,7 @@ import { ApiError } from '../errors';
  */
 export function notInstalledResponse(c: Context<AppEnv>, record: TenantRecord): Response | Promise<Response> {
   if (!c.req.header('accept')?.includes('text/html')) {
-    throw new ApiError(409, 'tenant_not_installed', `Tenant ${record.slug} is not installed yet`);
+    throw new ApiError('tenant_not_installed', `Tenant ${record.slug} is not installed yet`);
   }
   return serveInstallPageInstead(c, record);
 }
