@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, type ErrorCode, type ErrorDetail } from './core/error-codes';
+import { logError } from './core/log';
 import { isForeignKeyViolation, uniqueViolation } from './db/conflict';
 
 export { ApiError, type ErrorDetail };
@@ -63,7 +64,7 @@ export function renderError(err: unknown, c: Context): Response {
     const code = HTTP_EXCEPTION_CODES[err.status] ?? 'bad_request';
     return errorResponse(new ApiError(code, err.message || undefined), requestId);
   }
-  console.error(JSON.stringify({ level: 'error', request_id: requestId, error: describe(err) }));
+  logError({ at: 'request', request_id: requestId, route: c.req.routePath, status: 500 }, err);
   return errorResponse(new ApiError('internal_error', 'Internal error'), requestId);
 }
 
@@ -89,9 +90,4 @@ export class DatabaseUnavailableError extends Error {
     super(message);
     this.name = 'DatabaseUnavailableError';
   }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
 }

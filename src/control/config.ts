@@ -1,6 +1,7 @@
 // PUT /v1/config (apply a file of instances and tenants, JSON or YAML) and GET /v1/config (export).
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { checkInput, parseJsonText } from '../core/input';
 import { useDatabase } from '../db/client';
 import type { AppEnv } from '../env';
 import { ApiError, validationDetails } from '../errors';
@@ -66,13 +67,7 @@ function readFile(contentType: string | undefined, text: string): unknown {
       );
     }
   }
-  if (JSON_MEDIA_TYPE.test(mediaType)) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new ApiError('bad_request', 'The body is not valid JSON');
-    }
-  }
+  if (JSON_MEDIA_TYPE.test(mediaType)) return parseJsonText(text);
   throw new ApiError(
     'unsupported_media_type',
     'Send the file as JSON (application/json) or YAML (application/yaml)',
@@ -98,7 +93,9 @@ export function registerConfig(app: OpenAPIHono<AppEnv>) {
     const text = new TextDecoder().decode(await c.req.arrayBuffer());
     if (text.length > MAX_CONFIG_BYTES)
       throw new ApiError('payload_too_large', 'A configuration file is at most 5 MiB');
-    const parsed = ConfigFile.safeParse(readFile(c.req.header('content-type'), text));
+    const file = readFile(c.req.header('content-type'), text);
+    checkInput(file);
+    const parsed = ConfigFile.safeParse(file);
     if (!parsed.success) {
       throw new ApiError(
         'validation_failed',

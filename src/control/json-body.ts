@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { checkInput, parseJsonText } from '../core/input';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 
@@ -18,10 +19,7 @@ export const jsonOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!JSON_MEDIA_TYPE.test(contentType.split(';')[0].trim())) {
     throw new ApiError('unsupported_media_type', 'Send the body as JSON (Content-Type: application/json)');
   }
-  try {
-    await c.req.json();
-  } catch {
-    throw new ApiError('bad_request', 'The body is not valid JSON');
-  }
+  // Read as text (cached for the validators, which parse it again) so duplicate keys can be seen.
+  checkInput(parseJsonText(await c.req.text()));
   return next();
 };

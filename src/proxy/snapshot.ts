@@ -1,3 +1,4 @@
+import { logError } from '../core/log';
 import { type CompiledRoutes, compileRoutes, isValidScope } from '../core/scopes';
 import { unseal } from '../core/seal';
 import { splitUpstreamBase } from '../core/upstream-path';
@@ -43,7 +44,7 @@ export async function compileSnapshot(
       upstreams: instance.upstreams.map(splitUpstreamBase),
       timeoutMs: instance.timeout_ms,
       signingSecret: await unseal(instance.signing_secret_sealed, sealingKey ?? '').catch(() => {
-        console.error(JSON.stringify({ level: 'error', instance: instance.name, error: 'cannot unseal' }));
+        logError({ at: 'snapshot', instance: instance.name, code: 'cannot_unseal' });
         return null;
       }),
     });
