@@ -3,7 +3,7 @@
 import { eq, or } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
 import { now as clockNow } from '../core/clock';
-import { hasScope } from '../core/scopes';
+import { canGrantTenantScope, hasScope } from '../core/scopes';
 import { sha256Hex, timingSafeEqual } from '../core/secrets';
 import { useDatabase } from '../db/client';
 import { apiKeys, tenants } from '../db/schema';
@@ -46,7 +46,11 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
     scopes: key.scopes,
     tenant: key.tenantId ? { id: key.tenantId, slug: row.slug ?? '' } : null,
   };
-  const allowed = actor.tenant ? hasScope(key.scopes, 'tenant:admin') : hasScope(key.scopes, 'admin');
+  // Operator keys: `admin` (or `*`) for everything, `read` for every GET; tenant keys: `tenant:admin`.
+  const reading = c.req.method === 'GET' || c.req.method === 'HEAD';
+  const allowed = actor.tenant
+    ? hasScope(key.scopes, 'tenant:admin')
+    : hasScope(key.scopes, 'admin') || (reading && hasScope(key.scopes, 'read'));
   if (!allowed) throw insufficientScope();
   if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await db
@@ -104,7 +108,7 @@ export async function tenantFor(
   return tenant;
 }
 
-/** A tenant admin may only hand out scopes it holds itself. */
+/** A tenant key hands out its tenant's scopes: any of them with `tenant:admin`, else only those it holds. */
 export function checkGrantable(actor: Actor, scopes: string[]) {
-  if (actor.tenant && !scopes.every((s) => hasScope(actor.scopes, s))) throw insufficientScope();
+  if (actor.tenant && !scopes.every((s) => canGrantTenantScope(actor.scopes, s))) throw insufficientScope();
 }

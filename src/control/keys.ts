@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { now as clockNow } from '../core/clock';
-import { isValidScope } from '../core/scopes';
+import { isOperatorScope, isTenantScope, isValidScope } from '../core/scopes';
 import { generateSecret, keyPrefix, sha256Hex } from '../core/secrets';
 import { useDatabase } from '../db/client';
 import { createApiKey } from '../db/keys';
@@ -57,10 +57,26 @@ export function toKeyJson(row: typeof apiKeys.$inferSelect): z.infer<typeof KeyS
   };
 }
 
+/** An operator key's scopes: `admin` or `*` (everything), `read` (every GET); tenant scopes are not theirs. */
+export const operatorScopes = z
+  .array(
+    z
+      .string()
+      .refine(isOperatorScope, 'operator keys hold only admin, read or *; tenant scopes go on tenant keys'),
+  )
+  .min(1)
+  .max(50);
+
 export const keyFields = {
   name: z.string().trim().min(1).max(200).openapi({ example: 'ci deploys' }),
+  // A tenant key's scopes: operator scopes (`admin`, `read`) exist only on operator keys.
   scopes: z
-    .array(z.string().refine(isValidScope, 'not a valid scope'))
+    .array(
+      z
+        .string()
+        .refine(isValidScope, 'not a valid scope')
+        .refine(isTenantScope, 'an operator scope: only operator keys (/v1/keys) hold it'),
+    )
     .min(1)
     .max(50)
     .openapi({ example: ['proxy:read', 'proxy:write'] }),

@@ -8,14 +8,14 @@ import { auditRow } from './audit';
 import { authenticate, notFound, operatorOnly } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
-import { futureExpiry, KeySchema, KeyWithSecret, keyFields, toKeyJson } from './keys';
+import { futureExpiry, KeySchema, KeyWithSecret, keyFields, operatorScopes, toKeyJson } from './keys';
 import { errorResponses, json, jsonBody, PageQuery, page, security } from './openapi';
 
 const CreateOperatorKey = z
   .strictObject({
     ...keyFields,
-    scopes: keyFields.scopes.openapi({
-      description: '`admin` or `*` give full control-plane access',
+    scopes: operatorScopes.openapi({
+      description: '`admin` or `*` give full control-plane access, `read` every GET; nothing else',
       example: ['admin'],
     }),
   })
