@@ -1,10 +1,11 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ApiError, type ErrorCode, type ErrorDetail } from './core/http/error-codes';
+import { logError } from './core/http/log';
 import { isForeignKeyViolation, uniqueViolation } from './db/conflict';
 import { isDatabaseUnavailable } from './db/unavailable';
 
-export type ErrorDetail = { path: string; message: string };
+export { ApiError, type ErrorDetail };
 
 type ValidationIssue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
 
@@ -18,22 +19,8 @@ export function validationDetails(issues: readonly ValidationIssue[]): ErrorDeta
   });
 }
 
-/** The one error type: thrown anywhere, rendered by `renderError` in the contract's JSON shape. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: string,
-    message: string,
-    readonly details?: ErrorDetail[],
-    readonly headers?: Record<string, string>,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
-
 // Auth and limit answers must never be cached by a shared cache.
-const NO_STORE_CODES = new Set([
+const NO_STORE_CODES = new Set<ErrorCode>([
   'missing_api_key',
   'invalid_api_key',
   'insufficient_scope',
@@ -54,6 +41,12 @@ export function errorResponse(error: ApiError, requestId: string): Response {
   return new Response(JSON.stringify({ error: body }), { status: error.status, headers });
 }
 
+// Hono's own client errors (body limit, malformed input) by their status; any other is a 400 bad_request.
+const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
 /**
  * For `app.onError`: known errors as they are, database outages as 503, constraint violations a route did not
  * name (a race with a concurrent write) as 409, Hono's own client errors as 400, everything else as a bare 500.
@@ -62,23 +55,16 @@ export function renderError(err: unknown, c: Context): Response {
   const requestId = (c.get('requestId') as string | undefined) ?? '-';
   if (err instanceof ApiError) return errorResponse(err, requestId);
   if (isDatabaseUnavailable(err)) {
-    return errorResponse(new ApiError(503, 'database_unavailable', 'The database is unavailable'), requestId);
+    return errorResponse(new ApiError('database_unavailable', 'The database is unavailable'), requestId);
   }
   if (uniqueViolation(err) !== null || isForeignKeyViolation(err)) {
     const message = 'This conflicts with a concurrent change; read the resource again and retry';
-    return errorResponse(new ApiError(409, 'conflict', message), requestId);
+    return errorResponse(new ApiError('conflict', message), requestId);
   }
   if (err instanceof HTTPException && err.status >= 400 && err.status < 500) {
-    return errorResponse(
-      new ApiError(err.status as ContentfulStatusCode, 'bad_request', err.message || 'Bad request'),
-      requestId,
-    );
+    const code = HTTP_EXCEPTION_CODES[err.status] ?? 'bad_request';
+    return errorResponse(new ApiError(code, err.message || undefined), requestId);
   }
-  console.error(JSON.stringify({ level: 'error', request_id: requestId, error: describe(err) }));
-  return errorResponse(new ApiError(500, 'internal_error', 'Internal error'), requestId);
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
+  logError({ at: 'request', request_id: requestId, route: c.req.routePath, status: 500 }, err);
+  return errorResponse(new ApiError('internal_error', 'Internal error'), requestId);
 }

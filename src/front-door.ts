@@ -17,12 +17,12 @@ export const frontDoor: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('requestId', requestId);
   const hostHeader = c.req.header('host');
   // Several Host headers reach the worker folded into one comma-separated value.
-  if (hostHeader?.includes(',')) throw new ApiError(400, 'invalid_host', 'Several Host headers');
+  if (hostHeader?.includes(',')) throw new ApiError('invalid_host', 'Several Host headers');
   if (c.req.header('content-length') !== undefined && c.req.header('transfer-encoding') !== undefined) {
-    throw new ApiError(400, 'bad_request', 'Both Content-Length and Transfer-Encoding are set');
+    throw new ApiError('bad_request', 'Both Content-Length and Transfer-Encoding are set');
   }
   const host = requestHost(c.req.raw);
-  if (!host) throw new ApiError(400, 'invalid_host', 'The Host header is not a valid host name');
+  if (!host) throw new ApiError('invalid_host', 'The Host header is not a valid host name');
   c.set('host', host);
   await next();
 };

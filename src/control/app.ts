@@ -11,7 +11,6 @@ export function createControlApp() {
     defaultHook: (result) => {
       if (!result.success) {
         throw new ApiError(
-          422,
           'validation_failed',
           'The request is not valid',
           validationDetails(result.error.issues),
@@ -29,9 +28,7 @@ export function createControlApp() {
 
   registerControlRoutes(app);
 
-  app.notFound((c) =>
-    errorResponse(new ApiError(404, 'not_found', 'No such route'), c.get('requestId') ?? '-'),
-  );
+  app.notFound((c) => errorResponse(new ApiError('not_found', 'No such route'), c.get('requestId') ?? '-'));
   app.onError(renderError);
   return app;
 }

@@ -5,7 +5,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { sha256Hex, timingSafeEqual } from '../core/crypto/secrets';
 import { readCredential } from '../core/http/credential';
 import type { Actor } from '../core/tenancy/actor';
-import { hasScope } from '../core/tenancy/scopes';
+import { canGrantTenantScope, hasScope } from '../core/tenancy/scopes';
 import { now as clockNow } from '../core/time/clock';
 import { apiKeys, tenants } from '../db/schema';
 import type { AppEnv } from '../env';
@@ -20,11 +20,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const credential = readCredential(c.req.raw.headers);
   if (!credential) {
-    throw new ApiError(
-      401,
-      'missing_api_key',
-      'An API key is required (Authorization: Bearer … or X-API-Key)',
-    );
+    throw new ApiError('missing_api_key', 'An API key is required (Authorization: Bearer … or X-API-Key)');
   }
   const adminKey = c.env.ADMIN_API_KEY;
   if (adminKey && timingSafeEqual(credential.secret, adminKey)) {
@@ -41,7 +37,7 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const expired = row?.key.expiresAt && row.key.expiresAt.getTime() <= now;
   // A tenant key whose tenant is gone (the join found no slug) must never pass as an operator key.
   if (!row || row.key.revokedAt || expired || (row.key.tenantId && !row.slug)) {
-    throw new ApiError(401, 'invalid_api_key', 'The API key is not valid');
+    throw new ApiError('invalid_api_key', 'The API key is not valid');
   }
   const { key } = row;
   const actor: Actor = {
@@ -49,7 +45,11 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
     scopes: key.scopes,
     tenant: key.tenantId ? { id: key.tenantId, slug: row.slug ?? '' } : null,
   };
-  const allowed = actor.tenant ? hasScope(key.scopes, 'tenant:admin') : hasScope(key.scopes, 'admin');
+  // Operator keys: `admin` (or `*`) for everything, `read` for every GET; tenant keys: `tenant:admin`.
+  const reading = c.req.method === 'GET' || c.req.method === 'HEAD';
+  const allowed = actor.tenant
+    ? hasScope(key.scopes, 'tenant:admin')
+    : hasScope(key.scopes, 'admin') || (reading && hasScope(key.scopes, 'read'));
   if (!allowed) throw insufficientScope();
   if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await db
@@ -62,11 +62,11 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 export function insufficientScope(): ApiError {
-  return new ApiError(403, 'insufficient_scope', 'This API key may not do this');
+  return new ApiError('insufficient_scope', 'This API key may not do this');
 }
 
 export function notFound(what: string): ApiError {
-  return new ApiError(404, 'not_found', `No such ${what}`);
+  return new ApiError('not_found', `No such ${what}`);
 }
 
 /** Route middleware after `authenticate`: tenant keys get 403 on operator-only routes. */
@@ -101,7 +101,7 @@ export async function tenantFor(
   return tenant;
 }
 
-/** A tenant admin may only hand out scopes it holds itself. */
+/** A tenant key hands out its tenant's scopes: any of them with `tenant:admin`, else only those it holds. */
 export function checkGrantable(actor: Actor, scopes: string[]) {
-  if (actor.tenant && !scopes.every((s) => hasScope(actor.scopes, s))) throw insufficientScope();
+  if (actor.tenant && !scopes.every((s) => canGrantTenantScope(actor.scopes, s))) throw insufficientScope();
 }

@@ -39,14 +39,14 @@ type Ctx = Context<AppEnv>;
 class DryRun extends Error {}
 
 function invalid(details: ErrorDetail[]): ApiError {
-  return new ApiError(422, 'validation_failed', 'The configuration is not valid', details);
+  return new ApiError('validation_failed', 'The configuration is not valid', details);
 }
 
 /** A resource API's 422 with its paths moved to where the object sits in the file. */
 function located(prefix: string, err: unknown): unknown {
   if (!(err instanceof ApiError) || !err.details) return err;
   const details = err.details.map((d) => ({ ...d, path: `${prefix}.${d.path}` }));
-  return new ApiError(err.status, err.code, 'The configuration is not valid', details, err.headers);
+  return new ApiError(err.code, 'The configuration is not valid', details, err.headers);
 }
 
 async function within<T>(prefix: string, check: () => T | Promise<T>): Promise<T> {
@@ -228,7 +228,7 @@ class Applier {
     const { body, slug, index } = want;
     const problem = checkSlug(slug);
     if (problem)
-      throw new ApiError(422, problem.code, problem.message, [
+      throw new ApiError(problem.code, problem.message, [
         { path: `tenants.${index}.slug`, message: problem.message },
       ]);
     const placements = await within(`tenants.${index}`, () =>
@@ -457,7 +457,6 @@ class Applier {
         .limit(1);
       if (placed) {
         throw new ApiError(
-          409,
           'instance_in_use',
           `Instance ${row.name} is not in the file but tenant ${placed.slug} is placed on it`,
         );

@@ -1,6 +1,7 @@
 // PUT /v1/config (apply a file of instances and tenants, JSON or YAML) and GET /v1/config (export).
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { checkInput, parseJsonText } from '../core/http/input';
 import type { AppEnv } from '../env';
 import { ApiError, validationDetails } from '../errors';
 import { useDatabase } from '../request-database';
@@ -61,21 +62,13 @@ function readFile(contentType: string | undefined, text: string): unknown {
     } catch (err) {
       const where = (err as { linePos?: { line: number; col: number }[] }).linePos?.[0];
       throw new ApiError(
-        400,
         'bad_request',
         `The body is not valid YAML${where ? ` (line ${where.line}, column ${where.col})` : ''}`,
       );
     }
   }
-  if (JSON_MEDIA_TYPE.test(mediaType)) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new ApiError(400, 'bad_request', 'The body is not valid JSON');
-    }
-  }
+  if (JSON_MEDIA_TYPE.test(mediaType)) return parseJsonText(text);
   throw new ApiError(
-    415,
     'unsupported_media_type',
     'Send the file as JSON (application/json) or YAML (application/yaml)',
   );
@@ -88,23 +81,23 @@ export function registerConfig(app: OpenAPIHono<AppEnv>) {
     const query = ApplyQuery.safeParse(c.req.query());
     if (!query.success) {
       throw new ApiError(
-        422,
         'validation_failed',
         'The request is not valid',
         validationDetails(query.error.issues),
       );
     }
     if (Number(c.req.header('content-length') ?? 0) > MAX_CONFIG_BYTES) {
-      throw new ApiError(413, 'payload_too_large', 'A configuration file is at most 5 MiB');
+      throw new ApiError('payload_too_large', 'A configuration file is at most 5 MiB');
     }
     // Decoded by hand: workerd warns when .text() reads a body typed application/yaml.
     const text = new TextDecoder().decode(await c.req.arrayBuffer());
     if (text.length > MAX_CONFIG_BYTES)
-      throw new ApiError(413, 'payload_too_large', 'A configuration file is at most 5 MiB');
-    const parsed = ConfigFile.safeParse(readFile(c.req.header('content-type'), text));
+      throw new ApiError('payload_too_large', 'A configuration file is at most 5 MiB');
+    const file = readFile(c.req.header('content-type'), text);
+    checkInput(file);
+    const parsed = ConfigFile.safeParse(file);
     if (!parsed.success) {
       throw new ApiError(
-        422,
         'validation_failed',
         'The configuration is not valid',
         validationDetails(parsed.error.issues),

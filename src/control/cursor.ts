@@ -6,7 +6,7 @@ export function encodeCursor(key: string): string {
 }
 
 export function invalidCursor(): ApiError {
-  return new ApiError(422, 'validation_failed', 'The request is not valid', [
+  return new ApiError('validation_failed', 'The request is not valid', [
     { path: 'cursor', message: 'cursor is not one this API handed out' },
   ]);
 }

@@ -13,6 +13,11 @@ export function checkCustomDomain(
   raw: string,
   env: Pick<Bindings, 'BASE_DOMAINS' | 'CONTROL_HOST'>,
 ): { ok: true; hostname: string } | { ok: false; message: string } {
+  // A Host header may carry a port; a stored hostname may not: refused rather than trimmed, so what is
+  // stored is what was asked for (a path or a user part fails normalisation anyway).
+  if (/[:/@\\?#]/.test(raw.trim()) && !raw.trim().startsWith('[')) {
+    return { ok: false, message: 'a hostname alone: no port, path or user part' };
+  }
   const host = normalizeHost(raw.trim());
   if (host === null || host.startsWith('[')) return { ok: false, message: 'not a valid DNS host name' };
   const labels = host.split('.');

@@ -111,7 +111,7 @@ export function registerDomains(app: OpenAPIHono<AppEnv>) {
     const body = c.req.valid('json');
     const check = checkCustomDomain(body.hostname, c.env);
     if (!check.ok) {
-      throw new ApiError(422, 'validation_failed', 'The request is not valid', [
+      throw new ApiError('validation_failed', 'The request is not valid', [
         { path: 'hostname', message: check.message },
       ]);
     }
@@ -126,7 +126,7 @@ export function registerDomains(app: OpenAPIHono<AppEnv>) {
             .innerJoin(instances, eq(instances.id, tenantInstances.instanceId))
             .where(and(eq(tenantInstances.tenantId, tenant.id), eq(instances.name, body.instance)));
           if (!placed) {
-            throw new ApiError(422, 'validation_failed', 'The request is not valid', [
+            throw new ApiError('validation_failed', 'The request is not valid', [
               { path: 'instance', message: `tenant is not placed on an instance named ${body.instance}` },
             ]);
           }
@@ -150,8 +150,7 @@ export function registerDomains(app: OpenAPIHono<AppEnv>) {
         return added;
       })
       .catch((err: unknown) => {
-        if (uniqueViolation(err) !== null)
-          throw new ApiError(409, 'conflict', 'This domain is already in use');
+        if (uniqueViolation(err) !== null) throw new ApiError('conflict', 'This domain is already in use');
         throw err;
       });
     tenantChanged(c, tenant.id);

@@ -114,12 +114,12 @@ export function checkUrls(
     if (check.ok) hooksUrl = check.url;
     else details.push({ path: 'hooks_url', message: check.message });
   }
-  if (details.length > 0) throw new ApiError(422, 'validation_failed', 'The request is not valid', details);
+  if (details.length > 0) throw new ApiError('validation_failed', 'The request is not valid', details);
   return { upstreams, hooksUrl };
 }
 
 function nameTaken(err: unknown): never {
-  if (uniqueViolation(err) !== null) throw new ApiError(409, 'conflict', 'An instance with this name exists');
+  if (uniqueViolation(err) !== null) throw new ApiError('conflict', 'An instance with this name exists');
   throw err;
 }
 
@@ -374,5 +374,5 @@ async function placedTenants(db: Queryable, instanceId: string): Promise<string[
 }
 
 export function instanceInUse() {
-  return new ApiError(409, 'instance_in_use', 'Tenants are placed on this instance; move them first');
+  return new ApiError('instance_in_use', 'Tenants are placed on this instance; move them first');
 }

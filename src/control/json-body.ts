@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { checkInput, parseJsonText } from '../core/http/input';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 
@@ -13,23 +14,12 @@ export const jsonOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (contentType === undefined) {
     // No body at all: the schema then reports the missing fields (422). The read is cached for the validators.
     if (c.req.raw.body === null || (await c.req.arrayBuffer()).byteLength === 0) return next();
-    throw new ApiError(
-      415,
-      'unsupported_media_type',
-      'Send the body as JSON (Content-Type: application/json)',
-    );
+    throw new ApiError('unsupported_media_type', 'Send the body as JSON (Content-Type: application/json)');
   }
   if (!JSON_MEDIA_TYPE.test(contentType.split(';')[0].trim())) {
-    throw new ApiError(
-      415,
-      'unsupported_media_type',
-      'Send the body as JSON (Content-Type: application/json)',
-    );
+    throw new ApiError('unsupported_media_type', 'Send the body as JSON (Content-Type: application/json)');
   }
-  try {
-    await c.req.json();
-  } catch {
-    throw new ApiError(400, 'bad_request', 'The body is not valid JSON');
-  }
+  // Read as text (cached for the validators, which parse it again) so duplicate keys can be seen.
+  checkInput(parseJsonText(await c.req.text()));
   return next();
 };

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { isValidScope } from '../core/tenancy/scopes';
+import { isOperatorScope, isTenantScope, isValidScope } from '../core/tenancy/scopes';
 import { now as clockNow } from '../core/time/clock';
 import { createApiKey } from '../db/keys';
 import { apiKeys, auditLog, type RateLimit } from '../db/schema';
@@ -20,10 +20,26 @@ import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
 import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam } from './openapi';
 
+/** An operator key's scopes: `admin` or `*` (everything), `read` (every GET); tenant scopes are not theirs. */
+export const operatorScopes = z
+  .array(
+    z
+      .string()
+      .refine(isOperatorScope, 'operator keys hold only admin, read or *; tenant scopes go on tenant keys'),
+  )
+  .min(1)
+  .max(50);
+
 export const keyFields = {
   name: z.string().trim().min(1).max(200).openapi({ example: 'ci deploys' }),
+  // A tenant key's scopes: operator scopes (`admin`, `read`) exist only on operator keys.
   scopes: z
-    .array(z.string().refine(isValidScope, 'not a valid scope'))
+    .array(
+      z
+        .string()
+        .refine(isValidScope, 'not a valid scope')
+        .refine(isTenantScope, 'an operator scope: only operator keys (/v1/keys) hold it'),
+    )
     .min(1)
     .max(50)
     .openapi({ example: ['proxy:read', 'proxy:write'] }),
@@ -52,7 +68,7 @@ export function futureExpiry(expiresAt: string | null | undefined): Date | null 
   if (!expiresAt) return null;
   const date = new Date(expiresAt);
   if (date.getTime() <= clockNow()) {
-    throw new ApiError(422, 'validation_failed', 'The request is not valid', [
+    throw new ApiError('validation_failed', 'The request is not valid', [
       { path: 'expires_at', message: 'expires_at must be in the future' },
     ]);
   }
@@ -71,7 +87,7 @@ export function checkKeyLimit(key: RateLimit | null | undefined, tenant: RateLim
       path: `rate_limit.${field}`,
       message: `must not exceed the tenant's ${tenant[field]}`,
     }));
-  if (details.length > 0) throw new ApiError(422, 'validation_failed', 'The request is not valid', details);
+  if (details.length > 0) throw new ApiError('validation_failed', 'The request is not valid', details);
 }
 
 const KeyParam = TenantParam.extend({
@@ -224,7 +240,7 @@ export function registerKeys(app: OpenAPIHono<AppEnv>) {
     const before = await keyOf(c, tenant.id, params.id);
     // The new secret carries the key's scopes, so a tenant key may only rotate keys it could have made.
     checkGrantable(actorOf(c), before.scopes);
-    if (before.revokedAt) throw new ApiError(409, 'conflict', 'A revoked key cannot be rotated');
+    if (before.revokedAt) throw new ApiError('conflict', 'A revoked key cannot be rotated');
     const { after, secret } = await rotateTenantKey(c, tenant.id, before);
     tenantChanged(c, tenant.id);
     return c.json({ key: toKeyJson(after), secret }, 200);

@@ -1,11 +1,12 @@
 // Pieces every control route declaration shares: the error shape, list pages, and the responses each
 // status code documents.
 import { z } from '@hono/zod-openapi';
+import { codesOfStatus, ERROR_CODES, type ErrorCode } from '../core/http/error-codes';
 
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: 'not_found' }),
+      code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).openapi({ example: 'not_found' }),
       message: z.string(),
       request_id: z.string(),
       details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
@@ -13,31 +14,37 @@ export const ErrorSchema = z
   })
   .openapi('Error');
 
-const ERROR_DESCRIPTIONS = {
-  400: 'Malformed request (`bad_request`), e.g. invalid JSON',
-  401: 'No API key (`missing_api_key`) or an unknown, revoked or expired one (`invalid_api_key`)',
-  403: 'The key lacks the scope (`insufficient_scope`)',
-  404: 'No such resource, or one the key may not see (`not_found`)',
-  409: 'Conflicts with the current state (`conflict`, `slug_conflict`, …)',
-  415: 'The body is not `application/json` (`unsupported_media_type`)',
-  422: 'The request is not valid (`validation_failed`, with `details`)',
-  503: 'The database is unavailable (`database_unavailable`)',
+// What each documented status means; the codes it can carry come from the one table (core/error-codes).
+const STATUS_MEANINGS = {
+  400: 'Malformed request, e.g. invalid JSON',
+  401: 'No API key, or an unknown, revoked or expired one',
+  403: 'The key lacks the scope, or the action is refused',
+  404: 'No such resource, or one the key may not see',
+  409: 'Conflicts with the current state',
+  415: 'The body is not `application/json`',
+  422: 'The request is not valid (with `details`)',
+  503: 'The database is unavailable',
 } as const;
 
-type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
+type DocumentedStatus = keyof typeof STATUS_MEANINGS;
+
+function describeStatus(status: DocumentedStatus): string {
+  const codes = codesOfStatus(status).map((code) => `\`${code}\``);
+  return `${STATUS_MEANINGS[status]}: ${codes.join(', ')}`;
+}
 
 /** The error responses of an authenticated route: always 401, 403, 422 and 503, plus those named. */
-export function errorResponses(...extra: ErrorStatus[]) {
-  const statuses = new Set<ErrorStatus>([401, 403, 422, 503, ...extra]);
+export function errorResponses(...extra: DocumentedStatus[]) {
+  const statuses = new Set<DocumentedStatus>([401, 403, 422, 503, ...extra]);
   const responses: Partial<
     Record<
-      ErrorStatus,
+      DocumentedStatus,
       { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } }
     >
   > = {};
   for (const status of [...statuses].sort()) {
     responses[status] = {
-      description: ERROR_DESCRIPTIONS[status],
+      description: describeStatus(status),
       content: { 'application/json': { schema: ErrorSchema } },
     };
   }

@@ -9,14 +9,14 @@ import { KeySchema, toKeyJson } from '../tenancy/key-schemas';
 import { authenticate, notFound, operatorOnly } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
-import { futureExpiry, KeyWithSecret, keyFields } from './keys';
+import { futureExpiry, KeyWithSecret, keyFields, operatorScopes } from './keys';
 import { errorResponses, json, jsonBody, PageQuery, page, security } from './openapi';
 
 const CreateOperatorKey = z
   .strictObject({
     ...keyFields,
-    scopes: keyFields.scopes.openapi({
-      description: '`admin` or `*` give full control-plane access',
+    scopes: operatorScopes.openapi({
+      description: '`admin` or `*` give full control-plane access, `read` every GET; nothing else',
       example: ['admin'],
     }),
   })

@@ -34,19 +34,18 @@ import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam 
 type Fields = z.infer<typeof UpdateTenant>;
 
 function invalid(details: ErrorDetail[]): ApiError {
-  return new ApiError(422, 'validation_failed', 'The request is not valid', details);
+  return new ApiError('validation_failed', 'The request is not valid', details);
 }
 
 export function conflicts(err: unknown): never {
   const constraint = uniqueViolation(err);
   if (constraint === 'tenants_slug_unique' || constraint === 'tenants_schemaName_unique') {
-    throw new ApiError(409, 'slug_conflict', 'A tenant with this slug exists');
+    throw new ApiError('slug_conflict', 'A tenant with this slug exists');
   }
-  if (constraint === 'domains_pkey') throw new ApiError(409, 'conflict', 'A domain is already in use');
-  if (constraint !== null) throw new ApiError(409, 'conflict', 'This conflicts with an existing resource');
+  if (constraint === 'domains_pkey') throw new ApiError('conflict', 'A domain is already in use');
+  if (constraint !== null) throw new ApiError('conflict', 'This conflicts with an existing resource');
   // An instance named in the request was deleted meanwhile.
-  if (isForeignKeyViolation(err))
-    throw new ApiError(409, 'conflict', 'An instance changed meanwhile; try again');
+  if (isForeignKeyViolation(err)) throw new ApiError('conflict', 'An instance changed meanwhile; try again');
   throw err;
 }
 
@@ -130,7 +129,7 @@ export async function replacePlacements(db: Queryable, tenantId: string, instanc
     .from(domains)
     .where(and(eq(domains.tenantId, tenantId), notInArray(domains.instanceId, instanceIds)));
   if (pinned) {
-    throw new ApiError(409, 'conflict', `Domain ${pinned.hostname} is served from an instance being removed`);
+    throw new ApiError('conflict', `Domain ${pinned.hostname} is served from an instance being removed`);
   }
   await db
     .delete(tenantInstances)
@@ -317,7 +316,7 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
     const slug = slugify(body.slug ?? body.name);
     const problem = checkSlug(slug);
     if (problem)
-      throw new ApiError(422, problem.code, problem.message, [{ path: 'slug', message: problem.message }]);
+      throw new ApiError(problem.code, problem.message, [{ path: 'slug', message: problem.message }]);
     const domainList = requestedDomains(c, body) ?? [];
     const db = await useDatabase(c);
     const created = await db
@@ -429,7 +428,7 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
   app.openapi(deleteTenantRoute, async (c) => {
     const current = await tenantFor(c, c.req.valid('param').tenant, { tenantAdmin: false });
     if (current.slug === 'public') {
-      throw new ApiError(409, 'default_tenant_protected', 'The public tenant cannot be deleted');
+      throw new ApiError('default_tenant_protected', 'The public tenant cannot be deleted');
     }
     const db = await useDatabase(c);
     await db.transaction(async (tx) => {
@@ -457,7 +456,7 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
       const [locked] = await tx.select().from(tenants).where(eq(tenants.id, current.id)).for('update');
       if (!locked) throw notFound('tenant');
       if (locked.status !== 'pending') {
-        throw new ApiError(409, 'conflict', `Tenant ${locked.slug} is already installed`);
+        throw new ApiError('conflict', `Tenant ${locked.slug} is already installed`);
       }
       const issued = await issueInstallToken(tx, current.id);
       await bumpTenantVersions(tx, [current.id]);

@@ -103,7 +103,7 @@ function dateRange(
 }
 
 function invalidRange(path: string, message: string) {
-  return new ApiError(422, 'validation_failed', 'The request is not valid', [{ path, message }]);
+  return new ApiError('validation_failed', 'The request is not valid', [{ path, message }]);
 }
 
 const usageRoute = createRoute({

@@ -26,21 +26,17 @@ export async function authenticateRequest(
   const credential = readCredential(headers);
   if (!credential) {
     if (keyOptional) return ANONYMOUS;
-    throw new ApiError(
-      401,
-      'missing_api_key',
-      'An API key is required (Authorization: Bearer … or X-API-Key)',
-    );
+    throw new ApiError('missing_api_key', 'An API key is required (Authorization: Bearer … or X-API-Key)');
   }
   // A map lookup on the SHA-256 of the presented key: its time does not depend on how much of it is right.
   const key = snapshot.keys.get(await sha256Hex(credential.secret));
   if (!key || (key.expiresAt !== null && key.expiresAt <= now)) {
-    throw new ApiError(401, 'invalid_api_key', 'The API key is not valid for this tenant');
+    throw new ApiError('invalid_api_key', 'The API key is not valid for this tenant');
   }
   if (!keyOptional) {
     const needed = requiredScope(method, path, snapshot.routes);
     if (!hasScope(key.scopes, needed)) {
-      throw new ApiError(403, 'insufficient_scope', `This request needs the scope ${needed}`);
+      throw new ApiError('insufficient_scope', `This request needs the scope ${needed}`);
     }
   }
   return { key, credential };

@@ -47,7 +47,7 @@ export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
   try {
     for (const target of instance.upstreams) {
       const upstreamPath = joinUpstreamPath(target.basePath, pathAndQuery);
-      if (upstreamPath === null) throw new ApiError(400, 'bad_request', 'The path is not allowed');
+      if (upstreamPath === null) throw new ApiError('bad_request', 'The path is not allowed');
       // Signed once; again only when a later upstream has another base path.
       if (upstreamPath !== signedPath) {
         const signature = await signForwardedRequest(secret, {
@@ -98,7 +98,7 @@ export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
         });
       } catch {
         if (deadline.signal.aborted) {
-          throw new ApiError(504, 'upstream_timeout', `Instance ${instance.name} did not answer in time`);
+          throw new ApiError('upstream_timeout', `Instance ${instance.name} did not answer in time`);
         }
         // A body that was read further than it can be replayed is not sent again.
         if (replayable && !replayable.replayable) break;
@@ -122,5 +122,5 @@ function relay(upstream: Response, requestId: string, webSocket: boolean): Respo
 }
 
 function unavailable(instance: InstanceTarget) {
-  return new ApiError(502, 'upstream_unavailable', `Instance ${instance.name} is unreachable`);
+  return new ApiError('upstream_unavailable', `Instance ${instance.name} is unreachable`);
 }

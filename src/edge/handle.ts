@@ -42,7 +42,7 @@ export async function handleTenantRequest(
       let auth: Authenticated | null = null;
       try {
         if (record.status === 'suspended') {
-          throw new ApiError(403, 'tenant_suspended', `Tenant ${record.slug} is suspended`);
+          throw new ApiError('tenant_suspended', `Tenant ${record.slug} is suspended`);
         }
         if (record.status === 'active') {
           auth = await authenticateRequest(
@@ -59,7 +59,7 @@ export async function handleTenantRequest(
       const admission = await admit(env, ctx, snapshot, auth ? counterIds(snapshot, auth.key) : NO_COUNTERS);
       if (admission === STALE) {
         if (round === MAX_SNAPSHOT_ROUNDS) {
-          throw new ApiError(503, 'limiter_unavailable', `Tenant ${record.slug} is changing; try again`);
+          throw new ApiError('limiter_unavailable', `Tenant ${record.slug} is changing; try again`);
         }
         resolved = await resolveTenantFromHost(env, match);
         continue;
@@ -95,7 +95,7 @@ export async function handleTenantRequest(
     // Every answer to an admitted request of a limited tenant carries its RateLimit headers.
     const headers = rateLimitHeaders(policies);
     if (headers && err instanceof ApiError) {
-      throw new ApiError(err.status, err.code, err.message, err.details, { ...err.headers, ...headers });
+      throw new ApiError(err.code, err.message, err.details, { ...err.headers, ...headers });
     }
     throw err;
   }

@@ -258,7 +258,7 @@ async function adoptRecord(env: Bindings, limiter: Limiter, record: TenantRecord
 function onGateError(record: TenantRecord, counters: string[]): RateLimitPolicy[] {
   // Nothing to limit, or the tenant chose availability: pass; the usage is sent with a later call.
   if (counters.length === 0 || record.limits?.on_gate_error === 'open') return [];
-  throw new ApiError(503, 'limiter_unavailable', `The rate limiter of tenant ${record.slug} is unavailable`);
+  throw new ApiError('limiter_unavailable', `The rate limiter of tenant ${record.slug} is unavailable`);
 }
 
 function limitedError(record: TenantRecord, taken: Extract<TakeResult, { counter: string }>): ApiError {
@@ -269,7 +269,7 @@ function limitedError(record: TenantRecord, taken: Extract<TakeResult, { counter
     kind === 'day'
       ? `${who} used its daily quota of ${limit} requests`
       : `${who} exceeded ${limit} requests per minute`;
-  return new ApiError(429, taken.reason, message, undefined, {
+  return new ApiError(taken.reason, message, undefined, {
     'retry-after': String(taken.retryAfter),
     ...rateLimitHeaders(taken.policies),
   });

@@ -13,7 +13,7 @@ export function notInstalledResponse(
   record: TenantRecord,
 ): Response | Promise<Response> {
   if (!c.req.header('accept')?.includes('text/html')) {
-    throw new ApiError(409, 'tenant_not_installed', `Tenant ${record.slug} is not installed yet`);
+    throw new ApiError('tenant_not_installed', `Tenant ${record.slug} is not installed yet`);
   }
   c.set('tenant', record);
   return installPageInstead(c);

@@ -149,5 +149,5 @@ function instanceFor(snapshot: TenantSnapshot, match: TenantHostMatch): string |
 }
 
 function unknownHost() {
-  return new ApiError(404, 'unknown_host', 'No tenant is served at this host');
+  return new ApiError('unknown_host', 'No tenant is served at this host');
 }

@@ -1,4 +1,5 @@
 import { unseal } from '../core/crypto/seal';
+import { logError } from '../core/http/log';
 import { splitUpstreamBase } from '../core/http/upstream-path';
 import { type CompiledRoutes, compileRoutes, isValidScope } from '../core/tenancy/scopes';
 import type { RateLimit } from '../db/schema';
@@ -43,7 +44,7 @@ export async function compileSnapshot(
       upstreams: instance.upstreams.map(splitUpstreamBase),
       timeoutMs: instance.timeout_ms,
       signingSecret: await unseal(instance.signing_secret_sealed, sealingKey ?? '').catch(() => {
-        console.error(JSON.stringify({ level: 'error', instance: instance.name, error: 'cannot unseal' }));
+        logError({ at: 'snapshot', instance: instance.name, code: 'cannot_unseal' });
         return null;
       }),
     });

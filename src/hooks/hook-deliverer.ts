@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import { logError } from '../core/http/log';
 import { configureClock, now, runtimeTime, waitMs } from '../core/time/clock';
 import type { Bindings } from '../env';
 import { deliverPending } from './deliver-pending';
@@ -36,9 +37,7 @@ export class HookDeliverer extends DurableObject<Bindings> {
         next = await deliverPending(this.env, tenantId);
       } while (this.kicked);
     } catch (err) {
-      console.error(
-        JSON.stringify({ level: 'error', at: 'hook-deliverer', tenant_id: tenantId, error: String(err) }),
-      );
+      logError({ at: 'hook-deliverer', tenant_id: tenantId }, err);
       // The database cannot be reached: look again later.
       next = now() + waitMs('hookOutageRetry');
     } finally {

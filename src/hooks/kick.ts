@@ -1,3 +1,4 @@
+import { logError } from '../core/http/log';
 import type { Bindings } from '../env';
 
 type Waiter = { waitUntil(promise: Promise<unknown>): void };
@@ -8,9 +9,7 @@ export function kickHookDeliverer(env: Bindings, ctx: Waiter, tenantId: string) 
   ctx.waitUntil(
     stub.kick(tenantId).catch((err: unknown) => {
       // The event is safe in the outbox; the sweep (cron) kicks the deliverer later.
-      console.error(
-        JSON.stringify({ level: 'error', at: 'hook-kick', tenant_id: tenantId, error: String(err) }),
-      );
+      logError({ at: 'hook-kick', tenant_id: tenantId }, err);
     }),
   );
 }

@@ -6,6 +6,6 @@ import { ApiError } from '../errors';
 /** Who makes this request's changes: set by control's `authenticate`, or by the console's session. */
 export function actorOf(c: Context<AppEnv>): Actor {
   const actor = c.get('actor');
-  if (!actor) throw new ApiError(401, 'missing_api_key', 'An API key is required');
+  if (!actor) throw new ApiError('missing_api_key', 'An API key is required');
   return actor;
 }

@@ -51,7 +51,7 @@ export async function rotateTenantKey(
       .set({ keyHash: await sha256Hex(secret), prefix: keyPrefix(secret), lastUsedAt: null })
       .where(and(eq(apiKeys.id, before.id), isNull(apiKeys.revokedAt)))
       .returning();
-    if (!rotated) throw new ApiError(409, 'conflict', 'A revoked key cannot be rotated');
+    if (!rotated) throw new ApiError('conflict', 'A revoked key cannot be rotated');
     await bumpTenantVersions(tx, [tenantId]);
     await tx.insert(auditLog).values(
       auditRow(c, {

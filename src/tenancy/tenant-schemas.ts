@@ -1,5 +1,6 @@
 // The tenant resource: its JSON shape, the bodies that create and change it, and the row → JSON mapping.
 import { z } from '@hono/zod-openapi';
+import { MAX_FREE_JSON_DEPTH, nestingDepth } from '../core/http/input';
 import { isValidScope } from '../core/tenancy/scopes';
 import type { TenantAuth, TenantLimits } from '../db/schema';
 import type { TenantView } from '../db/tenants';
@@ -45,6 +46,10 @@ const LimitsSchema = z
 const Settings = z
   .record(z.string(), z.unknown())
   .refine((s) => JSON.stringify(s).length <= MAX_SETTINGS_BYTES, 'settings must be at most 64 KiB of JSON')
+  .refine(
+    (s) => nestingDepth(s) <= MAX_FREE_JSON_DEPTH,
+    `settings may nest at most ${MAX_FREE_JSON_DEPTH} levels deep`,
+  )
   .openapi({ description: "Free JSON object for the tenant's own configuration" });
 
 const Hostname = z.string().max(300).openapi({ example: 'api.acme.com' });

@@ -21,7 +21,7 @@ const pgError = (code: string, constraint?: string) =>
 
 describe('renderError', () => {
   test('an ApiError keeps its status and code', async () => {
-    const r = await rendered(new ApiError(422, 'validation_failed', 'bad'));
+    const r = await rendered(new ApiError('validation_failed', 'bad'));
     expect(r).toMatchObject({ status: 422, body: { error: { code: 'validation_failed', message: 'bad' } } });
   });
 
@@ -36,11 +36,24 @@ describe('renderError', () => {
     expect(r).toMatchObject({ status: 503, body: { error: { code: 'database_unavailable' } } });
   });
 
-  test("Hono's own client errors keep their 4xx status in the contract's shape", async () => {
+  test("Hono's own client errors keep their 4xx status in the contract's shape, with the table's code", async () => {
     const r = await rendered(new HTTPException(413));
     expect(r).toMatchObject({
       status: 413,
-      body: { error: { code: 'bad_request', message: 'Bad request' } },
+      body: { error: { code: 'payload_too_large', message: 'The body is too large' } },
+    });
+    const malformed = await rendered(new HTTPException(400, { message: 'Malformed JSON in request body' }));
+    expect(malformed).toMatchObject({
+      status: 400,
+      body: { error: { code: 'bad_request', message: 'Malformed JSON in request body' } },
+    });
+  });
+
+  test('a code gives its status and, unless told otherwise, its default message', async () => {
+    const r = await rendered(new ApiError('tenant_suspended'));
+    expect(r).toMatchObject({
+      status: 403,
+      body: { error: { code: 'tenant_suspended', message: 'The tenant is suspended' } },
     });
   });
 

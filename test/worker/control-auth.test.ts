@@ -30,21 +30,29 @@ test('the admin key works as Bearer and as X-API-Key', async () => {
   expect(viaHeader.status).toBe(200);
 });
 
-test('an operator key without admin or * → 403 insufficient_scope everywhere', async () => {
+test('an operator key with read but not admin or * reads everything and changes nothing (403)', async () => {
   const created = await api<{ secret: string }>('POST', '/v1/keys', {
-    body: { name: 'ro', scopes: ['proxy:read'] },
+    body: { name: 'ro', scopes: ['read'] },
   });
+  expect(created.status).toBe(201);
   const { tenant } = await newTenant();
-  for (const [method, path] of [
-    ['GET', '/v1/instances'],
-    ['GET', '/v1/tenants'],
-    ['GET', `/v1/tenants/${tenant.id}`],
-    ['GET', '/v1/audit'],
-  ]) {
-    const res = await api(method, path, { key: created.body.secret });
-    expect(res.status, path).toBe(403);
+  for (const path of ['/v1/instances', '/v1/tenants', `/v1/tenants/${tenant.id}`, '/v1/audit']) {
+    const res = await api('GET', path, { key: created.body.secret });
+    expect(res.status, path).toBe(200);
+  }
+  for (const [method, path, body] of [
+    ['POST', '/v1/instances', { name: 'never', upstreams: ['http://a.test'] }],
+    ['PATCH', `/v1/tenants/${tenant.id}`, { name: 'Never' }],
+    ['DELETE', `/v1/tenants/${tenant.id}`, undefined],
+    ['POST', '/v1/keys', { name: 'escalate', scopes: ['admin'] }],
+  ] as const) {
+    const res = await api(method, path, { key: created.body.secret, body });
+    expect(res.status, `${method} ${path}`).toBe(403);
     expect(errorCode(res)).toBe('insufficient_scope');
   }
+  expect((await api<{ tenant: { name: string } }>('GET', `/v1/tenants/${tenant.id}`)).body.tenant.name).toBe(
+    tenant.name,
+  );
 });
 
 test('a tenant key without tenant:admin → 403 insufficient_scope, even on its own tenant', async () => {

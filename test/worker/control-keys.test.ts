@@ -158,29 +158,48 @@ describe('tenant keys', () => {
 });
 
 describe('a tenant:admin key', () => {
-  test('manages its own keys but cannot grant scopes it lacks, nor rotate a key holding them', async () => {
+  test('gives its own tenant keys of any tenant scope, and never an operator scope', async () => {
     const tenant = await activeTenant();
-    const admin = await newKey(tenant.id, ['tenant:admin', 'proxy:read']);
-    const mine = await api<{ key: KeyJson }>('POST', `/v1/tenants/${tenant.slug}/keys`, {
-      key: admin.secret,
-      body: { name: 'mine', scopes: ['proxy:read'] },
-    });
-    expect(mine.status).toBe(201);
+    const admin = await newKey(tenant.id, ['tenant:admin']);
+    // The tenant's administrator gives its backend a key: proxy scopes, route scopes, tenant:admin, `*`.
+    for (const scopes of [['proxy:read'], ['proxy:read', 'proxy:write', 'send'], ['tenant:admin'], ['*']]) {
+      const res = await api<{ key: KeyJson }>('POST', `/v1/tenants/${tenant.slug}/keys`, {
+        key: admin.secret,
+        body: { name: 'mine', scopes },
+      });
+      expect(res.status, scopes.join()).toBe(201);
+      expect(res.body.key.scopes).toEqual(scopes);
+    }
     const list = await api<KeyPage>('GET', `/v1/tenants/${tenant.id}/keys`, { key: admin.secret });
     expect(list.status).toBe(200);
-    expect(list.body.data.map((k) => k.id)).toContain(mine.body.key.id);
-
-    for (const scopes of [['admin'], ['*'], ['proxy:write']]) {
-      const res = await api('POST', `/v1/tenants/${tenant.id}/keys`, {
-        key: admin.secret,
-        body: { name: 'x', scopes },
-      });
-      expect(res.status, scopes.join()).toBe(403);
-      expect(errorCode(res)).toBe('insufficient_scope');
+    expect(list.body.data.filter((k) => k.name === 'mine')).toHaveLength(4);
+    // Operator scopes exist only on operator keys: refused for the admin key and for the operator alike.
+    for (const key of [admin.secret, undefined]) {
+      for (const scopes of [['admin'], ['read'], ['proxy:read', 'admin']]) {
+        const res = await api<ErrorBody>('POST', `/v1/tenants/${tenant.id}/keys`, {
+          key,
+          body: { name: 'x', scopes },
+        });
+        expect(res.status, scopes.join()).toBe(422);
+        expect(errorCode(res)).toBe('validation_failed');
+        expect(res.body.error.details?.[0].path).toMatch(/^scopes\.\d$/);
+      }
     }
+  });
+
+  test('a tenant key without tenant:admin cannot grant scopes it lacks, nor rotate a key holding them', async () => {
+    const tenant = await activeTenant();
+    const limited = await newKey(tenant.id, ['proxy:read', 'tenant:keys']);
+    // Not an administrator: it reaches no control route at all, so it cannot hand out anything.
+    const res = await api('POST', `/v1/tenants/${tenant.id}/keys`, {
+      key: limited.secret,
+      body: { name: 'x', scopes: ['proxy:read'] },
+    });
+    expect(res.status).toBe(403);
+    expect(errorCode(res)).toBe('insufficient_scope');
     const strong = await newKey(tenant.id, ['*']);
     const rotate = await api('POST', `/v1/tenants/${tenant.id}/keys/${strong.key.id}/rotate`, {
-      key: admin.secret,
+      key: limited.secret,
     });
     expect(rotate.status).toBe(403);
     const [row] = await withDb((db) =>
@@ -203,6 +222,22 @@ describe('a tenant:admin key', () => {
 });
 
 describe('operator keys at /v1/keys', () => {
+  test('hold only operator scopes: admin, read or *; a tenant scope → 422, nothing made', async () => {
+    const name = unique('ops ');
+    for (const scopes of [['tenant:admin'], ['proxy:read'], ['read', 'send']]) {
+      const res = await api<ErrorBody>('POST', '/v1/keys', { body: { name, scopes } });
+      expect(res.status, scopes.join()).toBe(422);
+      expect(errorCode(res)).toBe('validation_failed');
+      expect(res.body.error.details?.[0].path).toMatch(/^scopes\.\d$/);
+    }
+    const reader = await api<{ key: KeyJson; secret: string }>('POST', '/v1/keys', {
+      body: { name, scopes: ['read'] },
+    });
+    expect(reader.status).toBe(201);
+    const keys = await api<KeyPage>('GET', '/v1/keys?limit=200');
+    expect(keys.body.data.filter((k) => k.name === name)).toHaveLength(1);
+  });
+
   test('create, use, list by cursor, revoke; tenant keys are not operator keys', async () => {
     const created = await api<{ key: KeyJson; secret: string }>('POST', '/v1/keys', {
       body: { name: unique('ops '), scopes: ['admin'] },

@@ -147,3 +147,25 @@ function isPrefixWildcard(scope: string): boolean {
 export function isValidScope(s: string): boolean {
   return s.length <= MAX_SCOPE_LENGTH && VALID_SCOPE.test(s);
 }
+
+/** Scopes of operator keys only: `admin` (or `*`) does everything, `read` reads everything. */
+const OPERATOR_ONLY_SCOPES = new Set(['admin', 'read']);
+
+/** Whether `scope` may be held by an operator key: only the operator scopes, `*` among them. */
+export function isOperatorScope(scope: string): boolean {
+  return scope === '*' || OPERATOR_ONLY_SCOPES.has(scope);
+}
+
+/** Whether `scope` may be held by a tenant key: anything but the operators' own (`*` is all of the tenant's). */
+export function isTenantScope(scope: string): boolean {
+  return !OPERATOR_ONLY_SCOPES.has(scope);
+}
+
+/**
+ * Whether a tenant key holding `granted` may give a key of its tenant `scope`: with `tenant:admin` (or `*`)
+ * any tenant scope, as its tenant's administrator; otherwise only what it holds itself.
+ */
+export function canGrantTenantScope(granted: readonly string[], scope: string): boolean {
+  if (!isTenantScope(scope)) return false;
+  return hasScope(granted, 'tenant:admin') || hasScope(granted, scope);
+}

@@ -13,19 +13,13 @@ export async function beginAttempt(c: Context<PageEnv>, scope: AuthScope): Promi
   const client = clientKey(c.req.header('cf-connecting-ip'));
   const gate = c.env.TENANT_GATE.get(c.env.TENANT_GATE.idFromName(tenantOf(c).id));
   const admission = await gate.authAttempt(scope, client).catch(() => {
-    throw new ApiError(503, 'limiter_unavailable', 'Attempts cannot be counted right now; try again shortly');
+    throw new ApiError('limiter_unavailable', 'Attempts cannot be counted right now; try again shortly');
   });
   if (!admission.admitted) {
     const seconds = Math.max(1, Math.ceil(admission.retryAfterMs / 1000));
-    throw new ApiError(
-      429,
-      'rate_limited',
-      `Too many failed attempts; try again in ${seconds} s`,
-      undefined,
-      {
-        'retry-after': String(seconds),
-      },
-    );
+    throw new ApiError('rate_limited', `Too many failed attempts; try again in ${seconds} s`, undefined, {
+      'retry-after': String(seconds),
+    });
   }
   if (admission.waitMs > 0) await scheduler.wait(admission.waitMs);
   return () => c.executionCtx.waitUntil(gate.authSucceeded(scope, client).catch(() => {}));

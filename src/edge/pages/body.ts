@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { checkInput, parseJsonText } from '../../core/http/input';
 import { ApiError } from '../../errors';
 import type { PageEnv } from './env';
 
@@ -13,15 +14,18 @@ export function isJsonRequest(c: Context<PageEnv>): boolean {
 /** The fields of a form post, or of a JSON object; repeated form fields (checkboxes) become arrays. */
 export async function readFields(c: Context<PageEnv>): Promise<Record<string, unknown>> {
   const contentType = c.req.header('content-type') ?? '';
-  if (FORM.test(contentType)) return c.req.parseBody({ all: true });
+  if (FORM.test(contentType)) {
+    const fields = await c.req.parseBody({ all: true });
+    checkInput(fields);
+    return fields;
+  }
   if (JSON_TYPE.test(contentType)) {
-    const body = await c.req.json().catch(() => {
-      throw new ApiError(400, 'bad_request', 'The body is not valid JSON');
-    });
+    const body = parseJsonText(await c.req.text());
+    checkInput(body);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new ApiError(400, 'bad_request', 'The body must be a JSON object');
+      throw new ApiError('bad_request', 'The body must be a JSON object');
     }
     return body as Record<string, unknown>;
   }
-  throw new ApiError(415, 'unsupported_media_type', 'Send a form or JSON (Content-Type: application/json)');
+  throw new ApiError('unsupported_media_type', 'Send a form or JSON (Content-Type: application/json)');
 }

@@ -13,11 +13,7 @@ import { sessionSecret } from './session';
 export const sameOrigin = csrf();
 
 export function csrfRejected(): ApiError {
-  return new ApiError(
-    403,
-    'csrf_rejected',
-    'This form was not sent from this console; reload the page and retry',
-  );
+  return new ApiError('csrf_rejected', 'This form was not sent from this console; reload the page and retry');
 }
 
 /** Middleware after `requireSession` on every console form: the form's `_csrf` must match the session. */

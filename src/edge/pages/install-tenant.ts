@@ -16,11 +16,11 @@ import { tenantChanged } from '../tenant-changed';
 import { type PageEnv, tenantOf } from './env';
 
 export function invalidInstallToken(): ApiError {
-  return new ApiError(403, 'invalid_install_token', 'The install token is wrong, used or expired');
+  return new ApiError('invalid_install_token', 'The install token is wrong, used or expired');
 }
 
 export function alreadyInstalled(slug: string): ApiError {
-  return new ApiError(409, 'conflict', `Tenant ${slug} is already installed`);
+  return new ApiError('conflict', `Tenant ${slug} is already installed`);
 }
 
 function liveToken(tenantId: string, tokenHash: string) {

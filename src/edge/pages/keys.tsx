@@ -195,7 +195,7 @@ async function keyOf(c: Context<PageEnv>, id: string): Promise<KeyRow> {
     .select()
     .from(apiKeys)
     .where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, tenantOf(c).id)));
-  if (!key) throw new ApiError(404, 'not_found', 'No such key');
+  if (!key) throw new ApiError('not_found', 'No such key');
   return key;
 }
 

@@ -40,7 +40,7 @@ function ErrorPage(props: { c: Context<PageEnv>; error: ApiError }) {
 function asApiError(err: unknown): unknown {
   if (!(err instanceof HTTPException)) return err;
   // hono/csrf refuses a cross-site form post with a bare 403.
-  return err.status === 403 ? csrfRejected() : new ApiError(400, 'bad_request', 'Malformed request');
+  return err.status === 403 ? csrfRejected() : new ApiError('bad_request', 'Malformed request');
 }
 
 /** Scripts (JSON) get the contract's error shape; browsers a page saying the same. */
@@ -82,7 +82,7 @@ export function createGatewayPages() {
     bodyLimit({
       maxSize: MAX_FORM_BYTES,
       onError: () => {
-        throw new ApiError(413, 'payload_too_large', 'The form is too large');
+        throw new ApiError('payload_too_large', 'The form is too large');
       },
     }),
   );
@@ -94,7 +94,7 @@ export function createGatewayPages() {
 
   // Last: every other gateway path and method, so that it gets this app's error page.
   pages.all('*', () => {
-    throw new ApiError(404, 'not_found', 'No such gateway page');
+    throw new ApiError('not_found', 'No such gateway page');
   });
   pages.onError(renderPageError);
   return pages;

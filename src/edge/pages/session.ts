@@ -13,7 +13,7 @@ const COOKIE_PATH = '/_gateway';
 
 export function sessionSecret(c: Context<PageEnv>): string {
   const secret = c.env.SEALING_KEY;
-  if (!secret) throw new ApiError(503, 'console_unavailable', 'The console is not configured (SEALING_KEY)');
+  if (!secret) throw new ApiError('console_unavailable', 'The console is not configured (SEALING_KEY)');
   return secret;
 }
 
