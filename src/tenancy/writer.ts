@@ -11,8 +11,9 @@ import { type AuditContext, auditContextOf } from './audit';
 
 export type Writer = {
   db: Queryable;
-  /** Who makes the change; read only by writes that audit one (the install audits its new admin). */
+  /** Who makes the change, for its audit row (read when the row is written: the install names its new admin). */
   by: () => AuditContext;
+  requestId: string | undefined;
   /** After commit, for each tenant whose version the write bumped. */
   tenantChanged: (tenantId: string) => void;
 };
@@ -25,6 +26,7 @@ export async function writerOf(
   return {
     db: await useDatabase(c),
     by: () => auditContextOf(c),
+    requestId: c.get('requestId'),
     tenantChanged: (tenantId) => tenantChanged(c, tenantId),
   };
 }
