@@ -6,7 +6,7 @@ import { newId } from '../core/crypto/ids';
 import { seal } from '../core/crypto/seal';
 import { generateSecret } from '../core/crypto/secrets';
 import { isForeignKeyViolation, uniqueViolation } from '../db/conflict';
-import type { Queryable } from '../db/queryable';
+import type { Transaction } from '../db/queryable';
 import { instances, tenantInstances, tenants } from '../db/schema';
 import { bumpTenantVersions } from '../db/tenants';
 import { ApiError } from '../errors';
@@ -65,7 +65,7 @@ export async function createInstance(
 
 /** Changes the fields given; every tenant placed on the instance sees it at once. */
 export async function updateInstance(w: Writer, name: string, fields: InstanceFields): Promise<InstanceRow> {
-  const { row, tenantIds } = await w.db.transaction(async (tx) => {
+  return changePlacedInstance(w, 'update', async (tx) => {
     const [before] = await tx.select().from(instances).where(eq(instances.name, name)).for('update');
     if (!before) throw noSuchInstance();
     const [after] = await tx
@@ -78,19 +78,8 @@ export async function updateInstance(w: Writer, name: string, fields: InstanceFi
       })
       .where(eq(instances.id, before.id))
       .returning();
-    const ids = await bumpPlacedTenants(tx, before.id);
-    await writeAudit(tx, w.by(), {
-      tenantId: null,
-      resource: 'instance',
-      resourceId: before.id,
-      action: 'update',
-      before: toInstanceJson(before),
-      after: toInstanceJson(after),
-    });
-    return { row: after, tenantIds: ids };
+    return { before, after };
   });
-  for (const id of tenantIds) w.tenantChanged(id);
-  return row;
 }
 
 /** A new signing secret (sealed with `sealingKey`, returned to show once), used from the next request on. */
@@ -101,25 +90,47 @@ export async function rotateInstanceSecret(
 ): Promise<{ row: InstanceRow; signingSecret: string }> {
   const signingSecret = generateSecret('whsec_', 40);
   const sealed = await seal(signingSecret, sealingKey);
-  const { row, tenantIds } = await w.db.transaction(async (tx) => {
-    const [rotated] = await tx
+  const row = await changePlacedInstance(w, 'rotate', async (tx) => {
+    const [after] = await tx
       .update(instances)
       .set({ signingSecretSealed: sealed, updatedAt: new Date() })
       .where(eq(instances.name, name))
       .returning();
-    if (!rotated) throw noSuchInstance();
-    const ids = await bumpPlacedTenants(tx, rotated.id);
+    if (!after) throw noSuchInstance();
+    return { after };
+  });
+  return { row, signingSecret };
+}
+
+/**
+ * A change to an instance the data plane sees: `change` in a transaction, then the version bump of every
+ * tenant placed on it and the audit row; after commit, `tenantChanged` for each of those tenants.
+ */
+async function changePlacedInstance(
+  w: Writer,
+  action: 'update' | 'rotate',
+  change: (tx: Transaction) => Promise<{ before?: InstanceRow; after: InstanceRow }>,
+): Promise<InstanceRow> {
+  const { row, tenantIds } = await w.db.transaction(async (tx) => {
+    const { before, after } = await change(tx);
+    const placed = await tx
+      .select({ id: tenantInstances.tenantId })
+      .from(tenantInstances)
+      .where(eq(tenantInstances.instanceId, after.id));
+    const ids = placed.map((p) => p.id);
+    await bumpTenantVersions(tx, ids);
     await writeAudit(tx, w.by(), {
       tenantId: null,
       resource: 'instance',
-      resourceId: rotated.id,
-      action: 'rotate',
-      after: toInstanceJson(rotated),
+      resourceId: after.id,
+      action,
+      before: before && toInstanceJson(before),
+      after: toInstanceJson(after),
     });
-    return { row: rotated, tenantIds: ids };
+    return { row: after, tenantIds: ids };
   });
   for (const id of tenantIds) w.tenantChanged(id);
-  return { row, signingSecret };
+  return row;
 }
 
 /** Deletes an instance no tenant is placed on (`409 instance_in_use` otherwise). */
@@ -149,15 +160,4 @@ export async function deleteInstance(w: Writer, name: string): Promise<void> {
       if (isForeignKeyViolation(err)) throw instanceInUse();
       throw err;
     });
-}
-
-/** Bumps the version of every tenant placed on the instance and returns their ids. */
-async function bumpPlacedTenants(tx: Queryable, instanceId: string): Promise<string[]> {
-  const placed = await tx
-    .select({ id: tenantInstances.tenantId })
-    .from(tenantInstances)
-    .where(eq(tenantInstances.instanceId, instanceId));
-  const ids = placed.map((p) => p.id);
-  await bumpTenantVersions(tx, ids);
-  return ids;
 }
