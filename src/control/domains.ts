@@ -1,32 +1,18 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt } from 'drizzle-orm';
 import { normalizeHost } from '../core/http/host';
-import { uniqueViolation } from '../db/conflict';
-import { auditLog, domains, instances, tenantInstances } from '../db/schema';
-import { bumpTenantVersions } from '../db/tenants';
-import { tenantChanged } from '../edge';
+import { domains } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { useDatabase } from '../request-database';
-import { auditRow } from '../tenancy/audit';
-import { Timestamp } from '../tenancy/shared-schemas';
+import { DomainSchema, selectDomains, toDomainJson } from '../tenancy/domain-schemas';
+import { addDomain, removeDomain } from '../tenancy/domains';
 import { authenticate, notFound, tenantFor } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { checkCustomDomain } from './custom-domain';
 import { jsonOnly } from './json-body';
 import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam } from './openapi';
-
-const DomainSchema = z
-  .object({
-    hostname: z.string().openapi({ example: 'api.acme.com' }),
-    tenant_id: z.string(),
-    instance: z
-      .string()
-      .nullable()
-      .openapi({ description: "Instance it is served from; null = the tenant's home" }),
-    created_at: Timestamp,
-  })
-  .openapi('Domain');
+import { writer } from './writer';
 
 const CreateDomain = z
   .strictObject({
@@ -47,26 +33,6 @@ const HostnameParam = TenantParam.extend({
     .max(300)
     .openapi({ param: { name: 'hostname', in: 'path' }, example: 'api.acme.com' }),
 });
-
-function selectDomains() {
-  return {
-    hostname: domains.hostname,
-    tenantId: domains.tenantId,
-    createdAt: domains.createdAt,
-    instance: sql<string | null>`(select i.name from instances i where i.id = domains.instance_id)`,
-  };
-}
-
-type DomainRow = { hostname: string; tenantId: string; createdAt: Date; instance: string | null };
-
-function toDomainJson(row: DomainRow): z.infer<typeof DomainSchema> {
-  return {
-    hostname: row.hostname,
-    tenant_id: row.tenantId,
-    instance: row.instance,
-    created_at: row.createdAt.toISOString(),
-  };
-}
 
 const addDomainRoute = createRoute({
   method: 'post',
@@ -115,45 +81,10 @@ export function registerDomains(app: OpenAPIHono<AppEnv>) {
         { path: 'hostname', message: check.message },
       ]);
     }
-    const db = await useDatabase(c);
-    const row = await db
-      .transaction(async (tx) => {
-        let instanceId: string | null = null;
-        if (body.instance) {
-          const [placed] = await tx
-            .select({ id: instances.id })
-            .from(tenantInstances)
-            .innerJoin(instances, eq(instances.id, tenantInstances.instanceId))
-            .where(and(eq(tenantInstances.tenantId, tenant.id), eq(instances.name, body.instance)));
-          if (!placed) {
-            throw new ApiError('validation_failed', 'The request is not valid', [
-              { path: 'instance', message: `tenant is not placed on an instance named ${body.instance}` },
-            ]);
-          }
-          instanceId = placed.id;
-        }
-        await tx.insert(domains).values({ hostname: check.hostname, tenantId: tenant.id, instanceId });
-        await bumpTenantVersions(tx, [tenant.id]);
-        const [added] = await tx
-          .select(selectDomains())
-          .from(domains)
-          .where(eq(domains.hostname, check.hostname));
-        await tx.insert(auditLog).values(
-          auditRow(c, {
-            tenantId: tenant.id,
-            resource: 'domain',
-            resourceId: added.hostname,
-            action: 'create',
-            after: toDomainJson(added),
-          }),
-        );
-        return added;
-      })
-      .catch((err: unknown) => {
-        if (uniqueViolation(err) !== null) throw new ApiError('conflict', 'This domain is already in use');
-        throw err;
-      });
-    tenantChanged(c, tenant.id);
+    const row = await addDomain(await writer(c), tenant.id, {
+      hostname: check.hostname,
+      instance: body.instance,
+    });
     return c.json({ domain: toDomainJson(row) }, 201);
   });
 
@@ -181,26 +112,7 @@ export function registerDomains(app: OpenAPIHono<AppEnv>) {
     const tenant = await tenantFor(c, params.tenant, { tenantAdmin: true });
     const hostname = normalizeHost(params.hostname);
     if (!hostname) throw notFound('domain');
-    const db = await useDatabase(c);
-    await db.transaction(async (tx) => {
-      const [before] = await tx
-        .select(selectDomains())
-        .from(domains)
-        .where(and(eq(domains.hostname, hostname), eq(domains.tenantId, tenant.id)));
-      if (!before) throw notFound('domain');
-      await tx.delete(domains).where(eq(domains.hostname, hostname));
-      await bumpTenantVersions(tx, [tenant.id]);
-      await tx.insert(auditLog).values(
-        auditRow(c, {
-          tenantId: tenant.id,
-          resource: 'domain',
-          resourceId: hostname,
-          action: 'delete',
-          before: toDomainJson(before),
-        }),
-      );
-    });
-    tenantChanged(c, tenant.id);
+    await removeDomain(await writer(c), tenant.id, hostname);
     return c.body(null, 204);
   });
 }

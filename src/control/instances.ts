@@ -1,53 +1,27 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { asc, eq, gt } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { newId } from '../core/crypto/ids';
-import { seal } from '../core/crypto/seal';
-import { generateSecret } from '../core/crypto/secrets';
 import { checkUpstreamUrl } from '../core/http/upstream-url';
 import { isDnsLabel } from '../core/tenancy/slug';
-import { isForeignKeyViolation, uniqueViolation } from '../db/conflict';
-import type { Queryable } from '../db/queryable';
-import { auditLog, instances, tenantInstances, tenants } from '../db/schema';
-import { bumpTenantVersions } from '../db/tenants';
-import { tenantChanged } from '../edge';
+import { instances } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError, type ErrorDetail } from '../errors';
 import { useDatabase } from '../request-database';
-import { auditRow } from '../tenancy/audit';
-import { Timestamp } from '../tenancy/shared-schemas';
+import { DEFAULT_TIMEOUT_MS, InstanceSchema, toInstanceJson } from '../tenancy/instance-schemas';
+import {
+  createInstance,
+  deleteInstance,
+  instanceInUse,
+  rotateInstanceSecret,
+  updateInstance,
+} from '../tenancy/instances';
 import { authenticate, notFound, operatorOnly } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
 import { errorResponses, json, jsonBody, PageQuery, page, security } from './openapi';
+import { writer } from './writer';
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
-
-const InstanceSchema = z
-  .object({
-    id: z.string().openapi({ example: 'ins_4Xb0PqL2mZ8rT1vW9yKc' }),
-    name: z.string().openapi({ example: 'instance1' }),
-    upstreams: z.array(z.string()),
-    timeout_ms: z.number().int(),
-    hooks_url: z.string().nullable(),
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  })
-  .openapi('Instance');
-
-type InstanceJson = z.infer<typeof InstanceSchema>;
-
-export function toInstanceJson(row: typeof instances.$inferSelect): InstanceJson {
-  return {
-    id: row.id,
-    name: row.name,
-    upstreams: row.upstreams,
-    timeout_ms: row.timeoutMs,
-    hooks_url: row.hooksUrl,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
-  };
-}
+export { DEFAULT_TIMEOUT_MS, instanceInUse, toInstanceJson };
 
 const InstanceWithSecret = z
   .object({ instance: InstanceSchema, signing_secret: z.string() })
@@ -116,11 +90,6 @@ export function checkUrls(
   }
   if (details.length > 0) throw new ApiError('validation_failed', 'The request is not valid', details);
   return { upstreams, hooksUrl };
-}
-
-function nameTaken(err: unknown): never {
-  if (uniqueViolation(err) !== null) throw new ApiError('conflict', 'An instance with this name exists');
-  throw err;
 }
 
 const auth = [authenticate, operatorOnly];
@@ -210,33 +179,8 @@ export function registerInstances(app: OpenAPIHono<AppEnv>) {
   app.openapi(createInstanceRoute, async (c) => {
     const body = c.req.valid('json');
     const urls = checkUrls(c, body);
-    const signingSecret = generateSecret('whsec_', 40);
-    const db = await useDatabase(c);
-    const row = await db
-      .transaction(async (tx) => {
-        const [created] = await tx
-          .insert(instances)
-          .values({
-            id: newId('ins'),
-            name: body.name,
-            upstreams: urls.upstreams ?? [],
-            timeoutMs: body.timeout_ms ?? DEFAULT_TIMEOUT_MS,
-            hooksUrl: urls.hooksUrl ?? null,
-            signingSecretSealed: await seal(signingSecret, c.env.SEALING_KEY ?? ''),
-          })
-          .returning();
-        await tx.insert(auditLog).values(
-          auditRow(c, {
-            tenantId: null,
-            resource: 'instance',
-            resourceId: created.id,
-            action: 'create',
-            after: toInstanceJson(created),
-          }),
-        );
-        return created;
-      })
-      .catch(nameTaken);
+    const fields = { name: body.name, ...urls, timeoutMs: body.timeout_ms };
+    const { row, signingSecret } = await createInstance(await writer(c), fields, c.env.SEALING_KEY ?? '');
     return c.json({ instance: toInstanceJson(row), signing_secret: signingSecret }, 201);
   });
 
@@ -267,112 +211,20 @@ export function registerInstances(app: OpenAPIHono<AppEnv>) {
   });
 
   app.openapi(updateInstanceRoute, async (c) => {
-    const { name } = c.req.valid('param');
     const body = c.req.valid('json');
-    const urls = checkUrls(c, body);
-    const db = await useDatabase(c);
-    const { row, tenantIds } = await db.transaction(async (tx) => {
-      const [before] = await tx.select().from(instances).where(eq(instances.name, name)).for('update');
-      if (!before) throw notFound('instance');
-      const [after] = await tx
-        .update(instances)
-        .set({
-          upstreams: urls.upstreams,
-          timeoutMs: body.timeout_ms,
-          hooksUrl: urls.hooksUrl,
-          updatedAt: new Date(),
-        })
-        .where(eq(instances.id, before.id))
-        .returning();
-      const ids = await placedTenants(tx, before.id);
-      await bumpTenantVersions(tx, ids);
-      await tx.insert(auditLog).values(
-        auditRow(c, {
-          tenantId: null,
-          resource: 'instance',
-          resourceId: before.id,
-          action: 'update',
-          before: toInstanceJson(before),
-          after: toInstanceJson(after),
-        }),
-      );
-      return { row: after, tenantIds: ids };
-    });
-    for (const id of tenantIds) tenantChanged(c, id);
+    const fields = { ...checkUrls(c, body), timeoutMs: body.timeout_ms };
+    const row = await updateInstance(await writer(c), c.req.valid('param').name, fields);
     return c.json({ instance: toInstanceJson(row) }, 200);
   });
 
   app.openapi(rotateSecretRoute, async (c) => {
     const { name } = c.req.valid('param');
-    const signingSecret = generateSecret('whsec_', 40);
-    const sealed = await seal(signingSecret, c.env.SEALING_KEY ?? '');
-    const db = await useDatabase(c);
-    const { row, tenantIds } = await db.transaction(async (tx) => {
-      const [rotated] = await tx
-        .update(instances)
-        .set({ signingSecretSealed: sealed, updatedAt: new Date() })
-        .where(eq(instances.name, name))
-        .returning();
-      if (!rotated) throw notFound('instance');
-      const ids = await placedTenants(tx, rotated.id);
-      await bumpTenantVersions(tx, ids);
-      await tx.insert(auditLog).values(
-        auditRow(c, {
-          tenantId: null,
-          resource: 'instance',
-          resourceId: rotated.id,
-          action: 'rotate',
-          after: toInstanceJson(rotated),
-        }),
-      );
-      return { row: rotated, tenantIds: ids };
-    });
-    for (const id of tenantIds) tenantChanged(c, id);
+    const { row, signingSecret } = await rotateInstanceSecret(await writer(c), name, c.env.SEALING_KEY ?? '');
     return c.json({ instance: toInstanceJson(row), signing_secret: signingSecret }, 200);
   });
 
   app.openapi(deleteInstanceRoute, async (c) => {
-    const { name } = c.req.valid('param');
-    const db = await useDatabase(c);
-    await db
-      .transaction(async (tx) => {
-        const [before] = await tx.select().from(instances).where(eq(instances.name, name)).for('update');
-        if (!before) throw notFound('instance');
-        const [placed] = await tx
-          .select({ id: tenants.id })
-          .from(tenantInstances)
-          .innerJoin(tenants, eq(tenants.id, tenantInstances.tenantId))
-          .where(eq(tenantInstances.instanceId, before.id))
-          .limit(1);
-        if (placed) throw instanceInUse();
-        await tx.delete(instances).where(eq(instances.id, before.id));
-        await tx.insert(auditLog).values(
-          auditRow(c, {
-            tenantId: null,
-            resource: 'instance',
-            resourceId: before.id,
-            action: 'delete',
-            before: toInstanceJson(before),
-          }),
-        );
-      })
-      .catch((err: unknown) => {
-        // A tenant placed on it between the check and the delete.
-        if (isForeignKeyViolation(err)) throw instanceInUse();
-        throw err;
-      });
+    await deleteInstance(await writer(c), c.req.valid('param').name);
     return c.body(null, 204);
   });
-}
-
-async function placedTenants(db: Queryable, instanceId: string): Promise<string[]> {
-  const placed = await db
-    .select({ id: tenantInstances.tenantId })
-    .from(tenantInstances)
-    .where(eq(tenantInstances.instanceId, instanceId));
-  return placed.map((p) => p.id);
-}
-
-export function instanceInUse() {
-  return new ApiError('instance_in_use', 'Tenants are placed on this instance; move them first');
 }

@@ -3,22 +3,19 @@ import { and, asc, eq, gt } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { isOperatorScope, isTenantScope, isValidScope } from '../core/tenancy/scopes';
 import { now as clockNow } from '../core/time/clock';
-import { createApiKey } from '../db/keys';
-import { apiKeys, auditLog, type RateLimit } from '../db/schema';
-import { bumpTenantVersions } from '../db/tenants';
-import { tenantChanged } from '../edge';
+import { apiKeys, type RateLimit } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { useDatabase } from '../request-database';
 import { actorOf } from '../tenancy/actor';
-import { auditRow } from '../tenancy/audit';
 import { KeySchema, toKeyJson } from '../tenancy/key-schemas';
-import { revokeTenantKey, rotateTenantKey } from '../tenancy/keys';
+import { createKey, revokeTenantKey, rotateTenantKey } from '../tenancy/keys';
 import { RateLimitSchema } from '../tenancy/shared-schemas';
 import { authenticate, checkGrantable, notFound, tenantFor } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
 import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam } from './openapi';
+import { writer } from './writer';
 
 /** An operator key's scopes: `admin` or `*` (everything), `read` (every GET); tenant scopes are not theirs. */
 export const operatorScopes = z
@@ -175,28 +172,13 @@ export function registerKeys(app: OpenAPIHono<AppEnv>) {
     checkGrantable(actorOf(c), body.scopes);
     checkKeyLimit(body.rate_limit, tenant.rateLimit);
     const expiresAt = futureExpiry(body.expires_at);
-    const db = await useDatabase(c);
-    const created = await db.transaction(async (tx) => {
-      const result = await createApiKey(tx, {
-        tenantId: tenant.id,
-        name: body.name,
-        scopes: body.scopes,
-        expiresAt,
-        rateLimit: body.rate_limit ?? null,
-      });
-      await bumpTenantVersions(tx, [tenant.id]);
-      await tx.insert(auditLog).values(
-        auditRow(c, {
-          tenantId: tenant.id,
-          resource: 'key',
-          resourceId: result.key.id,
-          action: 'create',
-          after: toKeyJson(result.key),
-        }),
-      );
-      return result;
+    const created = await createKey(await writer(c), {
+      tenantId: tenant.id,
+      name: body.name,
+      scopes: body.scopes,
+      expiresAt,
+      rateLimit: body.rate_limit ?? null,
     });
-    tenantChanged(c, tenant.id);
     return c.json({ key: toKeyJson(created.key), secret: created.secret }, 201);
   });
 
@@ -229,8 +211,7 @@ export function registerKeys(app: OpenAPIHono<AppEnv>) {
     const before = await keyOf(c, tenant.id, params.id);
     // Revoking twice is not an error; the first revocation time stays.
     if (before.revokedAt) return c.body(null, 204);
-    await revokeTenantKey(c, tenant.id, before);
-    tenantChanged(c, tenant.id);
+    await revokeTenantKey(await writer(c), tenant.id, before);
     return c.body(null, 204);
   });
 
@@ -241,8 +222,7 @@ export function registerKeys(app: OpenAPIHono<AppEnv>) {
     // The new secret carries the key's scopes, so a tenant key may only rotate keys it could have made.
     checkGrantable(actorOf(c), before.scopes);
     if (before.revokedAt) throw new ApiError('conflict', 'A revoked key cannot be rotated');
-    const { after, secret } = await rotateTenantKey(c, tenant.id, before);
-    tenantChanged(c, tenant.id);
+    const { after, secret } = await rotateTenantKey(await writer(c), tenant.id, before);
     return c.json({ key: toKeyJson(after), secret }, 200);
   });
 }

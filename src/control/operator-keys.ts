@@ -1,16 +1,16 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { and, asc, eq, gt, isNull } from 'drizzle-orm';
-import { createApiKey } from '../db/keys';
-import { apiKeys, auditLog } from '../db/schema';
+import { and, asc, gt, isNull } from 'drizzle-orm';
+import { apiKeys } from '../db/schema';
 import type { AppEnv } from '../env';
 import { useDatabase } from '../request-database';
-import { auditRow } from '../tenancy/audit';
 import { KeySchema, toKeyJson } from '../tenancy/key-schemas';
-import { authenticate, notFound, operatorOnly } from './auth';
+import { createKey, revokeOperatorKey } from '../tenancy/keys';
+import { authenticate, operatorOnly } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
 import { futureExpiry, KeyWithSecret, keyFields, operatorScopes } from './keys';
 import { errorResponses, json, jsonBody, PageQuery, page, security } from './openapi';
+import { writer } from './writer';
 
 const CreateOperatorKey = z
   .strictObject({
@@ -68,24 +68,11 @@ export function registerOperatorKeys(app: OpenAPIHono<AppEnv>) {
   app.openapi(createRouteDef, async (c) => {
     const body = c.req.valid('json');
     const expiresAt = futureExpiry(body.expires_at);
-    const db = await useDatabase(c);
-    const created = await db.transaction(async (tx) => {
-      const result = await createApiKey(tx, {
-        tenantId: null,
-        name: body.name,
-        scopes: body.scopes,
-        expiresAt,
-      });
-      await tx.insert(auditLog).values(
-        auditRow(c, {
-          tenantId: null,
-          resource: 'key',
-          resourceId: result.key.id,
-          action: 'create',
-          after: toKeyJson(result.key),
-        }),
-      );
-      return result;
+    const created = await createKey(await writer(c), {
+      tenantId: null,
+      name: body.name,
+      scopes: body.scopes,
+      expiresAt,
     });
     return c.json({ key: toKeyJson(created.key), secret: created.secret }, 201);
   });
@@ -108,32 +95,7 @@ export function registerOperatorKeys(app: OpenAPIHono<AppEnv>) {
 
   app.openapi(revokeRouteDef, async (c) => {
     const { id } = c.req.valid('param');
-    const db = await useDatabase(c);
-    await db.transaction(async (tx) => {
-      const [before] = await tx
-        .select()
-        .from(apiKeys)
-        .where(and(eq(apiKeys.id, id), isNull(apiKeys.tenantId)))
-        .for('update');
-      if (!before) throw notFound('key');
-      // Revoking twice is not an error; the first revocation time stays.
-      if (before.revokedAt) return;
-      const [after] = await tx
-        .update(apiKeys)
-        .set({ revokedAt: new Date() })
-        .where(eq(apiKeys.id, id))
-        .returning();
-      await tx.insert(auditLog).values(
-        auditRow(c, {
-          tenantId: null,
-          resource: 'key',
-          resourceId: id,
-          action: 'revoke',
-          before: toKeyJson(before),
-          after: toKeyJson(after),
-        }),
-      );
-    });
+    await revokeOperatorKey(await writer(c), id);
     return c.body(null, 204);
   });
 }

@@ -5,10 +5,12 @@ import { hashPassword, sha256Hex } from '../../core/crypto/secrets';
 import { tenants } from '../../db/schema';
 import { ApiError } from '../../errors';
 import { useDatabase } from '../../request-database';
+import { installTenant, invalidInstallToken, isLiveInstallToken } from '../../tenancy/install';
+import { writerOf } from '../../tenancy/writer';
+import { tenantChanged } from '../tenant-changed';
 import { beginAttempt } from './attempts';
 import { isJsonRequest, readFields } from './body';
 import { type PageEnv, tenantOf } from './env';
-import { installTenant, invalidInstallToken, isLiveInstallToken } from './install-tenant';
 import { Layout } from './layout';
 import { validationError } from './validation';
 
@@ -152,7 +154,8 @@ export function registerInstall(app: Hono<PageEnv>) {
         throw invalidInstallToken();
       }
       const passwordHash = await hashPassword(body.password);
-      const installed = await installTenant(c, { tokenHash, email: body.email, passwordHash });
+      const input = { tokenHash, email: body.email, passwordHash };
+      const installed = await installTenant(await writerOf(c, tenantChanged), tenantOf(c), input);
       succeeded();
       if (json)
         return c.json({ tenant: installed.tenant, key: installed.key, secret: installed.secret }, 201);

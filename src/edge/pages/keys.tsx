@@ -1,19 +1,16 @@
-// Key management from the console: the writes the control API uses (tenancy/keys, the version bump, audit
-// rows, tenantChanged), so a change here takes effect on the data plane exactly as one made there.
+// Key management from the console: the writes the control API uses (tenancy/keys: the version bump, the audit
+// row, tenantChanged after commit), so a change here takes effect on the data plane exactly as one made there.
 
 import { and, eq } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { isValidScope } from '../../core/tenancy/scopes';
 import { now as clockNow } from '../../core/time/clock';
-import { createApiKey } from '../../db/keys';
-import { apiKeys, auditLog } from '../../db/schema';
-import { bumpTenantVersions } from '../../db/tenants';
+import { apiKeys } from '../../db/schema';
 import { ApiError } from '../../errors';
 import { useDatabase } from '../../request-database';
-import { auditRow } from '../../tenancy/audit';
-import { toKeyJson } from '../../tenancy/key-schemas';
-import { revokeTenantKey, rotateTenantKey } from '../../tenancy/keys';
+import { createKey, revokeTenantKey, rotateTenantKey } from '../../tenancy/keys';
+import { writerOf } from '../../tenancy/writer';
 import { tenantChanged } from '../tenant-changed';
 import { checkCsrf } from './csrf';
 import { type PageEnv, tenantOf } from './env';
@@ -228,40 +225,26 @@ export function registerKeys(app: Hono<PageEnv>) {
     const expiresAt = body.expires_in_days
       ? new Date(clockNow() + Number(body.expires_in_days) * DAY_MS)
       : null;
-    const db = await useDatabase(c);
-    const created = await db.transaction(async (tx) => {
-      const result = await createApiKey(tx, { tenantId, name: body.name, scopes: body.scopes, expiresAt });
-      await bumpTenantVersions(tx, [tenantId]);
-      await tx.insert(auditLog).values(
-        auditRow(c, {
-          tenantId,
-          resource: 'key',
-          resourceId: result.key.id,
-          action: 'create',
-          after: toKeyJson(result.key),
-        }),
-      );
-      return result;
-    });
-    tenantChanged(c, tenantId);
+    const w = await writerOf(c, tenantChanged);
+    const created = await createKey(w, { tenantId, name: body.name, scopes: body.scopes, expiresAt });
     return c.html(<SecretPage c={c} title="Key created" apiKey={created.key} secret={created.secret} />, 201);
   });
 
   app.post('/_gateway/console/keys/:id/rotate', ...guard, async (c) => {
     const before = await keyOf(c, c.req.param('id'));
     const tenantId = tenantOf(c).id;
-    const { after: rotated, secret } = await rotateTenantKey(c, tenantId, before);
-    tenantChanged(c, tenantId);
+    const { after: rotated, secret } = await rotateTenantKey(
+      await writerOf(c, tenantChanged),
+      tenantId,
+      before,
+    );
     return c.html(<SecretPage c={c} title="Key rotated" apiKey={rotated} secret={secret} />);
   });
 
   app.post('/_gateway/console/keys/:id/revoke', ...guard, async (c) => {
     const before = await keyOf(c, c.req.param('id'));
     const tenantId = tenantOf(c).id;
-    if (!before.revokedAt) {
-      await revokeTenantKey(c, tenantId, before);
-      tenantChanged(c, tenantId);
-    }
+    if (!before.revokedAt) await revokeTenantKey(await writerOf(c, tenantChanged), tenantId, before);
     return c.redirect('/_gateway/console#keys', 303);
   });
 }

@@ -1,19 +1,19 @@
 // The install itself: one transaction that spends the token (single use, checked and spent in one
-// statement), activates the tenant, stores its admin and makes its first tenant:admin key.
+// statement), activates the tenant, stores its admin, makes its first tenant:admin key, writes the
+// `tenant.installed` event to the outbox and the audit row (the new admin its actor); once committed, it
+// tells the writer's `tenantChanged`.
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
-import type { Context } from 'hono';
-import { newId } from '../../core/crypto/ids';
-import { writeTenantEvent } from '../../db/events';
-import { createApiKey } from '../../db/keys';
-import type { Queryable } from '../../db/queryable';
-import { auditLog, installTokens, tenantAdmins, tenants } from '../../db/schema';
-import { selectTenantViews } from '../../db/tenants';
-import { ApiError } from '../../errors';
-import { useDatabase } from '../../request-database';
-import { toKeyJson } from '../../tenancy/key-schemas';
-import { toTenantJson } from '../../tenancy/tenant-schemas';
-import { tenantChanged } from '../tenant-changed';
-import { type PageEnv, tenantOf } from './env';
+import { newId } from '../core/crypto/ids';
+import { writeTenantEvent } from '../db/events';
+import { createApiKey } from '../db/keys';
+import type { Queryable } from '../db/queryable';
+import { installTokens, tenantAdmins, tenants } from '../db/schema';
+import { selectTenantViews } from '../db/tenants';
+import { ApiError } from '../errors';
+import { writeAudit } from './audit';
+import { toKeyJson } from './key-schemas';
+import { toTenantJson } from './tenant-schemas';
+import type { Writer } from './writer';
 
 export function invalidInstallToken(): ApiError {
   return new ApiError('invalid_install_token', 'The install token is wrong, used or expired');
@@ -42,12 +42,12 @@ export async function isLiveInstallToken(db: Queryable, tenantId: string, tokenH
 }
 
 export async function installTenant(
-  c: Context<PageEnv>,
+  w: Writer,
+  pending: { id: string; slug: string },
   input: { tokenHash: string; email: string; passwordHash: string },
 ) {
-  const tenantId = tenantOf(c).id;
-  const db = await useDatabase(c);
-  const installed = await db.transaction(async (tx) => {
+  const tenantId = pending.id;
+  const installed = await w.db.transaction(async (tx) => {
     // Of two installs racing with one token, the second waits on this row and then finds it used.
     const [token] = await tx
       .update(installTokens)
@@ -60,27 +60,29 @@ export async function installTenant(
       .set({ status: 'active', version: sql`${tenants.version} + 1`, updatedAt: sql`now()` })
       .where(and(eq(tenants.id, tenantId), eq(tenants.status, 'pending')))
       .returning();
-    if (!tenant) throw alreadyInstalled(tenantOf(c).slug);
+    if (!tenant) throw alreadyInstalled(pending.slug);
     const adminId = newId('adm');
     await tx
       .insert(tenantAdmins)
       .values({ id: adminId, tenantId, email: input.email, passwordHash: input.passwordHash });
     const created = await createApiKey(tx, { tenantId, name: 'tenant admin', scopes: ['tenant:admin'] });
     await writeTenantEvent(tx, 'tenant.installed', tenant);
-    await tx.insert(auditLog).values({
-      actor: adminId,
-      tenantId,
-      resource: 'tenant',
-      resourceId: tenantId,
-      action: 'install',
-      before: { status: 'pending' },
-      after: { status: 'active', admin: { id: adminId, email: input.email }, key: toKeyJson(created.key) },
-      requestId: c.get('requestId'),
-    });
+    await writeAudit(
+      tx,
+      { actor: adminId, requestId: w.requestId },
+      {
+        tenantId,
+        resource: 'tenant',
+        resourceId: tenantId,
+        action: 'install',
+        before: { status: 'pending' },
+        after: { status: 'active', admin: { id: adminId, email: input.email }, key: toKeyJson(created.key) },
+      },
+    );
     return { adminId, ...created };
   });
-  tenantChanged(c, tenantId);
-  const [view] = await selectTenantViews(db).where(eq(tenants.id, tenantId));
+  w.tenantChanged(tenantId);
+  const [view] = await selectTenantViews(w.db).where(eq(tenants.id, tenantId));
   return {
     adminId: installed.adminId,
     tenant: toTenantJson(view),

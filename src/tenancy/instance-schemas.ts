@@ -1,0 +1,32 @@
+// The instance resource as JSON, and the row → JSON mapping.
+import { z } from '@hono/zod-openapi';
+import type { instances } from '../db/schema';
+import { Timestamp } from './shared-schemas';
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export const InstanceSchema = z
+  .object({
+    id: z.string().openapi({ example: 'ins_4Xb0PqL2mZ8rT1vW9yKc' }),
+    name: z.string().openapi({ example: 'instance1' }),
+    upstreams: z.array(z.string()),
+    timeout_ms: z.number().int(),
+    hooks_url: z.string().nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi('Instance');
+
+type InstanceJson = z.infer<typeof InstanceSchema>;
+
+export function toInstanceJson(row: typeof instances.$inferSelect): InstanceJson {
+  return {
+    id: row.id,
+    name: row.name,
+    upstreams: row.upstreams,
+    timeout_ms: row.timeoutMs,
+    hooks_url: row.hooksUrl,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
