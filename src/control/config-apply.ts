@@ -7,9 +7,7 @@ import { newId } from '../core/crypto/ids';
 import { seal } from '../core/crypto/seal';
 import { generateSecret } from '../core/crypto/secrets';
 import { changedFields, repeatedNames } from '../core/tenancy/config-diff';
-import { checkSlug, schemaNameFor, slugify } from '../core/tenancy/slug';
-import { writeTenantEvent } from '../db/events';
-import { issueInstallToken } from '../db/install-tokens';
+import { checkSlug, slugify } from '../core/tenancy/slug';
 import { createApiKey } from '../db/keys';
 import type { Transaction } from '../db/queryable';
 import { apiKeys, auditLog, instances, tenantInstances, tenants } from '../db/schema';
@@ -18,21 +16,15 @@ import { tenantChanged } from '../edge';
 import type { AppEnv } from '../env';
 import { ApiError, type ErrorDetail } from '../errors';
 import { useDatabase } from '../request-database';
-import { auditRow } from '../tenancy/audit';
+import { type Auditor, auditorOf, auditRow } from '../tenancy/audit';
 import { toKeyJson } from '../tenancy/key-schemas';
-import { DEFAULT_AUTH, DEFAULT_LIMITS, toTenantJson } from '../tenancy/tenant-schemas';
+import { conflicts, installUrl } from '../tenancy/tenant-placement';
+import { toTenantJson, withTenantDefaults } from '../tenancy/tenant-schemas';
+import { changeTenantIn, createTenantIn, deleteTenantIn, type TenantChange } from '../tenancy/tenants';
 import type { ConfigChange, ConfigFile, ConfigTenant } from './config-schema';
 import { checkUrls, DEFAULT_TIMEOUT_MS, toInstanceJson } from './instances';
 import { checkKeyLimit, futureExpiry } from './keys';
-import {
-  conflicts,
-  installUrl,
-  loadTenantView,
-  replaceDomains,
-  replacePlacements,
-  requestedDomains,
-  resolvePlacements,
-} from './tenants';
+import { requestedDomains } from './tenants';
 
 type Ctx = Context<AppEnv>;
 
@@ -107,17 +99,14 @@ function checkFile(c: Ctx, file: ConfigFile): { instances: WantedInstance[]; ten
 /** The tenant fields a file declares, in the shape of the tenant's JSON. */
 function declaredTenant(want: WantedTenant) {
   const { body } = want;
+  const { rate_limit, auth, routes, limits, settings } = withTenantDefaults(body);
   return {
     name: body.name,
     status: body.status,
     instance: body.instance,
     instances: sorted([...new Set([body.instance, ...(body.instances ?? [])])]),
     domains: want.domains,
-    rate_limit: body.rate_limit ?? null,
-    auth: body.auth ?? DEFAULT_AUTH,
-    routes: body.routes ?? [],
-    limits: body.limits ?? DEFAULT_LIMITS,
-    settings: body.settings ?? {},
+    ...{ rate_limit, auth, routes, limits, settings },
   };
 }
 
@@ -129,12 +118,15 @@ function currentTenant(view: TenantView) {
 class Applier {
   readonly changes: ConfigChange[] = [];
   readonly touched = new Set<string>();
+  private readonly by: Auditor;
 
   constructor(
     private readonly c: Ctx,
     private readonly tx: Transaction,
     private readonly prune: boolean,
-  ) {}
+  ) {
+    this.by = auditorOf(c);
+  }
 
   private audit(entry: Parameters<typeof auditRow>[1]) {
     return this.tx.insert(auditLog).values(auditRow(this.c, entry));
@@ -224,48 +216,23 @@ class Applier {
   }
 
   private async createTenant(want: WantedTenant): Promise<string> {
-    const { tx } = this;
     const { body, slug, index } = want;
     const problem = checkSlug(slug);
     if (problem)
       throw new ApiError(problem.code, problem.message, [
         { path: `tenants.${index}.slug`, message: problem.message },
       ]);
-    const placements = await within(`tenants.${index}`, () =>
-      resolvePlacements(tx, body.instance, body.instances ?? []),
-    );
     const declared = declaredTenant(want);
-    const [row] = await tx
-      .insert(tenants)
-      .values({
-        id: newId('ten'),
-        name: declared.name,
+    const { view, token } = await within(`tenants.${index}`, () =>
+      createTenantIn(this.tx, this.by, {
+        ...declared,
         slug,
-        schemaName: schemaNameFor(slug),
         status: declared.status ?? 'pending',
-        homeInstanceId: placements.homeId,
-        rateLimit: declared.rate_limit,
-        auth: declared.auth,
-        routes: declared.routes,
-        limits: declared.limits,
-        settings: declared.settings,
-      })
-      .returning();
-    await tx
-      .insert(tenantInstances)
-      .values(placements.ids.map((instanceId) => ({ tenantId: row.id, instanceId })));
-    await replaceDomains(tx, row.id, want.domains);
-    const token = row.status === 'pending' ? await issueInstallToken(tx, row.id) : null;
-    await writeTenantEvent(tx, 'tenant.created', row);
-    const view = await loadTenantView(tx, row.id);
-    await this.audit({
-      tenantId: row.id,
-      resource: 'tenant',
-      resourceId: row.id,
-      action: 'create',
-      after: toTenantJson(view),
-    });
-    this.touched.add(row.id);
+        instances: body.instances ?? [],
+      }),
+    );
+    const id = view.tenant.id;
+    this.touched.add(id);
     this.changes.push({
       kind: 'tenant',
       name: slug,
@@ -274,11 +241,10 @@ class Applier {
         ? { install_token: token.token, install_url: installUrl(this.c.env, slug, body.instance) }
         : {}),
     });
-    return row.id;
+    return id;
   }
 
   private async updateTenant(want: WantedTenant, before: TenantView): Promise<string> {
-    const { tx } = this;
     const { body, index } = want;
     const id = before.tenant.id;
     const declared = declaredTenant(want);
@@ -292,42 +258,20 @@ class Applier {
         { path: `tenants.${index}.status`, message: 'a tenant is pending only until it is installed' },
       ]);
     }
-    let homeId = before.tenant.homeInstanceId;
-    if (fields.includes('instance') || fields.includes('instances')) {
-      const placements = await within(`tenants.${index}`, () =>
-        resolvePlacements(tx, body.instance, body.instances ?? []),
-      );
-      homeId = placements.homeId;
-      await replacePlacements(tx, id, placements.ids);
-    }
-    const [row] = await tx
-      .update(tenants)
-      .set({
-        name: declared.name,
+    const placed = fields.includes('instance') || fields.includes('instances');
+    // Placements are written only when they change, domains too (the PUT's fields otherwise).
+    const change: TenantChange = {
+      fields: {
+        ...declared,
         status: declared.status,
-        homeInstanceId: homeId,
-        rateLimit: declared.rate_limit,
-        auth: declared.auth,
-        routes: declared.routes,
-        limits: declared.limits,
-        settings: declared.settings,
-        version: sql`${tenants.version} + 1`,
-        updatedAt: new Date(),
-      })
-      .where(eq(tenants.id, id))
-      .returning();
-    if (fields.includes('domains')) await replaceDomains(tx, id, want.domains);
-    const suspended = row.status === 'suspended' && before.tenant.status !== 'suspended';
-    await writeTenantEvent(tx, suspended ? 'tenant.suspended' : 'tenant.updated', row);
-    const after = await loadTenantView(tx, id);
-    await this.audit({
-      tenantId: id,
-      resource: 'tenant',
-      resourceId: id,
+        ...(placed
+          ? { instance: body.instance, instances: body.instances ?? [] }
+          : { instance: undefined, instances: undefined }),
+      },
+      domains: fields.includes('domains') ? want.domains : undefined,
       action: 'replace',
-      before: toTenantJson(before),
-      after: toTenantJson(after),
-    });
+    };
+    await within(`tenants.${index}`, () => changeTenantIn(this.tx, this.by, id, change));
     this.touched.add(id);
     this.changes.push({ kind: 'tenant', name: want.slug, action: 'update', fields });
     return id;
@@ -434,15 +378,7 @@ class Applier {
     for (const before of await selectTenantViews(tx)) {
       const { tenant } = before;
       if (slugs.has(tenant.slug) || tenant.slug === 'public') continue;
-      await tx.delete(tenants).where(eq(tenants.id, tenant.id));
-      await writeTenantEvent(tx, 'tenant.deleted', tenant);
-      await this.audit({
-        tenantId: tenant.id,
-        resource: 'tenant',
-        resourceId: tenant.id,
-        action: 'delete',
-        before: toTenantJson(before),
-      });
+      await deleteTenantIn(tx, this.by, tenant.id);
       this.touched.add(tenant.id);
       this.changes.push({ kind: 'tenant', name: tenant.slug, action: 'delete' });
     }

@@ -14,16 +14,25 @@ export type AuditEntry = {
   after?: unknown;
 };
 
+/** Who makes a change and in which request: what a write needs of its caller for its audit rows. */
+export type Auditor = { actor: string; requestId: string };
+
+/** The request's auditor: its actor (set by control's `authenticate` or the console's session) and id. */
+export function auditorOf(c: Context<AppEnv>): Auditor {
+  return { actor: actorOf(c).id, requestId: c.get('requestId') };
+}
+
 /** The audit_log row for a change, to insert in the change's own transaction. */
-export function auditRow(c: Context<AppEnv>, entry: AuditEntry): typeof auditLog.$inferInsert {
+export function auditRow(by: Context<AppEnv> | Auditor, entry: AuditEntry): typeof auditLog.$inferInsert {
+  const who = 'req' in by ? auditorOf(by) : by;
   return {
-    actor: actorOf(c).id,
+    actor: who.actor,
     tenantId: entry.tenantId,
     resource: entry.resource,
     resourceId: entry.resourceId,
     action: entry.action,
     before: entry.before ?? null,
     after: entry.after ?? null,
-    requestId: c.get('requestId'),
+    requestId: who.requestId,
   };
 }
