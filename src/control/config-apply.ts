@@ -1,143 +1,52 @@
 // Applies a configuration file in one transaction, with the resource APIs' own validation and writes:
 // instances first (tenants name them), then tenants and their keys, then what `prune` removes. A dry run is
 // the same transaction, rolled back, so it reports exactly what an apply would do, conflicts included.
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import type { Context } from 'hono';
+import { asc, eq } from 'drizzle-orm';
 import { newId } from '../core/crypto/ids';
 import { seal } from '../core/crypto/seal';
 import { generateSecret } from '../core/crypto/secrets';
-import { changedFields, repeatedNames } from '../core/tenancy/config-diff';
-import { checkSlug, schemaNameFor, slugify } from '../core/tenancy/slug';
-import { writeTenantEvent } from '../db/events';
-import { issueInstallToken } from '../db/install-tokens';
-import { createApiKey } from '../db/keys';
+import { changedFields } from '../core/tenancy/config-diff';
+import { checkSlug } from '../core/tenancy/slug';
 import type { Transaction } from '../db/queryable';
-import { apiKeys, auditLog, instances, tenantInstances, tenants } from '../db/schema';
+import { auditLog, instances, tenantInstances, tenants } from '../db/schema';
 import { bumpTenantVersions, selectTenantViews, type TenantView } from '../db/tenants';
 import { tenantChanged } from '../edge';
-import type { AppEnv } from '../env';
-import { ApiError, type ErrorDetail } from '../errors';
+import { ApiError } from '../errors';
 import { useDatabase } from '../request-database';
-import { auditRow } from '../tenancy/audit';
-import { toKeyJson } from '../tenancy/key-schemas';
-import { DEFAULT_AUTH, DEFAULT_LIMITS, toTenantJson } from '../tenancy/tenant-schemas';
-import type { ConfigChange, ConfigFile, ConfigTenant } from './config-schema';
-import { checkUrls, DEFAULT_TIMEOUT_MS, toInstanceJson } from './instances';
-import { checkKeyLimit, futureExpiry } from './keys';
+import { inApplyTransaction } from '../tenancy/apply-transaction';
+import { type AuditEntry, type Auditor, auditorOf, auditRow } from '../tenancy/audit';
+import { installUrl } from '../tenancy/tenant-placement';
+import { changeTenantIn, createTenantIn, deleteTenantIn, type TenantChange } from '../tenancy/tenants';
+import { applyKeys } from './config-apply-keys';
 import {
-  conflicts,
-  installUrl,
-  loadTenantView,
-  replaceDomains,
-  replacePlacements,
-  requestedDomains,
-  resolvePlacements,
-} from './tenants';
+  type ApplyStep,
+  type Ctx,
+  checkFile,
+  currentTenant,
+  declaredTenant,
+  invalid,
+  type WantedInstance,
+  type WantedTenant,
+  within,
+} from './config-check';
+import type { ConfigChange, ConfigFile } from './config-schema';
+import { toInstanceJson } from './instances';
 
-type Ctx = Context<AppEnv>;
-
-class DryRun extends Error {}
-
-function invalid(details: ErrorDetail[]): ApiError {
-  return new ApiError('validation_failed', 'The configuration is not valid', details);
-}
-
-/** A resource API's 422 with its paths moved to where the object sits in the file. */
-function located(prefix: string, err: unknown): unknown {
-  if (!(err instanceof ApiError) || !err.details) return err;
-  const details = err.details.map((d) => ({ ...d, path: `${prefix}.${d.path}` }));
-  return new ApiError(err.code, 'The configuration is not valid', details, err.headers);
-}
-
-async function within<T>(prefix: string, check: () => T | Promise<T>): Promise<T> {
-  try {
-    return await check();
-  } catch (err) {
-    throw located(prefix, err);
-  }
-}
-
-const sorted = (names: readonly string[]) => [...names].sort();
-
-type WantedInstance = { name: string; upstreams: string[]; timeout_ms: number; hooks_url: string | null };
-type WantedTenant = { index: number; slug: string; body: ConfigTenant; domains: string[] };
-
-/** Everything that can be checked without the database; every problem at once, with its path in the file. */
-function checkFile(c: Ctx, file: ConfigFile): { instances: WantedInstance[]; tenants: WantedTenant[] } {
-  const details: ErrorDetail[] = [];
-  const collect = <T>(prefix: string, check: () => T): T | undefined => {
-    try {
-      return check();
-    } catch (err) {
-      const moved = located(prefix, err);
-      if (moved instanceof ApiError && moved.status === 422 && moved.details) details.push(...moved.details);
-      else throw moved;
-    }
-  };
-  const wantedInstances = file.instances.map((inst, i) => {
-    const urls = collect(`instances.${i}`, () => checkUrls(c, inst));
-    return {
-      name: inst.name,
-      upstreams: urls?.upstreams ?? [],
-      timeout_ms: inst.timeout_ms ?? DEFAULT_TIMEOUT_MS,
-      hooks_url: urls?.hooksUrl ?? null,
-    };
-  });
-  for (const { index, name } of repeatedNames(file.instances.map((i) => i.name))) {
-    details.push({ path: `instances.${index}.name`, message: `instance ${name} is declared twice` });
-  }
-  const wantedTenants = file.tenants.map((body, index) => {
-    const slug = slugify(body.slug ?? body.name);
-    const domains = collect(`tenants.${index}`, () => requestedDomains(c, body)) ?? [];
-    for (const repeat of repeatedNames((body.keys ?? []).map((k) => k.name))) {
-      details.push({
-        path: `tenants.${index}.keys.${repeat.index}.name`,
-        message: `key ${repeat.name} is declared twice`,
-      });
-    }
-    return { index, slug, body, domains: sorted(domains) };
-  });
-  for (const { index, name } of repeatedNames(wantedTenants.map((t) => t.slug))) {
-    details.push({ path: `tenants.${index}.slug`, message: `tenant ${name} is declared twice` });
-  }
-  if (details.length > 0) throw invalid(details);
-  return { instances: wantedInstances, tenants: wantedTenants };
-}
-
-/** The tenant fields a file declares, in the shape of the tenant's JSON. */
-function declaredTenant(want: WantedTenant) {
-  const { body } = want;
-  return {
-    name: body.name,
-    status: body.status,
-    instance: body.instance,
-    instances: sorted([...new Set([body.instance, ...(body.instances ?? [])])]),
-    domains: want.domains,
-    rate_limit: body.rate_limit ?? null,
-    auth: body.auth ?? DEFAULT_AUTH,
-    routes: body.routes ?? [],
-    limits: body.limits ?? DEFAULT_LIMITS,
-    settings: body.settings ?? {},
-  };
-}
-
-function currentTenant(view: TenantView) {
-  const json = toTenantJson(view);
-  return { ...json, instances: sorted(json.instances), domains: sorted(json.domains) };
-}
-
-class Applier {
+class Applier implements ApplyStep {
   readonly changes: ConfigChange[] = [];
   readonly touched = new Set<string>();
+  private readonly by: Auditor;
 
   constructor(
-    private readonly c: Ctx,
-    private readonly tx: Transaction,
-    private readonly prune: boolean,
-  ) {}
+    readonly c: Ctx,
+    readonly tx: Transaction,
+    readonly prune: boolean,
+  ) {
+    this.by = auditorOf(c);
+  }
 
-  private audit(entry: Parameters<typeof auditRow>[1]) {
-    return this.tx.insert(auditLog).values(auditRow(this.c, entry));
+  audit(entry: AuditEntry) {
+    return this.tx.insert(auditLog).values(auditRow(this.by, entry));
   }
 
   async instances(wanted: WantedInstance[]) {
@@ -219,53 +128,28 @@ class Applier {
     for (const want of wanted) {
       const view = views.get(want.slug);
       const tenantId = view ? await this.updateTenant(want, view) : await this.createTenant(want);
-      if (want.body.keys) await this.keys(want, tenantId);
+      if (want.body.keys) await applyKeys(this, want, tenantId);
     }
   }
 
   private async createTenant(want: WantedTenant): Promise<string> {
-    const { tx } = this;
     const { body, slug, index } = want;
     const problem = checkSlug(slug);
     if (problem)
       throw new ApiError(problem.code, problem.message, [
         { path: `tenants.${index}.slug`, message: problem.message },
       ]);
-    const placements = await within(`tenants.${index}`, () =>
-      resolvePlacements(tx, body.instance, body.instances ?? []),
-    );
     const declared = declaredTenant(want);
-    const [row] = await tx
-      .insert(tenants)
-      .values({
-        id: newId('ten'),
-        name: declared.name,
+    const { view, token } = await within(`tenants.${index}`, () =>
+      createTenantIn(this.tx, this.by, {
+        ...declared,
         slug,
-        schemaName: schemaNameFor(slug),
         status: declared.status ?? 'pending',
-        homeInstanceId: placements.homeId,
-        rateLimit: declared.rate_limit,
-        auth: declared.auth,
-        routes: declared.routes,
-        limits: declared.limits,
-        settings: declared.settings,
-      })
-      .returning();
-    await tx
-      .insert(tenantInstances)
-      .values(placements.ids.map((instanceId) => ({ tenantId: row.id, instanceId })));
-    await replaceDomains(tx, row.id, want.domains);
-    const token = row.status === 'pending' ? await issueInstallToken(tx, row.id) : null;
-    await writeTenantEvent(tx, 'tenant.created', row);
-    const view = await loadTenantView(tx, row.id);
-    await this.audit({
-      tenantId: row.id,
-      resource: 'tenant',
-      resourceId: row.id,
-      action: 'create',
-      after: toTenantJson(view),
-    });
-    this.touched.add(row.id);
+        instances: body.instances ?? [],
+      }),
+    );
+    const id = view.tenant.id;
+    this.touched.add(id);
     this.changes.push({
       kind: 'tenant',
       name: slug,
@@ -274,11 +158,10 @@ class Applier {
         ? { install_token: token.token, install_url: installUrl(this.c.env, slug, body.instance) }
         : {}),
     });
-    return row.id;
+    return id;
   }
 
   private async updateTenant(want: WantedTenant, before: TenantView): Promise<string> {
-    const { tx } = this;
     const { body, index } = want;
     const id = before.tenant.id;
     const declared = declaredTenant(want);
@@ -292,139 +175,23 @@ class Applier {
         { path: `tenants.${index}.status`, message: 'a tenant is pending only until it is installed' },
       ]);
     }
-    let homeId = before.tenant.homeInstanceId;
-    if (fields.includes('instance') || fields.includes('instances')) {
-      const placements = await within(`tenants.${index}`, () =>
-        resolvePlacements(tx, body.instance, body.instances ?? []),
-      );
-      homeId = placements.homeId;
-      await replacePlacements(tx, id, placements.ids);
-    }
-    const [row] = await tx
-      .update(tenants)
-      .set({
-        name: declared.name,
+    const placed = fields.includes('instance') || fields.includes('instances');
+    // Placements are written only when they change, domains too (the PUT's fields otherwise).
+    const change: TenantChange = {
+      fields: {
+        ...declared,
         status: declared.status,
-        homeInstanceId: homeId,
-        rateLimit: declared.rate_limit,
-        auth: declared.auth,
-        routes: declared.routes,
-        limits: declared.limits,
-        settings: declared.settings,
-        version: sql`${tenants.version} + 1`,
-        updatedAt: new Date(),
-      })
-      .where(eq(tenants.id, id))
-      .returning();
-    if (fields.includes('domains')) await replaceDomains(tx, id, want.domains);
-    const suspended = row.status === 'suspended' && before.tenant.status !== 'suspended';
-    await writeTenantEvent(tx, suspended ? 'tenant.suspended' : 'tenant.updated', row);
-    const after = await loadTenantView(tx, id);
-    await this.audit({
-      tenantId: id,
-      resource: 'tenant',
-      resourceId: id,
+        ...(placed
+          ? { instance: body.instance, instances: body.instances ?? [] }
+          : { instance: undefined, instances: undefined }),
+      },
+      domains: fields.includes('domains') ? want.domains : undefined,
       action: 'replace',
-      before: toTenantJson(before),
-      after: toTenantJson(after),
-    });
+    };
+    await within(`tenants.${index}`, () => changeTenantIn(this.tx, this.by, id, change));
     this.touched.add(id);
     this.changes.push({ kind: 'tenant', name: want.slug, action: 'update', fields });
     return id;
-  }
-
-  /** Declared keys exist with the declared scopes and limits; with prune, the tenant's other live keys are revoked. */
-  private async keys(want: WantedTenant, tenantId: string) {
-    const { tx } = this;
-    const declared = want.body.keys ?? [];
-    const live = await tx
-      .select()
-      .from(apiKeys)
-      .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)))
-      .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
-    const byName = new Map<string, (typeof live)[number]>();
-    for (const key of live) if (!byName.has(key.name)) byName.set(key.name, key);
-    const tenantLimit = want.body.rate_limit ?? null;
-    let changed = false;
-    for (const [j, decl] of declared.entries()) {
-      const prefix = `tenants.${want.index}.keys.${j}`;
-      const name = `${want.slug}/${decl.name}`;
-      await within(prefix, () => checkKeyLimit(decl.rate_limit, tenantLimit));
-      const existing = byName.get(decl.name);
-      const wantedKey = {
-        scopes: decl.scopes,
-        expires_at: decl.expires_at ? new Date(decl.expires_at).toISOString() : null,
-        rate_limit: decl.rate_limit ?? null,
-      };
-      if (!existing) {
-        const expiresAt = await within(prefix, () => futureExpiry(decl.expires_at));
-        const created = await createApiKey(tx, {
-          tenantId,
-          name: decl.name,
-          scopes: decl.scopes,
-          expiresAt,
-          rateLimit: wantedKey.rate_limit,
-        });
-        await this.audit({
-          tenantId,
-          resource: 'key',
-          resourceId: created.key.id,
-          action: 'create',
-          after: toKeyJson(created.key),
-        });
-        this.changes.push({ kind: 'key', name, action: 'create', secret: created.secret });
-        changed = true;
-        continue;
-      }
-      const json = toKeyJson(existing);
-      const fields = changedFields(json, wantedKey);
-      if (fields.length === 0) {
-        this.changes.push({ kind: 'key', name, action: 'unchanged' });
-        continue;
-      }
-      const expiresAt = fields.includes('expires_at')
-        ? await within(prefix, () => futureExpiry(decl.expires_at))
-        : existing.expiresAt;
-      const [updated] = await tx
-        .update(apiKeys)
-        .set({ scopes: decl.scopes, expiresAt, rateLimit: wantedKey.rate_limit })
-        .where(eq(apiKeys.id, existing.id))
-        .returning();
-      await this.audit({
-        tenantId,
-        resource: 'key',
-        resourceId: existing.id,
-        action: 'update',
-        before: json,
-        after: toKeyJson(updated),
-      });
-      this.changes.push({ kind: 'key', name, action: 'update', fields });
-      changed = true;
-    }
-    if (this.prune) {
-      const names = new Set(declared.map((k) => k.name));
-      for (const key of live.filter((k) => !names.has(k.name))) {
-        const [revoked] = await tx
-          .update(apiKeys)
-          .set({ revokedAt: new Date() })
-          .where(eq(apiKeys.id, key.id))
-          .returning();
-        await this.audit({
-          tenantId,
-          resource: 'key',
-          resourceId: key.id,
-          action: 'revoke',
-          before: toKeyJson(key),
-          after: toKeyJson(revoked),
-        });
-        this.changes.push({ kind: 'key', name: `${want.slug}/${key.name}`, action: 'delete' });
-        changed = true;
-      }
-    }
-    if (changed) {
-      await bumpTenantVersions(tx, [tenantId]);
-      this.touched.add(tenantId);
-    }
   }
 
   /** Tenants the file does not name (never `public`), then instances. */
@@ -434,15 +201,7 @@ class Applier {
     for (const before of await selectTenantViews(tx)) {
       const { tenant } = before;
       if (slugs.has(tenant.slug) || tenant.slug === 'public') continue;
-      await tx.delete(tenants).where(eq(tenants.id, tenant.id));
-      await writeTenantEvent(tx, 'tenant.deleted', tenant);
-      await this.audit({
-        tenantId: tenant.id,
-        resource: 'tenant',
-        resourceId: tenant.id,
-        action: 'delete',
-        before: toTenantJson(before),
-      });
+      await deleteTenantIn(tx, this.by, tenant.id);
       this.touched.add(tenant.id);
       this.changes.push({ kind: 'tenant', name: tenant.slug, action: 'delete' });
     }
@@ -483,21 +242,13 @@ export async function applyConfig(
   opts: { dryRun: boolean; prune: boolean },
 ): Promise<ConfigChange[]> {
   const wanted = checkFile(c, file);
-  const db = await useDatabase(c);
   let applier: Applier | undefined;
-  try {
-    await db.transaction(async (tx) => {
-      // One apply at a time: two files applied at once would each diff against a state about to change.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('tenant-gateway config apply'))`);
-      applier = new Applier(c, tx, opts.prune);
-      await applier.instances(wanted.instances);
-      await applier.tenants(wanted.tenants);
-      if (opts.prune) await applier.pruneUnnamed(wanted);
-      if (opts.dryRun) throw new DryRun();
-    });
-  } catch (err) {
-    if (!(err instanceof DryRun)) conflicts(err);
-  }
+  await inApplyTransaction(await useDatabase(c), opts.dryRun, async (tx) => {
+    applier = new Applier(c, tx, opts.prune);
+    await applier.instances(wanted.instances);
+    await applier.tenants(wanted.tenants);
+    if (opts.prune) await applier.pruneUnnamed(wanted);
+  });
   const done = applier as Applier;
   if (opts.dryRun) {
     // Secrets made inside the rolled-back transaction never existed.

@@ -15,34 +15,30 @@ export type AuditEntry = {
   after?: unknown;
 };
 
-/** Who makes a change and in which request: what an audit row takes from its caller. */
-export type AuditContext = { actor: string; requestId: string | undefined };
+/** Who makes a change and in which request: what a write needs of its caller for its audit rows. */
+export type Auditor = { actor: string; requestId: string | undefined };
 
-/** The audit context of a request: its actor (set by control's `authenticate` or the console's session). */
-export function auditContextOf(c: Context<AppEnv>): AuditContext {
+/** The request's auditor: its actor (set by control's `authenticate` or the console's session) and id. */
+export function auditorOf(c: Context<AppEnv>): Auditor {
   return { actor: actorOf(c).id, requestId: c.get('requestId') };
 }
 
-/** The audit_log row for a change by `by`, to insert in the change's own transaction. */
-export function auditRowBy(by: AuditContext, entry: AuditEntry): typeof auditLog.$inferInsert {
+/** The audit_log row for a change, to insert in the change's own transaction. */
+export function auditRow(by: Context<AppEnv> | Auditor, entry: AuditEntry): typeof auditLog.$inferInsert {
+  const who = 'req' in by ? auditorOf(by) : by;
   return {
-    actor: by.actor,
+    actor: who.actor,
     tenantId: entry.tenantId,
     resource: entry.resource,
     resourceId: entry.resourceId,
     action: entry.action,
     before: entry.before ?? null,
     after: entry.after ?? null,
-    requestId: by.requestId,
+    requestId: who.requestId,
   };
 }
 
-/** The audit_log row for a change, to insert in the change's own transaction. */
-export function auditRow(c: Context<AppEnv>, entry: AuditEntry): typeof auditLog.$inferInsert {
-  return auditRowBy(auditContextOf(c), entry);
-}
-
 /** Inserts the audit row of a change made by `by`, in the change's transaction `tx`. */
-export async function writeAudit(tx: Queryable, by: AuditContext, entry: AuditEntry): Promise<void> {
-  await tx.insert(auditLog).values(auditRowBy(by, entry));
+export async function writeAudit(tx: Queryable, by: Auditor, entry: AuditEntry): Promise<void> {
+  await tx.insert(auditLog).values(auditRow(by, entry));
 }

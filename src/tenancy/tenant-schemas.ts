@@ -155,3 +155,19 @@ export const UpdateTenant = z
 
 export const DEFAULT_AUTH: TenantAuth = { mode: 'required', public_paths: [] };
 export const DEFAULT_LIMITS: TenantLimits = { on_gate_error: 'closed' };
+
+type Defaulted = 'rate_limit' | 'auth' | 'routes' | 'limits' | 'settings';
+
+/** A create's or PUT's optional fields with the defaults of those left out. */
+export function withTenantDefaults<T extends Partial<Pick<z.infer<typeof CreateTenant>, Defaulted>>>(
+  body: T,
+) {
+  return {
+    ...body,
+    rate_limit: body.rate_limit ?? null,
+    auth: body.auth ?? DEFAULT_AUTH,
+    routes: body.routes ?? [],
+    limits: body.limits ?? DEFAULT_LIMITS,
+    settings: body.settings ?? {},
+  };
+}

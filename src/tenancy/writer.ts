@@ -7,12 +7,12 @@ import type { Context } from 'hono';
 import type { Queryable } from '../db/queryable';
 import type { AppEnv } from '../env';
 import { useDatabase } from '../request-database';
-import { type AuditContext, auditContextOf } from './audit';
+import { type Auditor, auditorOf } from './audit';
 
 export type Writer = {
   db: Queryable;
   /** Who makes the change, for its audit row (read when the row is written: the install names its new admin). */
-  by: () => AuditContext;
+  by: () => Auditor;
   requestId: string | undefined;
   /** After commit, for each tenant whose version the write bumped. */
   tenantChanged: (tenantId: string) => void;
@@ -25,7 +25,7 @@ export async function writerOf(
 ): Promise<Writer> {
   return {
     db: await useDatabase(c),
-    by: () => auditContextOf(c),
+    by: () => auditorOf(c),
     requestId: c.get('requestId'),
     tenantChanged: (tenantId) => tenantChanged(c, tenantId),
   };

@@ -1,0 +1,119 @@
+// What config apply knows of a file before it reads the database: every problem found at once with its path
+// in the file, and what each instance and tenant declares.
+import type { Context } from 'hono';
+import { repeatedNames } from '../core/tenancy/config-diff';
+import { slugify } from '../core/tenancy/slug';
+import type { Transaction } from '../db/queryable';
+import type { TenantView } from '../db/tenants';
+import type { AppEnv } from '../env';
+import { ApiError, type ErrorDetail } from '../errors';
+import type { AuditEntry } from '../tenancy/audit';
+import { toTenantJson, withTenantDefaults } from '../tenancy/tenant-schemas';
+import type { ConfigChange, ConfigFile, ConfigTenant } from './config-schema';
+import { checkUrls, DEFAULT_TIMEOUT_MS } from './instances';
+import { requestedDomains } from './tenants';
+
+export type Ctx = Context<AppEnv>;
+
+/** An apply under way: its transaction, and what it has changed so far. */
+export interface ApplyStep {
+  readonly c: Ctx;
+  readonly tx: Transaction;
+  readonly prune: boolean;
+  readonly changes: ConfigChange[];
+  readonly touched: Set<string>;
+  audit(entry: AuditEntry): PromiseLike<unknown>;
+}
+
+export function invalid(details: ErrorDetail[]): ApiError {
+  return new ApiError('validation_failed', 'The configuration is not valid', details);
+}
+
+/** A resource API's 422 with its paths moved to where the object sits in the file. */
+export function located(prefix: string, err: unknown): unknown {
+  if (!(err instanceof ApiError) || !err.details) return err;
+  const details = err.details.map((d) => ({ ...d, path: `${prefix}.${d.path}` }));
+  return new ApiError(err.code, 'The configuration is not valid', details, err.headers);
+}
+
+export async function within<T>(prefix: string, check: () => T | Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (err) {
+    throw located(prefix, err);
+  }
+}
+
+export const sorted = (names: readonly string[]) => [...names].sort();
+
+export type WantedInstance = {
+  name: string;
+  upstreams: string[];
+  timeout_ms: number;
+  hooks_url: string | null;
+};
+export type WantedTenant = { index: number; slug: string; body: ConfigTenant; domains: string[] };
+
+/** Everything that can be checked without the database; every problem at once, with its path in the file. */
+export function checkFile(
+  c: Ctx,
+  file: ConfigFile,
+): { instances: WantedInstance[]; tenants: WantedTenant[] } {
+  const details: ErrorDetail[] = [];
+  const collect = <T>(prefix: string, check: () => T): T | undefined => {
+    try {
+      return check();
+    } catch (err) {
+      const moved = located(prefix, err);
+      if (moved instanceof ApiError && moved.status === 422 && moved.details) details.push(...moved.details);
+      else throw moved;
+    }
+  };
+  const wantedInstances = file.instances.map((inst, i) => {
+    const urls = collect(`instances.${i}`, () => checkUrls(c, inst));
+    return {
+      name: inst.name,
+      upstreams: urls?.upstreams ?? [],
+      timeout_ms: inst.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+      hooks_url: urls?.hooksUrl ?? null,
+    };
+  });
+  for (const { index, name } of repeatedNames(file.instances.map((i) => i.name))) {
+    details.push({ path: `instances.${index}.name`, message: `instance ${name} is declared twice` });
+  }
+  const wantedTenants = file.tenants.map((body, index) => {
+    const slug = slugify(body.slug ?? body.name);
+    const domains = collect(`tenants.${index}`, () => requestedDomains(c, body)) ?? [];
+    for (const repeat of repeatedNames((body.keys ?? []).map((k) => k.name))) {
+      details.push({
+        path: `tenants.${index}.keys.${repeat.index}.name`,
+        message: `key ${repeat.name} is declared twice`,
+      });
+    }
+    return { index, slug, body, domains: sorted(domains) };
+  });
+  for (const { index, name } of repeatedNames(wantedTenants.map((t) => t.slug))) {
+    details.push({ path: `tenants.${index}.slug`, message: `tenant ${name} is declared twice` });
+  }
+  if (details.length > 0) throw invalid(details);
+  return { instances: wantedInstances, tenants: wantedTenants };
+}
+
+/** The tenant fields a file declares, in the shape of the tenant's JSON. */
+export function declaredTenant(want: WantedTenant) {
+  const { body } = want;
+  const { rate_limit, auth, routes, limits, settings } = withTenantDefaults(body);
+  return {
+    name: body.name,
+    status: body.status,
+    instance: body.instance,
+    instances: sorted([...new Set([body.instance, ...(body.instances ?? [])])]),
+    domains: want.domains,
+    ...{ rate_limit, auth, routes, limits, settings },
+  };
+}
+
+export function currentTenant(view: TenantView) {
+  const json = toTenantJson(view);
+  return { ...json, instances: sorted(json.instances), domains: sorted(json.domains) };
+}
