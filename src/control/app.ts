@@ -1,5 +1,6 @@
 // The control host's app: the control API, its OpenAPI document and reference page.
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { allowedMethods } from '../core/http/allowed-methods';
 import type { AppEnv } from '../env';
 import { ApiError, errorResponse, renderError, validationDetails } from '../errors';
 import { frontDoor } from '../front-door';
@@ -28,7 +29,18 @@ export function createControlApp() {
 
   registerControlRoutes(app);
 
-  app.notFound((c) => errorResponse(new ApiError('not_found', 'No such route'), c.get('requestId') ?? '-'));
+  app.notFound((c) => {
+    const requestId = c.get('requestId') ?? '-';
+    const allow = allowedMethods(app.routes, new URL(c.req.url).pathname);
+    if (allow.length > 0) {
+      const message = `${c.req.method} is not allowed here; use ${allow.join(', ')}`;
+      return errorResponse(
+        new ApiError('method_not_allowed', message, undefined, { allow: allow.join(', ') }),
+        requestId,
+      );
+    }
+    return errorResponse(new ApiError('not_found', 'No such route'), requestId);
+  });
   app.onError(renderError);
   return app;
 }

@@ -117,4 +117,20 @@ describe('input rules', () => {
     const plain = await api('POST', `/v1/tenants/${tenant.id}/domains`, { body: { hostname: `${base}.` } });
     expect(plain.status).toBe(201);
   });
+
+  test('a known path asked with another method → 405 method_not_allowed with Allow; an unknown one → 404', async () => {
+    const instance = await newInstance();
+    for (const [method, path, allow] of [
+      ['PUT', '/v1/instances', 'GET, HEAD, POST'],
+      ['POST', `/v1/instances/${instance}`, 'DELETE, GET, HEAD, PATCH'],
+      ['DELETE', '/v1/tenants', 'GET, HEAD, POST'],
+    ]) {
+      const answer = await api(method, path, { body: method === 'DELETE' ? undefined : {} });
+      expect(refusal(answer), `${method} ${path}`).toMatchObject({ status: 405, code: 'method_not_allowed' });
+      expect(answer.headers.get('allow')).toBe(allow);
+    }
+    const unknown = await api('GET', '/v1/nothing-here');
+    expect(refusal(unknown)).toMatchObject({ status: 404, code: 'not_found' });
+    expect(unknown.headers.get('allow')).toBeNull();
+  });
 });
