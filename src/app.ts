@@ -5,13 +5,33 @@ import { createControlApp } from './control/app';
 import { normalizeHost } from './core/http/host';
 import { createTenantHostApp } from './edge';
 import type { AppEnv, Bindings } from './env';
-import { requestHost } from './front-door';
 
 /** Hono's own signature: tests hand in bindings of their own. */
 type Fetch = Hono<AppEnv>['fetch'];
 
+// The control host as configured, normalised once per isolate and per value.
+let controlSource: string | undefined;
+let controlHost: string | undefined;
+
+/**
+ * Whether the request is for the control host, cheaply: the URL's host lower-cased, without port or
+ * trailing dot, against the configured one. The chosen app's front door then validates and normalises the
+ * host once (a host that only looks like the control host is refused there, not routed elsewhere).
+ */
 function isControlHost(request: Request, env: Partial<Bindings>): boolean {
-  return requestHost(request) === (normalizeHost(env.CONTROL_HOST) ?? env.CONTROL_HOST);
+  if (env.CONTROL_HOST !== controlSource) {
+    controlSource = env.CONTROL_HOST;
+    controlHost = normalizeHost(env.CONTROL_HOST) ?? env.CONTROL_HOST;
+  }
+  const url = request.url;
+  const start = url.indexOf('//') + 2;
+  let end = start;
+  while (end < url.length && url[end] !== '/' && url[end] !== '?' && url[end] !== '#') end++;
+  let host = url.slice(start, end).toLowerCase();
+  const colon = host.lastIndexOf(':');
+  if (colon !== -1 && !host.endsWith(']')) host = host.slice(0, colon);
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  return host === controlHost;
 }
 
 export function createApp(): { fetch: Fetch } {

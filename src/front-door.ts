@@ -6,12 +6,6 @@ import { normalizeHost } from './core/http/host';
 import type { AppEnv } from './env';
 import { ApiError } from './errors';
 
-/** The request's normalised host, or null when it is not a valid host name. */
-export function requestHost(request: Request): string | null {
-  // Tests through SELF.fetch send no Host header; in production the URL carries the same host.
-  return normalizeHost(new URL(request.url).host);
-}
-
 export const frontDoor: MiddlewareHandler<AppEnv> = async (c, next) => {
   const requestId = sanitizeRequestId(c.req.header('x-request-id') ?? null) ?? newRequestId();
   c.set('requestId', requestId);
@@ -21,7 +15,8 @@ export const frontDoor: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.header('content-length') !== undefined && c.req.header('transfer-encoding') !== undefined) {
     throw new ApiError('bad_request', 'Both Content-Length and Transfer-Encoding are set');
   }
-  const host = requestHost(c.req.raw);
+  // Tests through SELF.fetch send no Host header; in production the URL carries the same host.
+  const host = normalizeHost(new URL(c.req.url).host);
   if (!host) throw new ApiError('invalid_host', 'The Host header is not a valid host name');
   c.set('host', host);
   await next();
