@@ -5,6 +5,7 @@ import { pruneUsageFlushes } from './db/usage';
 import type { Bindings } from './env';
 import { sweepHooks } from './hooks/sweep';
 
+export { ChangeFeed } from './gate/change-feed';
 export { TenantGate } from './gate/tenant-gate';
 export { HookDeliverer } from './hooks/hook-deliverer';
 

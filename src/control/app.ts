@@ -1,6 +1,7 @@
 // The control host's app: the control API, its OpenAPI document and reference page.
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { allowedMethods } from '../core/http/allowed-methods';
+import { propagateChanges } from '../edge';
 import type { AppEnv } from '../env';
 import { ApiError, errorResponse, renderError, validationDetails } from '../errors';
 import { frontDoor } from '../front-door';
@@ -26,6 +27,7 @@ export function createControlApp() {
     await next();
   });
   app.use(databaseScope());
+  app.use(propagateChanges());
 
   registerControlRoutes(app);
 

@@ -17,7 +17,7 @@ import {
 export type RateLimit = { requests_per_minute: number | null; requests_per_day: number | null };
 export type TenantAuth = { mode: 'required' | 'optional' | 'none'; public_paths: string[] };
 export type TenantRoute = { methods?: string[]; path: string; scope: string };
-export type TenantLimits = { on_gate_error: 'closed' | 'open' };
+export type TenantLimits = { on_gate_error: 'closed' | 'open'; on_stale?: 'serve' | 'refuse' };
 export type TenantStatus = 'pending' | 'active' | 'suspended';
 
 const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
@@ -208,4 +208,19 @@ export const events = pgTable(
     deliveredAt: timestamp({ withTimezone: true }),
   },
   (t) => [index().on(t.status, t.nextAttemptAt), index().on(t.tenantId, t.seq)],
+);
+
+// The truth behind the ChangeFeed (DESIGN.md, Architecture principle 2): one row per committed change of a
+// tenant's version, written by a trigger on `tenants` at commit (migrations/0003_changes_trigger.sql), in
+// commit order. `seq` is the cursor isolates hold. Pruned after a day by the cron trigger (src/db/changes.ts).
+export const changes = pgTable(
+  'changes',
+  {
+    seq: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: text(),
+    instanceId: text(),
+    version: bigint({ mode: 'number' }).notNull(),
+    at: createdAt(),
+  },
+  (t) => [index().on(t.at)],
 );

@@ -75,3 +75,12 @@ export function loadTenantRecordForHost(db: Database, host: string, slug: string
 export function loadTenantRecordById(db: Database, tenantId: string) {
   return first(db, recordQuery(sql`t.id = ${tenantId}`));
 }
+
+/** The current version of each of `tenantIds` (a missing id was deleted): one query for a whole cache. */
+export async function loadTenantVersions(db: Database, tenantIds: string[]): Promise<Map<string, number>> {
+  if (tenantIds.length === 0) return new Map();
+  const result = await db.execute<{ id: string; version: string | number }>(
+    sql`select id, version from tenants where id = any(${sql.param(tenantIds)}::text[])`,
+  );
+  return new Map(result.rows.map((r) => [r.id, Number(r.version)]));
+}

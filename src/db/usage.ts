@@ -1,5 +1,5 @@
 import { eq, lt, sql } from 'drizzle-orm';
-import { USAGE_FIELDS, type UsageCounts, type UsageDelta } from '../core/limits/lease';
+import { USAGE_FIELDS, type UsageCounts, type UsageDelta } from '../core/usage/usage-counts';
 import type { Database } from './client';
 import { tenants, usageDaily, usageFlushes } from './schema';
 

@@ -5,10 +5,12 @@ import { matchTenantHost, parseBaseDomains } from '../core/http/host';
 import type { Bindings } from '../env';
 import { renderError } from '../errors';
 import { frontDoor } from '../front-door';
+import { confirmFreshness } from './freshness';
 import { handleTenantRequest } from './handle';
 import type { PageEnv } from './pages/env';
 import { createGatewayPages } from './pages/pages';
 import { resolveTenantFromHost } from './resolve';
+import { propagateChanges } from './tenant-changed';
 
 // Parsed once per isolate and per distinct value (env vars do not change within an isolate).
 let baseDomainsSource: string | undefined;
@@ -28,13 +30,15 @@ function isGatewayPath(pathname: string): boolean {
 export function createTenantHostApp() {
   const app = new Hono<PageEnv>();
   app.use(frontDoor);
+  app.use(propagateChanges());
   app.use(async (c, next) => {
     const match = matchTenantHost(c.get('host'), configuredBaseDomains(c.env));
+    await confirmFreshness(c.env, c.executionCtx);
     const resolved = await resolveTenantFromHost(c.env, match);
     const url = new URL(c.req.url);
     // The gateway's own path space on every tenant host, whatever the tenant's status: never forwarded.
     // Decided on the raw path, as the upstream would see it, not on the router's decoded one.
-    if (!isGatewayPath(url.pathname)) return handleTenantRequest(c, { match, url, resolved });
+    if (!isGatewayPath(url.pathname)) return handleTenantRequest(c, { url, resolved });
     c.set('tenant', resolved.snapshot.record);
     await next();
   });

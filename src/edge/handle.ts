@@ -1,94 +1,74 @@
 import type { Context } from 'hono';
+import { STALE_REFUSE_MS } from '../core/feed/isolate-cursor';
 import { byteCounter } from '../core/http/byte-counter';
-import type { TenantHostMatch } from '../core/http/host';
-import type { UsageCounts } from '../core/limits/lease';
 import { type RateLimitPolicy, rateLimitHeaders } from '../core/limits/ratelimit-headers';
 import { now as clockNow } from '../core/time/clock';
+import type { UsageCounts } from '../core/usage/usage-counts';
 import { requestUsage } from '../core/usage/usage-outcome';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { ApiError } from '../errors';
-import { type Authenticated, authenticateRequest } from './authenticate';
+import { authenticateRequest } from './authenticate';
 import { forwardToInstance } from './forward';
-import { admit, counterIds, recordUsage, STALE, withRateLimitHeaders } from './limit';
+import { unconfirmedFor } from './freshness';
+import { admit, requestCounters, withRateLimitHeaders } from './limit';
 import { notInstalledResponse } from './not-installed';
 import type { PageEnv } from './pages/env';
-import { type ResolvedTenant, resolveTenantFromHost } from './resolve';
-
-const NO_COUNTERS: string[] = [];
-// A gate that answers with a newer snapshot each time it is asked is changing faster than we can follow.
-const MAX_SNAPSHOT_ROUNDS = 3;
+import type { ResolvedTenant } from './resolve';
 
 /**
  * The data plane: host → tenant status → key + scope → limits → forward. The host has been resolved once
- * (`resolved`); a snapshot the gate finds out of date is resolved again.
+ * (`resolved`), on a snapshot the ChangeFeed has confirmed (./freshness) unless the feed is unreachable.
  */
 export async function handleTenantRequest(
   c: Context<PageEnv>,
-  first: { match: TenantHostMatch; url: URL; resolved: ResolvedTenant },
+  first: { url: URL; resolved: ResolvedTenant },
 ): Promise<Response> {
   const { env, executionCtx: ctx } = c;
-  const { match, url } = first;
-  let { resolved } = first;
+  const { url, resolved } = first;
+  const { snapshot } = resolved;
+  const { record } = snapshot;
   let request = c.req.raw;
   let admitted = false;
   let policies: RateLimitPolicy[] = [];
-  const count = (counts: Partial<UsageCounts>) => recordUsage(env, ctx, resolved.snapshot.record.id, counts);
+  // USAGE-PLACEHOLDER: the usage batch (./usage-batch) lands with the queue.
+  const count = (_counts: Partial<UsageCounts>) => {};
   try {
-    for (let round = 1; ; round++) {
-      const { snapshot } = resolved;
-      const { record } = snapshot;
-      // Decided on the cached snapshot; admit() confirms it is current before any of it is answered.
-      let refusal: unknown = null;
-      let auth: Authenticated | null = null;
-      try {
-        if (record.status === 'suspended') {
-          throw new ApiError('tenant_suspended', `Tenant ${record.slug} is suspended`);
-        }
-        if (record.status === 'active') {
-          auth = await authenticateRequest(
-            snapshot,
-            request.method,
-            url.pathname,
-            request.headers,
-            clockNow(),
-          );
-        }
-      } catch (err) {
-        refusal = err;
-      }
-      const admission = await admit(env, ctx, snapshot, auth ? counterIds(snapshot, auth.key) : NO_COUNTERS);
-      if (admission === STALE) {
-        if (round === MAX_SNAPSHOT_ROUNDS) {
-          throw new ApiError('limiter_unavailable', `Tenant ${record.slug} is changing; try again`);
-        }
-        resolved = await resolveTenantFromHost(env, match);
-        continue;
-      }
-      if (refusal) throw refusal;
-      if (record.status === 'pending' || !auth) {
-        const page = await notInstalledResponse(c, record);
-        count(requestUsage(page.status, { admitted }));
-        return page;
-      }
-      admitted = true;
-      policies = admission;
-      const length = request.headers.get('content-length');
-      const bytesIn = Number(length) || 0;
-      if (request.body && length === null) {
-        request = new Request(request, {
-          body: request.body.pipeThrough(byteCounter((n) => count({ bytes_in: n }))),
-        });
-      }
-      const response = await forwardToInstance({
-        request,
-        url,
-        host: c.get('host'),
-        requestId: c.get('requestId'),
-        resolved,
-        auth,
-      });
-      return withRateLimitHeaders(meterResponse(response, bytesIn, count), policies);
+    if (record.limits?.on_stale === 'refuse' && unconfirmedFor(clockNow()) > STALE_REFUSE_MS) {
+      throw new ApiError('limiter_unavailable', `Tenant ${record.slug} cannot confirm its configuration now`);
     }
+    if (record.status === 'suspended') {
+      throw new ApiError('tenant_suspended', `Tenant ${record.slug} is suspended`);
+    }
+    if (record.status === 'pending') {
+      const page = await notInstalledResponse(c, record);
+      count(requestUsage(page.status, { admitted }));
+      return page;
+    }
+    const auth = await authenticateRequest(
+      snapshot,
+      request.method,
+      url.pathname,
+      request.headers,
+      clockNow(),
+    );
+    policies = await admit(env, ctx, snapshot, requestCounters(snapshot, auth.key));
+    admitted = true;
+    const length = request.headers.get('content-length');
+    const bytesIn = Number(length) || 0;
+    if (request.body && length === null) {
+      request = new Request(request, {
+        body: request.body.pipeThrough(byteCounter((n) => count({ bytes_in: n }))),
+      });
+    }
+    const response = await forwardToInstance({
+      request,
+      url,
+      host: c.get('host'),
+      requestId: c.get('requestId'),
+      resolved,
+      auth,
+    });
+    return withRateLimitHeaders(meterResponse(response, bytesIn, count), policies);
   } catch (err) {
     const status = err instanceof ApiError ? err.status : isDatabaseUnavailable(err) ? 503 : 500;
     count(requestUsage(status, { admitted, code: err instanceof ApiError ? err.code : undefined }));

@@ -1,8 +1,11 @@
-// The isolate's side of the TenantGate (DESIGN.md "Data plane", "Limiter failure policy", "Usage"): one
-// LeaseWallet per tenant, one lease call in flight per tenant shared by every waiting request, and usage
-// shipped to the gate on those calls. A request that finds a valid lease is decided without any call.
+// The isolate's side of a limited tenant's TenantGate (DESIGN.md "Data plane", "Limiter failure policy"):
+// one LeaseWallet per limited tenant, one call in flight per tenant shared by every waiting request. A request
+// that finds a spendable lease is decided without any call, and a tenant or key without `rate_limit` never
+// calls a gate at all.
 
-import { countersFor, LeaseWallet, type TakeResult, type UsageCounts } from '../core/limits/lease';
+import type { CounterSpec } from '../core/limits/lease';
+import { countersFor } from '../core/limits/lease';
+import { LeaseWallet, type TakeResult } from '../core/limits/lease-wallet';
 import { type RateLimitPolicy, rateLimitHeaders } from '../core/limits/ratelimit-headers';
 import { now as clockNow, waitMs } from '../core/time/clock';
 import { withTimeout } from '../core/time/timeout';
@@ -10,52 +13,33 @@ import type { TenantRecord } from '../db/snapshot-query';
 import type { Bindings } from '../env';
 import { ApiError } from '../errors';
 import type { GateLeaseRequest, GateLeaseResponse } from '../gate/lease-wire';
-import { adoptTenantRecord, invalidateTenant } from './resolve';
 import type { KeyEntry, TenantSnapshot } from './snapshot';
 
 type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
 
-// A lease call slower than this has failed: the failure policy decides.
+// A call slower than this has failed: the failure policy decides. A cold gate answers from its own storage
+// (it reads nothing), so the first call needs no longer than the others.
 const LEASE_TIMEOUT_MS = 2_000;
-// This isolate's first call for a tenant may find its gate cold, reading the tenant from Postgres, whose
-// connect alone may take 5 s (db/client): that call is given as long as the isolate's own read was, so a
-// slow but working database does not turn a limited tenant's first requests into 503 limiter_unavailable.
-const COLD_LEASE_TIMEOUT_MS = 7_000;
-// A lease call shared by concurrent requests lives in the request that made it: if that request is cancelled
-// (its client went away), the call never settles, not even by its own timeout. Past that timeout and this
-// grace it is taken as abandoned: joiners wait on their own timer, so none hangs on it (the runtime would
-// cancel them as hung), and the next attempt makes a new call.
+// A call shared by concurrent requests lives in the request that made it: if that request is cancelled (its
+// client went away), the call never settles, not even by its own timeout. Past that timeout and this grace
+// it is taken as abandoned: joiners wait on their own timer, and the next attempt makes a new call.
 const ABANDON_GRACE_MS = 500;
-
-class SharedCallAbandoned extends Error {}
 // Near the end of a budget grants go out one token per round trip: bound the wait by time, not attempts.
 const MAX_WAIT_MS = 3_000;
-// After a failed call the failure policy applies at once for `gateFailureBackoff` (core/time/clock), rather
-// than every request waiting on a gate that is down.
-// Usage is sent by the next lease call; when none has gone out for this long (traffic stopped), by a
-// report of its own, so it is counted within seconds whatever the traffic does. Tied to the lease's 1 s
-// life (a report waits for a quiet spell between lease calls), so it is not one of the scaled waits.
-const REPORT_DELAY_MS = 1_000;
-// A report waits at most this long for a quiet second, then goes anyway (its request's waitUntil is finite).
-const REPORT_PATIENCE_MS = 10_000;
-// A report not done this long after it was due died with its request: the next usage schedules another.
-const REPORT_GIVE_UP_MS = 5_000;
 const MAX_LIMITERS = 10_000;
+const NO_POLICIES: RateLimitPolicy[] = [];
+
+class SharedCallAbandoned extends Error {}
 
 type Limiter = {
   tenantId: string;
   wallet: LeaseWallet;
-  /** The newest snapshot version this isolate has seen, from Postgres or from the gate. */
-  knownVersion: number;
-  /** The one lease call in flight; true when it brought a newer snapshot. */
-  inflight: Promise<boolean> | null;
-  /** When the call in flight is past its own timeout: abandoned, if it has not settled by then. */
+  /** The snapshot version the wallet's limits come from, and those limits (to see a limit change). */
+  version: number;
+  limits: string;
+  inflight: Promise<void> | null;
   inflightUntil: number;
   failedAt: number;
-  /** When the last lease call was sent. */
-  sentAt: number;
-  /** When the scheduled usage report is due; 0 when none is. */
-  reportAt: number;
 };
 
 export type GateClient = (env: Bindings, request: GateLeaseRequest) => Promise<GateLeaseResponse>;
@@ -65,99 +49,117 @@ const gateStub: GateClient = (env, request) =>
     request,
   ) as Promise<GateLeaseResponse>;
 let callGate = gateStub;
+let gateCalls = 0;
 
-/** Tests only: how lease calls reach the gate (e.g. one that fails); without an argument, the real one. */
+/** Tests only: how calls reach the gate (e.g. one that fails); without an argument, the real one. */
 export function setGateClientForTests(client?: GateClient) {
   callGate = client ?? gateStub;
+}
+
+/** For tests and the bench: how many gate calls this isolate has made. */
+export function gateCallCount(): number {
+  return gateCalls;
 }
 
 // Random values may not be made at startup (global scope): made with the first wallet.
 let isolateId: string | undefined;
 const limiters = new Map<string, Limiter>();
 
-function limiterFor(tenantId: string): Limiter {
-  let limiter = limiters.get(tenantId);
+function limiterFor(snapshot: TenantSnapshot): Limiter {
+  const { record } = snapshot;
+  let limiter = limiters.get(record.id);
   if (!limiter) {
     if (limiters.size >= MAX_LIMITERS) forgetIdle();
     isolateId ??= crypto.randomUUID();
     limiter = {
-      tenantId,
+      tenantId: record.id,
       wallet: new LeaseWallet(isolateId),
-      knownVersion: 0,
+      version: record.version,
+      limits: limitsOf(snapshot),
       inflight: null,
       inflightUntil: 0,
       failedAt: 0,
-      sentAt: 0,
-      reportAt: 0,
     };
-    limiters.set(tenantId, limiter);
+    limiters.set(record.id, limiter);
+  } else if (record.version > limiter.version) {
+    limiter.version = record.version;
+    const limits = limitsOf(snapshot);
+    // A limit change drops what was granted under the old limits (refunded on the next call); any other
+    // change keeps the wallet.
+    if (limits !== limiter.limits) limiter.wallet.dropGrants();
+    limiter.limits = limits;
   }
   return limiter;
 }
 
-/** Drops wallets with nothing owed to the gate; their leases lapse and the gate refunds nothing, which is safe. */
+/** Drops wallets owing the gate nothing; their leases lapse and the gate refunds nothing, which is safe. */
 function forgetIdle() {
   for (const [id, limiter] of limiters) {
-    if (!liveInflight(limiter) && !limiter.wallet.hasUnsentUsage) limiters.delete(id);
+    if (!liveInflight(limiter) && !limiter.wallet.owesReports) limiters.delete(id);
   }
 }
 
-const counterIdsOf = new WeakMap<KeyEntry | TenantSnapshot, string[]>();
+const limitsOfSnapshot = new WeakMap<TenantSnapshot, string>();
+
+/** Every limit of the tenant and its keys, as one string: equal strings, equal limits. */
+function limitsOf(snapshot: TenantSnapshot): string {
+  let limits = limitsOfSnapshot.get(snapshot);
+  if (limits === undefined) {
+    const keys = [...snapshot.keys.values()].filter((k) => k.rateLimit).map((k) => [k.id, k.rateLimit]);
+    limits = JSON.stringify([snapshot.record.rate_limit, keys.sort()]);
+    limitsOfSnapshot.set(snapshot, limits);
+  }
+  return limits;
+}
+
+type Counters = { specs: CounterSpec[]; ids: string[] };
+const NO_COUNTERS: Counters = { specs: [], ids: [] };
+const countersOf = new WeakMap<KeyEntry | TenantSnapshot, Counters>();
 
 /** The counters a request spends a token from; a key's entry belongs to one snapshot, so it is cached. */
-export function counterIds(snapshot: TenantSnapshot, key: KeyEntry | null): string[] {
+export function requestCounters(snapshot: TenantSnapshot, key: KeyEntry | null): Counters {
+  if (!snapshot.record.rate_limit && !key?.rateLimit) return NO_COUNTERS;
   const owner = key ?? snapshot;
-  let ids = counterIdsOf.get(owner);
-  if (!ids) {
-    ids = countersFor(snapshot.record.rate_limit, key?.id ?? null, key?.rateLimit ?? null).map((c) => c.id);
-    counterIdsOf.set(owner, ids);
+  let counters = countersOf.get(owner);
+  if (!counters) {
+    const specs = countersFor(snapshot.record.rate_limit, key?.id ?? null, key?.rateLimit ?? null);
+    counters = { specs, ids: specs.map((c) => c.id) };
+    countersOf.set(owner, counters);
   }
-  return ids;
+  return counters;
 }
 
-export const STALE = 'stale';
-
 /**
- * Confirms the snapshot through the tenant's version lease (≤ 1 s old) and takes one token from every
- * counter; throws `429` or, per the failure policy, `503 limiter_unavailable`. Returns the RateLimit
- * policies, or STALE when the gate brought a newer snapshot: decide the request again on that one.
+ * Takes one token from every counter of the request; throws `429` or, per the failure policy,
+ * `503 limiter_unavailable`. Returns the RateLimit policies (none without counters: no call is made).
  */
 export async function admit(
   env: Bindings,
   ctx: WaitUntil,
   snapshot: TenantSnapshot,
-  counters: string[],
-): Promise<RateLimitPolicy[] | typeof STALE> {
+  counters: Counters,
+): Promise<RateLimitPolicy[]> {
+  if (counters.ids.length === 0) return NO_POLICIES;
   const { record } = snapshot;
-  const limiter = limiterFor(record.id);
-  // Fresh from Postgres and newer than the gate's word (a change made here): the gate must catch up first.
-  let catchUp = false;
-  if (record.version > limiter.knownVersion) {
-    limiter.knownVersion = record.version;
-    catchUp = limiter.wallet.version !== null;
-  }
+  const limiter = limiterFor(snapshot);
   const deadline = clockNow() + MAX_WAIT_MS;
   for (;;) {
-    const { wallet } = limiter;
-    if (wallet.version !== null && wallet.version > record.version) return STALE;
     const now = clockNow();
-    const taken: TakeResult = catchUp ? { ok: false, reason: 'need_lease' } : wallet.take(counters, now);
+    const taken: TakeResult = limiter.wallet.take(counters.ids, now);
     if (taken.ok) {
-      if (wallet.needsRefresh(now) && !liveInflight(limiter)) {
-        ctx.waitUntil(leaseCall(env, limiter).catch(() => {}));
+      if (!liveInflight(limiter) && limiter.wallet.needsRefresh(counters.ids, now)) {
+        ctx.waitUntil(leaseCall(env, limiter, counters.specs).catch(() => {}));
       }
       return taken.policies;
     }
     if (taken.reason !== 'need_lease') throw limitedError(record, taken);
-    if (now >= deadline || now < limiter.failedAt + waitMs('gateFailureBackoff'))
-      return onGateError(record, counters);
-    catchUp = false;
+    if (now >= deadline || now < limiter.failedAt + waitMs('gateFailureBackoff')) return onGateError(record);
     try {
-      if (await leaseCall(env, limiter)) return STALE;
+      await leaseCall(env, limiter, counters.specs);
     } catch (err) {
       // Another request's call was abandoned, not failed: make one of our own while there is time.
       if (err instanceof SharedCallAbandoned && clockNow() < deadline) continue;
-      return onGateError(record, counters);
+      return onGateError(record);
     }
   }
 }
@@ -172,92 +174,44 @@ export function withRateLimitHeaders(response: Response, policies: RateLimitPoli
   return response;
 }
 
-/** Counts a finished request (or part of it); reaches the gate on the next lease call, or ~1 s from now. */
-export function recordUsage(env: Bindings, ctx: WaitUntil, tenantId: string, counts: Partial<UsageCounts>) {
-  const limiter = limiterFor(tenantId);
-  limiter.wallet.recordUsage(clockNow(), counts);
-  scheduleReport(env, ctx, limiter);
-}
-
-function scheduleReport(env: Bindings, ctx: WaitUntil, limiter: Limiter) {
-  const now = clockNow();
-  if (limiter.reportAt !== 0 && now < limiter.reportAt + REPORT_GIVE_UP_MS) return;
-  limiter.reportAt = now + REPORT_DELAY_MS;
-  const patience = now + REPORT_PATIENCE_MS;
-  ctx.waitUntil(
-    (async () => {
-      // Under steady traffic the lease calls carry the usage: wait for a second without one.
-      for (;;) {
-        await new Promise((done) => setTimeout(done, Math.max(0, limiter.reportAt - clockNow())));
-        const quietAt = limiter.sentAt + REPORT_DELAY_MS;
-        if (quietAt <= clockNow() || clockNow() >= patience) break;
-        limiter.reportAt = quietAt;
-      }
-      limiter.reportAt = 0;
-      if (!limiter.wallet.hasUnsentUsage) return;
-      // Usage recorded from here on finds no report pending and schedules its own.
-      const sent = await leaseCall(env, limiter).then(
-        () => true,
-        () => false,
-      );
-      if (!sent) scheduleReport(env, ctx, limiter);
-    })(),
-  );
-}
-
-function liveInflight(limiter: Limiter): Promise<boolean> | null {
+function liveInflight(limiter: Limiter): Promise<void> | null {
   return limiter.inflight && clockNow() < limiter.inflightUntil ? limiter.inflight : null;
 }
 
-function leaseCall(env: Bindings, limiter: Limiter): Promise<boolean> {
+function leaseCall(env: Bindings, limiter: Limiter, specs: CounterSpec[]): Promise<void> {
   const shared = liveInflight(limiter);
   if (shared) {
     return withTimeout(shared, limiter.inflightUntil - clockNow(), () => new SharedCallAbandoned());
   }
-  const timeoutMs = limiter.wallet.version === null ? COLD_LEASE_TIMEOUT_MS : LEASE_TIMEOUT_MS;
-  const call: Promise<boolean> = (async () => {
-    limiter.sentAt = clockNow();
+  const call: Promise<void> = (async () => {
     const request: GateLeaseRequest = {
-      ...limiter.wallet.buildRequest(clockNow()),
+      ...limiter.wallet.buildRequest(specs, limiter.version, clockNow()),
       tenantId: limiter.tenantId,
-      knownVersion: limiter.knownVersion,
     };
-    let response: GateLeaseResponse;
+    gateCalls += 1;
     try {
-      response = await withTimeout(callGate(env, request), timeoutMs, () => new Error('Lease timed out'));
+      const response = await withTimeout(
+        callGate(env, request),
+        LEASE_TIMEOUT_MS,
+        () => new Error('Lease timed out'),
+      );
+      limiter.wallet.accept(response, clockNow());
+      limiter.failedAt = 0;
     } catch (err) {
       limiter.failedAt = clockNow();
       throw err;
     }
-    // The snapshot first: a wallet showing a version the cache does not have yet would send requests round.
-    const newer = await adoptRecord(env, limiter, response.record);
-    limiter.wallet.accept(response.lease, clockNow());
-    limiter.failedAt = 0;
-    return newer;
   })().finally(() => {
     if (limiter.inflight === call) limiter.inflight = null;
   });
   limiter.inflight = call;
-  limiter.inflightUntil = clockNow() + timeoutMs + ABANDON_GRACE_MS;
+  limiter.inflightUntil = clockNow() + LEASE_TIMEOUT_MS + ABANDON_GRACE_MS;
   return call;
 }
 
-async function adoptRecord(env: Bindings, limiter: Limiter, record: TenantRecord | null | undefined) {
-  if (record === undefined) return false;
-  if (record === null) {
-    // Deleted: the next resolution asks Postgres, which says the host is unknown.
-    invalidateTenant(limiter.tenantId);
-    return true;
-  }
-  if (record.version <= limiter.knownVersion) return false;
-  await adoptTenantRecord(env, record);
-  limiter.knownVersion = Math.max(limiter.knownVersion, record.version);
-  return true;
-}
-
-function onGateError(record: TenantRecord, counters: string[]): RateLimitPolicy[] {
-  // Nothing to limit, or the tenant chose availability: pass; the usage is sent with a later call.
-  if (counters.length === 0 || record.limits?.on_gate_error === 'open') return [];
+function onGateError(record: TenantRecord): RateLimitPolicy[] {
+  // The tenant chose availability: pass.
+  if (record.limits?.on_gate_error === 'open') return NO_POLICIES;
   throw new ApiError('limiter_unavailable', `The rate limiter of tenant ${record.slug} is unavailable`);
 }
 

@@ -2,9 +2,10 @@ import type { TenantHostMatch } from '../core/http/host';
 import { now as clockNow, waitMs } from '../core/time/clock';
 import { withTimeout } from '../core/time/timeout';
 import { connectDatabase } from '../db/client';
-import { loadTenantRecordForHost, type TenantRecord } from '../db/snapshot-query';
+import { loadTenantRecordForHost } from '../db/snapshot-query';
 import type { Bindings } from '../env';
 import { ApiError } from '../errors';
+import { isolateCursor } from './feed-cursor';
 import { compileSnapshot, type InstanceTarget, type TenantSnapshot } from './snapshot';
 
 type HostEntry = { tenantId: string | null; expiresAt: number };
@@ -14,7 +15,7 @@ const MAX_HOSTS = 20_000;
 const MAX_TENANTS = 10_000;
 
 const hosts = new Map<string, HostEntry>();
-// Warm tenants never wait on Postgres: their changes arrive through the TenantGate's version (./limit).
+// Warm tenants never wait on Postgres: their changes arrive through the ChangeFeed (./freshness).
 const tenants = new Map<string, TenantSnapshot>();
 // Loads in flight by host: a burst of requests for one cold host makes one query. A load lives in the request
 // that started it; if that request is cancelled it never settles, so joiners wait on their own timer and,
@@ -49,6 +50,25 @@ export function invalidateTenant(tenantId: string) {
   }
 }
 
+/** The feed named version `version` of a tenant: a cached snapshot older than that is dropped. */
+export function dropTenantBefore(tenantId: string, version: number) {
+  const cached = tenants.get(tenantId);
+  // Not cached: what it changed may still be a cached unknown host, or what a load in flight reads.
+  if (!cached || cached.record.version < version) invalidateTenant(tenantId);
+}
+
+/** An instance changed: every snapshot placed on it is dropped. */
+export function dropInstance(instanceId: string) {
+  for (const [tenantId, snapshot] of tenants) {
+    if ([...snapshot.instances.values()].some((i) => i.id === instanceId)) invalidateTenant(tenantId);
+  }
+}
+
+/** Every cached tenant and its snapshot's version, for a revalidation in one query (./freshness). */
+export function cachedTenantVersions(): [string, number][] {
+  return [...tenants].map(([id, snapshot]) => [id, snapshot.record.version]);
+}
+
 /** The snapshot still claims this host (a moved domain or renamed slug must not keep routing here). */
 function claimsHost(snapshot: TenantSnapshot, match: TenantHostMatch): boolean {
   return (
@@ -70,13 +90,6 @@ async function loadForHost(env: Bindings, match: TenantHostMatch): Promise<Tenan
   }
 }
 
-/** A newer record of a cached tenant, brought by its TenantGate: compiled once and swapped in. */
-export async function adoptTenantRecord(env: Bindings, record: TenantRecord) {
-  const snapshot = await compileSnapshot(record, env.SEALING_KEY);
-  const cached = tenants.get(record.id);
-  if (!cached || cached.record.version < record.version) remember(tenants, record.id, snapshot, MAX_TENANTS);
-}
-
 function cachedForHost(match: TenantHostMatch, now: number) {
   const entry = hosts.get(match.host);
   if (!entry || entry.expiresAt <= now) return undefined;
@@ -87,9 +100,21 @@ function cachedForHost(match: TenantHostMatch, now: number) {
   return cached;
 }
 
+// A load that reads an older version than the feed has named raced a change (it began before the commit):
+// read again, this many times at most, rather than serve or cache what the change replaced.
+const MAX_OUTDATED_READS = 3;
+
 async function loadAndRemember(env: Bindings, match: TenantHostMatch): Promise<TenantSnapshot | null> {
   const seen = invalidations;
-  const snapshot = await loadForHost(env, match);
+  let snapshot = await loadForHost(env, match);
+  for (
+    let read = 1;
+    snapshot && isolateCursor.isOutdated(snapshot.record.id, snapshot.record.version);
+    read++
+  ) {
+    if (read === MAX_OUTDATED_READS) return snapshot;
+    snapshot = await loadForHost(env, match);
+  }
   // Read before a control write that has since answered (a revoked key, a moved domain): good for the
   // requests that were waiting on it, never for the cache.
   const changedAt = snapshot ? (invalidatedAt.get(snapshot.record.id) ?? 0) : invalidations;

@@ -1,0 +1,279 @@
+// The isolate's side of the leases (./lease): one wallet per limited tenant per isolate, in memory.
+//   take(counterIds, nowMs)            admit (one token from every counter) or say why not
+//   needsRefresh(counterIds, nowMs)    a call should start in the background (take() still says ok)
+//   buildRequest(specs, version, now)  the next LeaseRequest, carrying reports
+//   accept(response, nowMs)            adopt the gate's answer; false for unknown or repeated ones
+//   dropGrants()                       a limit changed: nothing granted before is spent; all reported
+//
+// Edge pattern: r = take(); if r.reason === 'need_lease', await the isolate's single in-flight call (build,
+// send, accept) and take() again; `rate_limited` / `quota_exceeded` answer 429 at once. A call that fails
+// needs nothing: whatever it carried is sent again by the next one, and the gate ignores what it has already
+// applied. Near the end of a budget a lease may carry a single token, so a burst waits several round trips;
+// every round trip admits at least one waiting request or turns into a 429, so bound the wait, not the tries.
+import type { CounterSpec, LeaseRequest, LeaseResponse, Report } from './lease';
+import type { RateLimitPolicy } from './ratelimit-headers';
+import type { WindowKind } from './windows';
+
+// Start the next call when what is held would run out (or lapse) within this long at the current demand.
+const REFRESH_AHEAD_MS = 1_000;
+// A lease response this late is treated as lost; its reports are sent again anyway.
+const INFLIGHT_GIVE_UP_MS = 30_000;
+const DEMAND_BUCKET_MS = 1000;
+
+export type TakeResult =
+  | { ok: true; policies: RateLimitPolicy[] }
+  /** No spendable grant: ask the gate, then retry. */
+  | { ok: false; reason: 'need_lease' }
+  /** The gate has none left either: answer 429 now. The day window wins when both are exhausted. */
+  | {
+      ok: false;
+      reason: 'rate_limited' | 'quota_exceeded';
+      counter: string;
+      retryAfter: number;
+      policies: RateLimitPolicy[];
+    };
+
+// All times below are the isolate's own clock.
+type Held = {
+  leaseId: string;
+  counter: string;
+  tokens: number;
+  used: number;
+  expiresAt: number;
+  /** It lapses with its window: a call made sooner could not outlive it either. */
+  endsWithWindow: boolean;
+};
+type View = {
+  kind: WindowKind;
+  limit: number;
+  remaining: number;
+  expiresAt: number;
+  resetAt: number;
+  sentAt: number;
+};
+type Demand = { bucketStart: number; current: number; previous: number; pending: number };
+
+export class LeaseWallet {
+  private seq = 0;
+  private held: Held[] = [];
+  /** Grants that can no longer be spent from, waiting for a call to report them. */
+  private closed: Report[] = [];
+  /** The newest grant's view of each counter: limit, what the gate had left, when the window ends. */
+  private views = new Map<string, View>();
+  private demand = new Map<string, Demand>();
+  private inflight = new Map<string, { sentAt: number; reports: Report[] }>();
+
+  constructor(readonly isolateId: string) {}
+
+  /** Grants waiting to be reported: the wallet may not be forgotten before a call carries them. */
+  get owesReports(): boolean {
+    return this.closed.length > 0 || this.held.length > 0;
+  }
+
+  take(counterIds: string[], nowMs: number): TakeResult {
+    const counters = counterIds.length > 1 ? [...new Set(counterIds)] : counterIds;
+    this.close(nowMs);
+    const picks: Held[] = [];
+    let exhausted: { counter: string; view: View } | null = null;
+    let missing = false;
+    for (const id of counters) {
+      const held = this.spendable(id, nowMs);
+      if (held) {
+        picks.push(held);
+        continue;
+      }
+      const view = this.views.get(id);
+      if (view && view.expiresAt > nowMs && view.remaining === 0) {
+        if (!exhausted || view.resetAt > exhausted.view.resetAt) exhausted = { counter: id, view };
+      } else {
+        missing = true;
+      }
+    }
+    if (exhausted) {
+      this.countDemand(counters, nowMs);
+      return {
+        ok: false,
+        reason: exhausted.view.kind === 'day' ? 'quota_exceeded' : 'rate_limited',
+        counter: exhausted.counter,
+        retryAfter: Math.max(1, Math.ceil((exhausted.view.resetAt - nowMs) / 1000)),
+        policies: this.policies(counters, nowMs),
+      };
+    }
+    if (missing) {
+      for (const id of counters) this.demandOf(id, nowMs).pending += 1;
+      return { ok: false, reason: 'need_lease' };
+    }
+    // Only now, with a token from every counter in hand, is anything spent.
+    for (const held of picks) held.used += 1;
+    this.countDemand(counters, nowMs);
+    return { ok: true, policies: this.policies(counters, nowMs) };
+  }
+
+  /** What is held of some counter would run out, or lapse before its window ends, within a second. */
+  needsRefresh(counterIds: string[], nowMs: number): boolean {
+    const soon = nowMs + REFRESH_AHEAD_MS;
+    for (const id of counterIds) {
+      const view = this.views.get(id);
+      if (view && view.remaining === 0 && view.expiresAt > nowMs) continue;
+      const d = this.demand.get(id);
+      const need = d ? Math.ceil((this.rate(d, nowMs) * REFRESH_AHEAD_MS) / 1000) : 1;
+      let left = 0;
+      for (const h of this.held) {
+        if (h.counter === id && (h.expiresAt > soon || (h.endsWithWindow && h.expiresAt > nowMs)))
+          left += h.tokens - h.used;
+      }
+      if (left < need) return true;
+    }
+    return false;
+  }
+
+  buildRequest(specs: CounterSpec[], version: number, nowMs: number): LeaseRequest {
+    this.close(nowMs);
+    this.collect(nowMs);
+    this.seq += 1;
+    const counters: LeaseRequest['counters'] = [];
+    for (const spec of specs) {
+      const d = this.demand.get(spec.id);
+      const rate = d ? this.rate(d, nowMs) + d.pending : 1;
+      if (d) d.pending = 0;
+      counters.push({ ...spec, demandPerSecond: Math.max(1, rate) });
+    }
+    const reports = [...this.closed];
+    const leaseId = `${this.isolateId}:${this.seq}`;
+    this.inflight.set(leaseId, { sentAt: nowMs, reports });
+    return { isolateId: this.isolateId, seq: this.seq, version, counters, reports };
+  }
+
+  accept(resp: LeaseResponse, nowMs: number): boolean {
+    const call = this.inflight.get(resp.leaseId);
+    if (!call) return false;
+    this.inflight.delete(resp.leaseId);
+    const { sentAt } = call;
+    const acked = new Set(call.reports);
+    this.closed = this.closed.filter((r) => !acked.has(r));
+    for (const g of resp.grants) {
+      const expiresAt = sentAt + g.ttlMs;
+      if (g.tokens > 0) {
+        this.held.push({
+          leaseId: resp.leaseId,
+          counter: g.counter,
+          tokens: g.tokens,
+          used: 0,
+          expiresAt,
+          endsWithWindow: g.ttlMs >= g.resetMs,
+        });
+      }
+      const view = this.views.get(g.counter);
+      if (!view || sentAt >= view.sentAt) {
+        // Received time, not send time: a Retry-After a few ms late is harmless, one early earns a 429.
+        const resetAt = nowMs + g.resetMs;
+        this.views.set(g.counter, {
+          kind: g.kind,
+          limit: g.limit,
+          remaining: g.remaining,
+          expiresAt,
+          resetAt,
+          sentAt,
+        });
+      }
+    }
+    return true;
+  }
+
+  /** A limit changed: tokens granted under the old one are not spent, and are reported (refunded). */
+  dropGrants(): void {
+    for (const h of this.held) this.closed.push({ leaseId: h.leaseId, counter: h.counter, used: h.used });
+    this.held = [];
+    this.views.clear();
+  }
+
+  /** The unexpired grant of a counter with tokens left that expires first, so fewer tokens lapse. */
+  private spendable(counter: string, nowMs: number): Held | undefined {
+    let best: Held | undefined;
+    for (const h of this.held) {
+      if (h.counter !== counter || h.used >= h.tokens || h.expiresAt <= nowMs) continue;
+      if (!best || h.expiresAt < best.expiresAt) best = h;
+    }
+    return best;
+  }
+
+  private available(counter: string, nowMs: number): number {
+    let n = 0;
+    for (const h of this.held) if (h.counter === counter && h.expiresAt > nowMs) n += h.tokens - h.used;
+    return n;
+  }
+
+  /** Per window kind, the counter with the fewest requests left: the one a client will hit first. */
+  private policies(counters: string[], nowMs: number): RateLimitPolicy[] {
+    const best = new Map<WindowKind, RateLimitPolicy>();
+    for (const id of counters) {
+      const view = this.views.get(id);
+      if (!view) continue;
+      const policy: RateLimitPolicy = {
+        name: view.kind,
+        limit: view.limit,
+        remaining: view.remaining + this.available(id, nowMs),
+        resetSeconds: Math.max(0, Math.ceil((view.resetAt - nowMs) / 1000)),
+      };
+      const current = best.get(view.kind);
+      if (!current || policy.remaining < current.remaining) best.set(view.kind, policy);
+    }
+    return [...best.values()];
+  }
+
+  /** Moves expired and empty grants to the report queue: from here on they are never spent from. */
+  private close(nowMs: number): void {
+    if (!this.held.some((h) => h.expiresAt <= nowMs || h.used >= h.tokens)) return;
+    const open: Held[] = [];
+    for (const h of this.held) {
+      if (h.expiresAt > nowMs && h.used < h.tokens) open.push(h);
+      else this.closed.push({ leaseId: h.leaseId, counter: h.counter, used: h.used });
+    }
+    this.held = open;
+  }
+
+  private collect(nowMs: number): void {
+    for (const [id, call] of this.inflight)
+      if (call.sentAt + INFLIGHT_GIVE_UP_MS <= nowMs) this.inflight.delete(id);
+    for (const [id, view] of this.views) if (view.resetAt <= nowMs) this.views.delete(id);
+    for (const [id, d] of this.demand) {
+      if (d.pending === 0 && this.rate(d, nowMs) === 0) this.demand.delete(id);
+    }
+  }
+
+  private demandOf(counter: string, nowMs: number): Demand {
+    let d = this.demand.get(counter);
+    if (!d) {
+      d = { bucketStart: nowMs, current: 0, previous: 0, pending: 0 };
+      this.demand.set(counter, d);
+    }
+    return d;
+  }
+
+  private countDemand(counters: string[], nowMs: number): void {
+    for (const id of counters) {
+      const d = this.demandOf(id, nowMs);
+      this.rate(d, nowMs);
+      d.current += 1;
+    }
+  }
+
+  /** Sliding one-second rate from two fixed buckets; also rolls the buckets forward. */
+  private rate(d: Demand, nowMs: number): number {
+    const elapsed = nowMs - d.bucketStart;
+    if (elapsed >= 2 * DEMAND_BUCKET_MS) {
+      d.previous = 0;
+      d.current = 0;
+      d.bucketStart = nowMs;
+    } else if (elapsed >= DEMAND_BUCKET_MS) {
+      d.previous = d.current;
+      d.current = 0;
+      d.bucketStart += DEMAND_BUCKET_MS;
+    } else if (elapsed < 0) {
+      // The isolate clock stepped back: start over rather than weigh a bucket from the future.
+      d.bucketStart = nowMs;
+    }
+    const weight = 1 - (nowMs - d.bucketStart) / DEMAND_BUCKET_MS;
+    return d.previous * weight + d.current;
+  }
+}

@@ -1,0 +1,39 @@
+// The usage counters of one tenant (or key) and day, as the isolates count them and usage_daily stores them.
+
+export const USAGE_FIELDS = [
+  'requests',
+  'allowed',
+  'rate_limited',
+  'quota_exceeded',
+  'unauthorized',
+  'status_2xx',
+  'status_3xx',
+  'status_4xx',
+  'status_5xx',
+  'bytes_in',
+  'bytes_out',
+] as const;
+export type UsageCounts = Record<(typeof USAGE_FIELDS)[number], number>;
+/** Usage by UTC date `YYYY-MM-DD`. */
+export type UsageDelta = Record<string, UsageCounts>;
+
+export function emptyUsage(): UsageCounts {
+  return Object.fromEntries(USAGE_FIELDS.map((f) => [f, 0])) as UsageCounts;
+}
+
+export function mergeUsage(a: UsageDelta, b: UsageDelta): UsageDelta {
+  const out: UsageDelta = {};
+  for (const delta of [a, b]) {
+    for (const [date, counts] of Object.entries(delta)) addCounts(out, date, counts);
+  }
+  return out;
+}
+
+export function addCounts(into: UsageDelta, date: string, counts: Partial<UsageCounts>): void {
+  let day = into[date];
+  if (!day) {
+    day = emptyUsage();
+    into[date] = day;
+  }
+  for (const f of USAGE_FIELDS) day[f] += counts[f] ?? 0;
+}
