@@ -34,7 +34,7 @@ export function createTenantHostApp() {
   app.use(async (c, next) => {
     const match = matchTenantHost(c.get('host'), configuredBaseDomains(c.env));
     await confirmFreshness(c.env, c.executionCtx);
-    const resolved = await resolveTenantFromHost(c.env, match);
+    const resolved = await resolveTenantFromHost(c.env, c.executionCtx, match);
     const url = new URL(c.req.url);
     // The gateway's own path space on every tenant host, whatever the tenant's status: never forwarded.
     // Decided on the raw path, as the upstream would see it, not on the router's decoded one.

@@ -5,9 +5,11 @@ import { connectDatabase } from '../db/client';
 import { loadTenantRecordForHost } from '../db/snapshot-query';
 import type { Bindings } from '../env';
 import { ApiError } from '../errors';
+import { readColoRecord, storeColoRecord } from './colo-cache';
 import { isolateCursor } from './feed-cursor';
 import { compileSnapshot, type InstanceTarget, type TenantSnapshot } from './snapshot';
 
+type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
 type HostEntry = { tenantId: string | null; expiresAt: number };
 
 // Unknown hosts, and hosts routed to `public` by UNKNOWN_HOST=default, are remembered for `unknownHostTtl`.
@@ -41,20 +43,25 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number) {
  * write. Unknown hosts are forgotten too: the change may be the domain or slug that makes one known.
  */
 export function invalidateTenant(tenantId: string) {
+  forget(tenantId, { keepHosts: false });
+}
+
+function forget(tenantId: string, opts: { keepHosts: boolean }) {
   remember(invalidatedAt, tenantId, ++invalidations, MAX_TENANTS);
   // A load begun before the change may return what it replaced: later requests must not join it.
   loading.clear();
   tenants.delete(tenantId);
   for (const [host, entry] of hosts) {
-    if (entry.tenantId === tenantId || entry.tenantId === null) hosts.delete(host);
+    if (entry.tenantId === null || (entry.tenantId === tenantId && !opts.keepHosts)) hosts.delete(host);
   }
 }
 
 /** The feed named version `version` of a tenant: a cached snapshot older than that is dropped. */
 export function dropTenantBefore(tenantId: string, version: number) {
   const cached = tenants.get(tenantId);
-  // Not cached: what it changed may still be a cached unknown host, or what a load in flight reads.
-  if (!cached || cached.record.version < version) invalidateTenant(tenantId);
+  // Not cached: what it changed may still be a cached unknown host, or what a load in flight reads. The
+  // tenant's hosts are kept, so its reload knows which tenant and version to look for in the colo cache.
+  if (!cached || cached.record.version < version) forget(tenantId, { keepHosts: true });
 }
 
 /** An instance changed: every snapshot placed on it is dropped. */
@@ -76,14 +83,30 @@ function claimsHost(snapshot: TenantSnapshot, match: TenantHostMatch): boolean {
   );
 }
 
-/** The host's tenant, else with UNKNOWN_HOST=default the tenant `public`; one connection, one query each. */
-async function loadForHost(env: Bindings, match: TenantHostMatch): Promise<TenantSnapshot | null> {
+/**
+ * The host's tenant: from the colo cache when the feed named the version this host's tenant is at, else from
+ * Postgres (then stored in the colo cache for the colo's other isolates). With UNKNOWN_HOST=default an unknown
+ * host gets the tenant `public`. One connection, one query each.
+ */
+async function loadForHost(
+  env: Bindings,
+  ctx: WaitUntil,
+  match: TenantHostMatch,
+): Promise<TenantSnapshot | null> {
+  const known = hosts.get(match.host)?.tenantId;
+  const version = known ? isolateCursor.namedVersion(known) : undefined;
+  if (known && version !== undefined) {
+    const record = await readColoRecord(known, version);
+    const snapshot = record ? await compileSnapshot(record, env.SEALING_KEY) : null;
+    if (snapshot && claimsHost(snapshot, match)) return snapshot;
+  }
   const conn = await connectDatabase(env);
   try {
     let record = await loadTenantRecordForHost(conn.db, match.host, match.label?.slug ?? null);
     if (!record && env.UNKNOWN_HOST === 'default') {
       record = await loadTenantRecordForHost(conn.db, '', 'public');
     }
+    if (record) storeColoRecord(record, ctx);
     return record ? await compileSnapshot(record, env.SEALING_KEY) : null;
   } finally {
     await conn.close();
@@ -104,16 +127,20 @@ function cachedForHost(match: TenantHostMatch, now: number) {
 // read again, this many times at most, rather than serve or cache what the change replaced.
 const MAX_OUTDATED_READS = 3;
 
-async function loadAndRemember(env: Bindings, match: TenantHostMatch): Promise<TenantSnapshot | null> {
+async function loadAndRemember(
+  env: Bindings,
+  ctx: WaitUntil,
+  match: TenantHostMatch,
+): Promise<TenantSnapshot | null> {
   const seen = invalidations;
-  let snapshot = await loadForHost(env, match);
+  let snapshot = await loadForHost(env, ctx, match);
   for (
     let read = 1;
     snapshot && isolateCursor.isOutdated(snapshot.record.id, snapshot.record.version);
     read++
   ) {
     if (read === MAX_OUTDATED_READS) return snapshot;
-    snapshot = await loadForHost(env, match);
+    snapshot = await loadForHost(env, ctx, match);
   }
   // Read before a control write that has since answered (a revoked key, a moved domain): good for the
   // requests that were waiting on it, never for the cache.
@@ -131,7 +158,11 @@ async function loadAndRemember(env: Bindings, match: TenantHostMatch): Promise<T
   return snapshot;
 }
 
-async function loadOnce(env: Bindings, match: TenantHostMatch): Promise<TenantSnapshot | null> {
+async function loadOnce(
+  env: Bindings,
+  ctx: WaitUntil,
+  match: TenantHostMatch,
+): Promise<TenantSnapshot | null> {
   const shared = loading.get(match.host);
   const age = shared ? clockNow() - shared.startedAt : Infinity;
   if (shared && age < LOAD_ABANDONED_AFTER_MS) {
@@ -141,7 +172,7 @@ async function loadOnce(env: Bindings, match: TenantHostMatch): Promise<TenantSn
       if (!(err instanceof LoadAbandoned)) throw err;
     }
   }
-  const promise = loadAndRemember(env, match).finally(() => {
+  const promise = loadAndRemember(env, ctx, match).finally(() => {
     if (loading.get(match.host)?.promise === promise) loading.delete(match.host);
   });
   loading.set(match.host, { promise, startedAt: clockNow() });
@@ -151,10 +182,14 @@ async function loadOnce(env: Bindings, match: TenantHostMatch): Promise<TenantSn
 export type ResolvedTenant = { snapshot: TenantSnapshot; instance: InstanceTarget };
 
 /** Host → tenant and instance (DESIGN.md "Host resolution" steps 3–6); `404 unknown_host` otherwise. */
-export async function resolveTenantFromHost(env: Bindings, match: TenantHostMatch): Promise<ResolvedTenant> {
+export async function resolveTenantFromHost(
+  env: Bindings,
+  ctx: WaitUntil,
+  match: TenantHostMatch,
+): Promise<ResolvedTenant> {
   let snapshot = cachedForHost(match, clockNow());
   if (!snapshot) {
-    snapshot = (await loadOnce(env, match)) ?? undefined;
+    snapshot = (await loadOnce(env, ctx, match)) ?? undefined;
     if (!snapshot) throw unknownHost();
   }
   const instanceName = instanceFor(snapshot, match);

@@ -23,9 +23,15 @@ export function tenantChanged(c: Context<AppEnv>, tenantId: string) {
 }
 
 /** Every replica reads its `changes` past its head: one append covers every write the request committed. */
-async function appendToFeeds(env: Bindings): Promise<void> {
+const appendToReplicas = async (env: Bindings): Promise<void> => {
   const replicas = Array.from({ length: feedReplicaCount(env) }, (_, i) => feedReplica(env, i).append());
   await Promise.all(replicas);
+};
+let appendToFeeds = appendToReplicas;
+
+/** Tests only: how appends reach the feed (e.g. one that hangs); without an argument, the real one. */
+export function setFeedAppenderForTests(appender?: (env: Bindings) => Promise<void>) {
+  appendToFeeds = appender ?? appendToReplicas;
 }
 
 /**

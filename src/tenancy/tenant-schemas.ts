@@ -40,7 +40,12 @@ const RouteRuleSchema = z
   .openapi('TenantRoute', { example: { methods: ['POST'], path: '/emails/*', scope: 'send' } });
 
 const LimitsSchema = z
-  .strictObject({ on_gate_error: z.enum(['closed', 'open']).default('closed') })
+  .strictObject({
+    on_gate_error: z.enum(['closed', 'open']).default('closed'),
+    // When the ChangeFeed cannot be reached: keep serving the cached snapshot, or refuse once it is
+    // unconfirmed for more than 10 s (DESIGN.md, Limiter failure policy).
+    on_stale: z.enum(['serve', 'refuse']).default('serve'),
+  })
   .openapi('TenantLimits');
 
 const Settings = z
@@ -90,7 +95,7 @@ export function toTenantJson(view: TenantView): TenantJson {
     rate_limit: tenant.rateLimit,
     auth: tenant.auth,
     routes: tenant.routes,
-    limits: tenant.limits,
+    limits: { on_stale: 'serve', ...tenant.limits },
     settings: tenant.settings,
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
@@ -154,7 +159,7 @@ export const UpdateTenant = z
   .openapi('TenantUpdate');
 
 export const DEFAULT_AUTH: TenantAuth = { mode: 'required', public_paths: [] };
-export const DEFAULT_LIMITS: TenantLimits = { on_gate_error: 'closed' };
+export const DEFAULT_LIMITS: TenantLimits = { on_gate_error: 'closed', on_stale: 'serve' };
 
 type Defaulted = 'rate_limit' | 'auth' | 'routes' | 'limits' | 'settings';
 

@@ -28,6 +28,11 @@ export async function limitedTenant(opts: {
   return t;
 }
 
+/** The ChangeFeed every isolate of the tests polls (one replica). */
+export function feed() {
+  return env.CHANGE_FEED.get(env.CHANGE_FEED.idFromName('feed-0'));
+}
+
 export function gate(tenantId: string) {
   return env.TENANT_GATE.get(env.TENANT_GATE.idFromName(tenantId));
 }

@@ -1,33 +1,43 @@
-// The TenantGate Durable Object itself: snapshot versions, persistence across a restart, usage flushes.
+// The TenantGate Durable Object itself: limits with their versions, persistence across a restart, and the
+// usage flushes kept for a rolling deploy from the earlier release.
 
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { and, eq, sql } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import { newId } from '../../src/core/crypto/ids';
-import { emptyUsage, type LeaseRequest, USAGE_FIELDS, type UsageCounts } from '../../src/core/limits/lease';
 import { utcDate } from '../../src/core/limits/windows';
+import { emptyUsage, USAGE_FIELDS, type UsageCounts } from '../../src/core/usage/usage-counts';
 import { tenants, usageDaily } from '../../src/db/schema';
 import { writeUsageFlush } from '../../src/db/usage';
+import type { GateLeaseRequest } from '../../src/gate/lease-wire';
 import { TenantGate } from '../../src/gate/tenant-gate';
 import { api } from './control-client';
 import { awayFromMinuteEnd, gate, limit, limitedTenant } from './gate-helpers';
 import { seedTenant, withDb } from './helpers';
 
 let seq = 0;
-function leaseRequest(tenantId: string, knownVersion: number, over: Partial<LeaseRequest> = {}) {
+function leaseRequest(
+  tenantId: string,
+  version: number,
+  over: Partial<GateLeaseRequest> = {},
+): GateLeaseRequest {
   seq += 1;
   return {
     isolateId: 'test-isolate',
     seq,
+    version,
     counters: [],
     reports: [],
     usage: null,
     tenantId,
-    knownVersion,
     ...over,
   };
 }
+
+const minute = (limit: number, demandPerSecond = 100) => [
+  { id: 'tenant:minute', kind: 'minute' as const, limit, demandPerSecond },
+];
 
 async function usageRow(tenantId: string) {
   const [row] = await withDb((db) =>
@@ -50,74 +60,76 @@ async function usageApiDay(tenantId: string) {
 }
 
 describe('TenantGate', () => {
-  test('sends the tenant record only when the caller’s version differs, and re-reads it on refresh()', async () => {
+  test('limits travel with the calls: the newest snapshot version’s limit wins, also for an older caller', async () => {
     const t = await seedTenant();
+    await awayFromMinuteEnd();
     const stub = gate(t.tenantId);
-    const cold = await stub.lease(leaseRequest(t.tenantId, 0));
-    expect(cold.record?.id).toBe(t.tenantId);
-    const version = cold.lease.version;
-    expect(cold.record?.version).toBe(version);
-    const warm = await stub.lease(leaseRequest(t.tenantId, version));
-    expect(warm.record).toBeUndefined();
-    expect(warm.lease.version).toBe(version);
-
-    await withDb((db) =>
-      db
-        .update(tenants)
-        .set({ rateLimit: limit(9), version: sql`${tenants.version} + 1` })
-        .where(eq(tenants.id, t.tenantId)),
-    );
-    expect(await stub.refresh(t.tenantId)).toBe(version + 1);
-    const changed = await stub.lease(
-      leaseRequest(t.tenantId, version, { counters: [{ id: 'tenant:minute', demandPerSecond: 1 }] }),
-    );
-    expect(changed.lease.version).toBe(version + 1);
-    expect(changed.record?.rate_limit).toEqual(limit(9));
-    expect(changed.lease.grants[0]).toMatchObject({ counter: 'tenant:minute', limit: 9 });
+    const first = await stub.lease(leaseRequest(t.tenantId, 4, { counters: minute(100, 1) }));
+    expect(first.grants[0]).toMatchObject({ counter: 'tenant:minute', limit: 100 });
+    const lowered = await stub.lease(leaseRequest(t.tenantId, 5, { counters: minute(9, 1) }));
+    expect(lowered.grants[0]).toMatchObject({ limit: 9 });
+    expect(lowered.version).toBe(5);
+    // An isolate still on version 4 is answered with the limit of version 5.
+    const stale = await stub.lease(leaseRequest(t.tenantId, 4, { counters: minute(100, 1) }));
+    expect(stale.grants[0]).toMatchObject({ limit: 9 });
+    expect(stale.version).toBe(5);
   });
 
-  test('an isolate that read a newer version than the gate knows makes it catch up before answering', async () => {
+  test('a grant is at most a quarter of what the window has left, valid until min(window end, 30 s)', async () => {
     const t = await seedTenant();
+    await awayFromMinuteEnd(35_000);
     const stub = gate(t.tenantId);
-    const { lease } = await stub.lease(leaseRequest(t.tenantId, 0));
-    await withDb((db) =>
-      db
-        .update(tenants)
-        .set({ version: sql`${tenants.version} + 1` })
-        .where(eq(tenants.id, t.tenantId)),
-    );
-    const answer = await stub.lease(leaseRequest(t.tenantId, lease.version + 1));
-    expect(answer.lease.version).toBe(lease.version + 1);
-    expect(answer.record).toBeUndefined();
-  });
-
-  test('a deleted tenant is answered with record null', async () => {
-    const t = await seedTenant();
-    const stub = gate(t.tenantId);
-    const { lease } = await stub.lease(leaseRequest(t.tenantId, 0));
-    await withDb((db) => db.delete(tenants).where(eq(tenants.id, t.tenantId)));
-    await stub.refresh(t.tenantId);
-    expect((await stub.lease(leaseRequest(t.tenantId, lease.version))).record).toBeNull();
+    const { grants } = await stub.lease(leaseRequest(t.tenantId, 1, { counters: minute(100, 1_000) }));
+    expect(grants[0].tokens).toBe(25);
+    expect(grants[0].remaining).toBe(75);
+    expect(grants[0].ttlMs).toBe(Math.min(30_000, grants[0].resetMs));
+    const next = await stub.lease(leaseRequest(t.tenantId, 1, { counters: minute(100, 1_000) }));
+    expect(next.grants[0].tokens).toBe(18);
   });
 
   test('a restarted gate never grants again what it granted in the current window', async () => {
     const t = await limitedTenant({ rateLimit: limit(3) });
     await awayFromMinuteEnd();
     const stub = gate(t.tenantId);
-    const want = [{ id: 'tenant:minute', demandPerSecond: 100 }];
     let granted = 0;
     for (let i = 0; i < 10; i++) {
-      const { lease } = await stub.lease(leaseRequest(t.tenantId, 0, { counters: want }));
+      const lease = await stub.lease(leaseRequest(t.tenantId, 1, { counters: minute(3) }));
       granted += lease.grants[0].tokens;
     }
     expect(granted).toBe(3);
     // A new instance on the same storage, as after an eviction or a deploy.
     const again = await runInDurableObject(stub, async (_instance: TenantGate, state) => {
       const restarted = new TenantGate(state, env);
-      return restarted.lease(leaseRequest(t.tenantId, 0, { counters: want }));
+      return restarted.lease(leaseRequest(t.tenantId, 1, { counters: minute(3) }));
     });
-    expect(again.lease.grants[0]).toMatchObject({ tokens: 0, remaining: 0, limit: 3 });
-    expect(again.record?.id).toBe(t.tenantId);
+    expect(again.grants[0]).toMatchObject({ tokens: 0, remaining: 0, limit: 3 });
+  });
+
+  test('a gate holding usage from the earlier release (stored with its record) writes it after a restart', async () => {
+    const t = await seedTenant();
+    const stub = gate(t.tenantId);
+    const days = { [utcDate(Date.now())]: { ...emptyUsage(), requests: 7, allowed: 7, status_2xx: 7 } };
+    await runInDurableObject(stub, async (_instance: TenantGate, state) => {
+      // The earlier release's storage: the ledger with a top-level version and usage, and the tenant record.
+      state.storage.kv.put('ledger', {
+        version: 3,
+        specs: { 'tenant:minute': { kind: 'minute', limit: 10 } },
+        counters: {},
+        leases: {},
+        usage: days,
+        usageSeq: {},
+      });
+      state.storage.kv.put('tenant', { id: t.tenantId, record: null, loadedAt: 0 });
+      await state.storage.deleteAlarm();
+      // This release starting on that storage, as after the deploy: it sets an alarm for what it owes.
+      const restarted = new TenantGate(state, env);
+      for (let i = 0; i < 50 && (await state.storage.getAlarm()) === null; i++) {
+        await new Promise((done) => setTimeout(done, 10));
+      }
+      expect(await state.storage.getAlarm()).not.toBeNull();
+      await restarted.alarm();
+    });
+    expect(await usageRow(t.tenantId)).toMatchObject({ requests: 7, allowed: 7, status2xx: 7 });
   });
 
   test('usage riding on lease calls is flushed by the alarm into usage_daily, once', async () => {
@@ -126,7 +138,8 @@ describe('TenantGate', () => {
     const days = {
       [utcDate(Date.now())]: { ...emptyUsage(), requests: 5, allowed: 4, rate_limited: 1, bytes_out: 99 },
     };
-    const first = leaseRequest(t.tenantId, 0, { isolateId: 'iso-a', usage: { seq: 1, days } });
+    // As an isolate of the earlier release sends it, while a rolling deploy runs.
+    const first = leaseRequest(t.tenantId, 1, { isolateId: 'iso-a', usage: { seq: 1, days } });
     await stub.lease(first);
     // The same batch again (a lease call whose answer was lost) is not counted twice.
     await stub.lease({ ...first, seq: first.seq + 1 });

@@ -1,12 +1,14 @@
-// Rate limits and quotas through the TenantGate (DESIGN.md "Data plane", "Limiter failure policy"): exact
+// Rate limits and quotas through the TenantGate, and freshness through the ChangeFeed (DESIGN.md "Data plane", "Limiter failure policy"): exact
 // counts under concurrency, key overrides, changes that hold within 1 s, and the failure policy.
+import { runDurableObjectAlarm } from 'cloudflare:test';
 import { eq, sql } from 'drizzle-orm';
 import { afterEach, describe, expect, test } from 'vitest';
 import { apiKeys, tenants } from '../../src/db/schema';
+import { setFeedPollerForTests } from '../../src/edge/freshness';
 import { setGateClientForTests } from '../../src/edge/limit';
 import { advanceClock, gatewayWait, now } from './clock';
 import { api } from './control-client';
-import { awayFromMinuteEnd, codeOf, gate, hit, limit, limitedTenant, sleep } from './gate-helpers';
+import { awayFromMinuteEnd, codeOf, feed, gate, hit, limit, limitedTenant, sleep } from './gate-helpers';
 import { seedTenant, withDb } from './helpers';
 
 afterEach(() => setGateClientForTests());
@@ -111,9 +113,9 @@ describe('limits', () => {
     expect(await codeOf(res)).toBe('invalid_api_key');
   });
 
-  test('a change this isolate did not make reaches it through the gate within 1 s (revoke and limit)', async () => {
-    // Written straight to Postgres and told to the gate, as another isolate's control write would be:
-    // this isolate's cache is never invalidated, so only the gate's version can tell it.
+  test('a change this isolate did not make reaches it through the ChangeFeed within 1 s (revoke and limit)', async () => {
+    // Written straight to Postgres and appended to the feed, as another isolate's control write would be:
+    // this isolate's cache is never invalidated, so only the feed can tell it.
     const t = await limitedTenant({ rateLimit: limit(1000) });
     const second = await addKey(t.tenantId);
     await awayFromMinuteEnd(15_000);
@@ -127,7 +129,7 @@ describe('limits', () => {
         .where(eq(tenants.id, t.tenantId));
     });
     const changedAt = Date.now();
-    await gate(t.tenantId).refresh(t.tenantId);
+    await feed().append();
     let revokedAfter = -1;
     let limitedAfter = -1;
     while (Date.now() - changedAt < 3_000 && (revokedAfter < 0 || limitedAfter < 0)) {
@@ -139,9 +141,49 @@ describe('limits', () => {
     }
     expect(revokedAfter).toBeGreaterThanOrEqual(0);
     expect(limitedAfter).toBeGreaterThanOrEqual(0);
-    // One lease (≤ 1 s), plus the time the test's own requests take.
+    // One poll (≤ 1 s), plus the time the test's own requests take.
     expect(revokedAfter).toBeLessThanOrEqual(1_300);
     expect(limitedAfter).toBeLessThanOrEqual(1_300);
+  });
+
+  test('a change whose append was lost is found by the feed’s own read of `changes` (every 10 s)', async () => {
+    const t = await limitedTenant({ rateLimit: limit(1000) });
+    expect((await hit(t)).status).toBe(200);
+    await withDb((db) =>
+      db
+        .update(apiKeys)
+        .set({ revokedAt: new Date() })
+        .where(eq(apiKeys.id, t.keyId))
+        .then(() =>
+          db
+            .update(tenants)
+            .set({ version: sql`${tenants.version} + 1` })
+            .where(eq(tenants.id, t.tenantId)),
+        ),
+    );
+    // No append: polls keep confirming the old snapshot until the feed reads `changes` on its alarm.
+    advanceClock(1_100);
+    expect((await hit(t)).status).toBe(200);
+    expect(await runDurableObjectAlarm(feed())).toBe(true);
+    const repairedBy = Date.now() + 2_000;
+    let status = 200;
+    while (status === 200 && Date.now() < repairedBy) {
+      status = (await hit(t)).status;
+      if (status === 200) await sleep(50);
+    }
+    expect(status).toBe(401);
+  });
+
+  test('a tenant without limits never calls its gate; a limited one does', async () => {
+    const free = await limitedTenant({ rateLimit: null });
+    const limited = await limitedTenant({ rateLimit: limit(1000) });
+    for (let i = 0; i < 20; i++) {
+      expect((await hit(free)).status).toBe(200);
+      expect((await hit(limited)).status).toBe(200);
+    }
+    expect((await gate(free.tenantId).stats()).leaseCalls).toBe(0);
+    expect((await gate(limited.tenantId).stats()).leaseCalls).toBeGreaterThan(0);
+    expect((await gate(limited.tenantId).stats()).leaseCalls).toBeLessThan(5);
   });
 });
 
@@ -220,3 +262,36 @@ async function addKey(tenantId: string, scopes = ['proxy:read', 'proxy:write']):
   expect(res.status).toBe(201);
   return res.body.secret;
 }
+
+describe('ChangeFeed failure policy (limits.on_stale)', () => {
+  afterEach(() => setFeedPollerForTests());
+
+  test('feed unreachable: serve keeps serving the cached snapshot; refuse answers 503 after 10 s unconfirmed', async () => {
+    const serve = await limitedTenant({
+      rateLimit: null,
+      limits: { on_gate_error: 'closed', on_stale: 'serve' },
+    });
+    const refuse = await limitedTenant({
+      rateLimit: null,
+      limits: { on_gate_error: 'closed', on_stale: 'refuse' },
+    });
+    expect((await hit(serve)).status).toBe(200);
+    expect((await hit(refuse)).status).toBe(200);
+    setFeedPollerForTests(async () => {
+      throw new Error('feed unreachable');
+    });
+    // Unconfirmed, but not for long: both served.
+    advanceClock(5_000);
+    expect((await hit(serve)).status).toBe(200);
+    expect((await hit(refuse)).status).toBe(200);
+    advanceClock(6_500);
+    expect((await hit(serve)).status).toBe(200);
+    const refused = await hit(refuse);
+    expect(refused.status).toBe(503);
+    expect(await codeOf(refused)).toBe('limiter_unavailable');
+    // The feed back: the next poll (after the back-off) confirms the snapshots again.
+    setFeedPollerForTests();
+    advanceClock(6_000);
+    expect((await hit(refuse)).status).toBe(200);
+  });
+});

@@ -101,6 +101,11 @@ export class IsolateCursor {
     return (this.named.get(tenantId) ?? 0) > version;
   }
 
+  /** The newest version of a tenant the feed has named, if any. */
+  namedVersion(tenantId: string): number | undefined {
+    return this.named.get(tenantId);
+  }
+
   private name(tenantId: string, version: number) {
     const known = this.named.get(tenantId) ?? 0;
     if (version <= known) return;
