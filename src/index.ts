@@ -1,6 +1,7 @@
 import { createApp } from './app';
 import { configureClock } from './core/time/clock';
 import { connectDatabase } from './db/client';
+import { pruneChanges } from './db/changes';
 import { pruneUsageFlushes } from './db/usage';
 import type { Bindings } from './env';
 import { sweepHooks } from './hooks/sweep';
@@ -11,10 +12,11 @@ export { HookDeliverer } from './hooks/hook-deliverer';
 
 const app = createApp();
 
-async function pruneFlushIds(env: Env) {
+async function pruneOldRows(env: Env) {
   const { db, close } = await connectDatabase(env);
   try {
     await pruneUsageFlushes(db);
+    await pruneChanges(db);
   } finally {
     await close();
   }
@@ -25,9 +27,10 @@ export default {
     configureClock(env);
     return app.fetch(request, env, ctx);
   },
-  // Every 5 minutes: lost hook kicks re-kicked, and usage flush ids past any retry forgotten.
+  // Every 5 minutes: lost hook kicks re-kicked; usage flush ids past any retry, and `changes` rows older than
+  // any feed keeps, forgotten.
   scheduled: (_controller, env, ctx) => {
     configureClock(env);
-    ctx.waitUntil(Promise.all([sweepHooks(env, ctx), pruneFlushIds(env)]));
+    ctx.waitUntil(Promise.all([sweepHooks(env, ctx), pruneOldRows(env)]));
   },
 } satisfies ExportedHandler<Bindings>;
