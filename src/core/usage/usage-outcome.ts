@@ -1,4 +1,4 @@
-import type { UsageCounts } from '../limits/lease';
+import type { UsageCounts } from './usage-counts';
 
 /**
  * What one answered request adds to its tenant's usage. `allowed` means the limiter admitted it (whatever
