@@ -1,18 +1,19 @@
 import type { Context } from 'hono';
 import { byteCounter } from '../core/http/byte-counter';
 import type { TenantHostMatch } from '../core/http/host';
-import type { UsageCounts } from '../core/limits/lease';
 import { type RateLimitPolicy, rateLimitHeaders } from '../core/limits/ratelimit-headers';
 import { now as clockNow } from '../core/time/clock';
+import type { UsageCounts } from '../core/usage/usage-counts';
 import { requestUsage } from '../core/usage/usage-outcome';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { ApiError } from '../errors';
 import { type Authenticated, authenticateRequest } from './authenticate';
 import { forwardToInstance } from './forward';
-import { admit, counterIds, recordUsage, STALE, withRateLimitHeaders } from './limit';
+import { admit, counterIds, STALE, withRateLimitHeaders } from './limit';
 import { notInstalledResponse } from './not-installed';
 import type { PageEnv } from './pages/env';
 import { type ResolvedTenant, resolveTenantFromHost } from './resolve';
+import { countUsage } from './usage-batch';
 
 const NO_COUNTERS: string[] = [];
 // A gate that answers with a newer snapshot each time it is asked is changing faster than we can follow.
@@ -32,7 +33,10 @@ export async function handleTenantRequest(
   let request = c.req.raw;
   let admitted = false;
   let policies: RateLimitPolicy[] = [];
-  const count = (counts: Partial<UsageCounts>) => recordUsage(env, ctx, resolved.snapshot.record.id, counts);
+  // Counted for the key that authenticated the request (its id once known), else for the tenant alone.
+  let keyId: string | null = null;
+  const count = (counts: Partial<UsageCounts>) =>
+    countUsage(env, ctx, { tenantId: resolved.snapshot.record.id, keyId }, counts);
   try {
     for (let round = 1; ; round++) {
       const { snapshot } = resolved;
@@ -56,6 +60,7 @@ export async function handleTenantRequest(
       } catch (err) {
         refusal = err;
       }
+      keyId = auth?.key?.id ?? null;
       const admission = await admit(env, ctx, snapshot, auth ? counterIds(snapshot, auth.key) : NO_COUNTERS);
       if (admission === STALE) {
         if (round === MAX_SNAPSHOT_ROUNDS) {
