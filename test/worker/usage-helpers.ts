@@ -6,6 +6,7 @@ import { and, eq } from 'drizzle-orm';
 import { newId } from '../../src/core/crypto/ids';
 import type { UsageMessage, UsageRow } from '../../src/core/usage/usage-batch';
 import { usageBatches, usageKeyDaily } from '../../src/db/schema';
+import { sendUsageNow } from '../../src/edge/usage-batch';
 import worker from '../../src/index';
 import { withDb } from './helpers';
 
@@ -16,8 +17,20 @@ export function usageMessage(rows: UsageRow[], id = newId('ub')): UsageMessage {
 /** Today's UTC date, the day rows built by tests are counted on. */
 export const today = () => new Date().toISOString().slice(0, 10);
 
+/** What a queue() handler did with a delivery (cloudflare:test's getQueueResult; it reports no retry delay). */
+export type QueueResult = {
+  outcome: string;
+  ackAll: boolean;
+  retryBatch: { retry: boolean };
+  explicitAcks: string[];
+  retryMessages: { msgId: string }[];
+};
+
 /** Delivers `messages` to the worker's queue() as one delivery of `queue`; answers what it acked or retried. */
-export async function deliver(messages: UsageMessage[], opts: { queue?: string; attempts?: number } = {}) {
+export async function deliver(
+  messages: UsageMessage[],
+  opts: { queue?: string; attempts?: number } = {},
+): Promise<QueueResult> {
   const batch = createMessageBatch<unknown>(
     opts.queue ?? 'gateway-usage',
     messages.map((body, i) => ({
@@ -29,7 +42,7 @@ export async function deliver(messages: UsageMessage[], opts: { queue?: string; 
   );
   const ctx = createExecutionContext();
   await worker.queue(batch, env);
-  return getQueueResult(batch, ctx);
+  return (await getQueueResult(batch, ctx)) as QueueResult;
 }
 
 /** The usage_key_daily rows of one key, as stored. */
@@ -46,4 +59,24 @@ export function keyRows(tenantId: string, keyId: string) {
 export async function batchRecorded(id: string): Promise<boolean> {
   const rows = await withDb((db) => db.select().from(usageBatches).where(eq(usageBatches.id, id)));
   return rows.length === 1;
+}
+
+/** How many connections the outage projects' database switch has refused while down (test/setup). */
+export async function refusedConnections(): Promise<number> {
+  const res = await fetch(`${env.TEST_CONTROL_URL}/database/refused`);
+  return ((await res.json()) as { refused: number }).refused;
+}
+
+/**
+ * Sends this isolate's usage batch while the database is down and waits (bounded) until a connection has been
+ * refused since: the queue took the batch and its consumer tried to write it, and failed.
+ */
+export async function sendUsageDuringOutage(): Promise<void> {
+  const before = await refusedConnections();
+  if (!(await sendUsageNow(env))) throw new Error('the USAGE queue did not take the batch');
+  const deadline = Date.now() + 10_000;
+  while ((await refusedConnections()) === before) {
+    if (Date.now() >= deadline) throw new Error('no write was tried while the database was down');
+    await new Promise((done) => setTimeout(done, 50));
+  }
 }
