@@ -1,5 +1,4 @@
-// The counters of a tenant's (or a key's) usage on one UTC day, as usage_daily and usage_key_daily hold them
-// and the usage API answers them (DESIGN.md "Usage").
+// The usage counters of one tenant (or key) and day, as the isolates count them and usage_daily stores them.
 
 export const USAGE_FIELDS = [
   'requests',
@@ -14,15 +13,34 @@ export const USAGE_FIELDS = [
   'bytes_in',
   'bytes_out',
 ] as const;
-
-export type UsageField = (typeof USAGE_FIELDS)[number];
-export type UsageCounts = Record<UsageField, number>;
+export type UsageCounts = Record<(typeof USAGE_FIELDS)[number], number>;
+/** Usage by UTC date `YYYY-MM-DD`. */
+export type UsageDelta = Record<string, UsageCounts>;
 
 export function emptyUsage(): UsageCounts {
   return Object.fromEntries(USAGE_FIELDS.map((f) => [f, 0])) as UsageCounts;
 }
 
-/** Adds `counts` to `into` field by field; what is not a finite number adds nothing. */
+export function mergeUsage(a: UsageDelta, b: UsageDelta): UsageDelta {
+  const out: UsageDelta = {};
+  for (const delta of [a, b]) {
+    for (const [date, counts] of Object.entries(delta)) addCounts(out, date, counts);
+  }
+  return out;
+}
+
+export function addCounts(into: UsageDelta, date: string, counts: Partial<UsageCounts>): void {
+  let day = into[date];
+  if (!day) {
+    day = emptyUsage();
+    into[date] = day;
+  }
+  for (const f of USAGE_FIELDS) day[f] += counts[f] ?? 0;
+}
+
+export type UsageField = (typeof USAGE_FIELDS)[number];
+
+/** Adds `counts` to `into` field by field; a zero or what is not a finite number adds nothing. */
 export function addUsage(into: Partial<UsageCounts>, counts: Partial<UsageCounts>): void {
   for (const f of USAGE_FIELDS) {
     const n = counts[f];
@@ -30,7 +48,7 @@ export function addUsage(into: Partial<UsageCounts>, counts: Partial<UsageCounts
   }
 }
 
-/** The counters that are not zero: what a message carries. */
+/** The counters that are not zero: what a usage message carries. */
 export function nonZero(counts: Partial<UsageCounts>): Partial<UsageCounts> {
   const out: Partial<UsageCounts> = {};
   addUsage(out, counts);
