@@ -5,6 +5,20 @@ const TIME_SCALE = 0.25;
 const OUTAGE_TESTS = 'test/worker/**/*outage*.test.ts';
 const BATTERY_OUTAGE_TESTS = 'test/battery/worker/**/*outage*.test.ts';
 
+// wrangler.toml's usage queue consumers, as Miniflare runs them in tests: the same retries and dead-letter
+// queue, but a delivery goes within 50 ms instead of the 5 s (30 s) a batch may wait to fill in production,
+// so a test sees its usage written as soon as it sends it. (Miniflare takes each queue's settings whole.)
+const TEST_QUEUE_CONSUMERS = {
+  'gateway-usage': {
+    maxBatchSize: 100,
+    maxBatchTimeout: 0.05,
+    maxRetries: 40,
+    deadLetterQueue: 'gateway-usage-dlq',
+    retryDelay: 60,
+  },
+  'gateway-usage-dlq': { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 40, retryDelay: 60 },
+};
+
 /** The battery's Node-side cases: raw HTTP to the gateway in a workerd process (test/battery/process/setup). */
 function processProject(name: string, include: string[], timeoutMs: number) {
   return {
@@ -45,6 +59,7 @@ function workerProject(name: string, include: string[], exclude: string[], opts 
             // inject time instead of waiting for it. Timeouts and the contract's figures are not scaled.
             GATEWAY_TIME_SCALE: String(TIME_SCALE),
           },
+          queueConsumers: TEST_QUEUE_CONSUMERS,
         },
       })),
     ],

@@ -164,7 +164,30 @@ export async function buildBundle(
   return { ...built, cached: false };
 }
 
-/** What Miniflare needs from wrangler.toml: the compatibility date and the Durable Object bindings. */
+type QueueConsumer = {
+  maxBatchSize?: number;
+  maxBatchTimeout?: number;
+  maxRetries?: number;
+  deadLetterQueue?: string;
+  retryDelay?: number;
+};
+
+/** The `key = value` lines of every `[[heading]]` table of wrangler.toml, one record per table. */
+function tomlTables(toml: string, heading: string): Record<string, string | number>[] {
+  const tables: Record<string, string | number>[] = [];
+  for (const part of toml.split(`[[${heading}]]`).slice(1)) {
+    const table: Record<string, string | number> = {};
+    for (const line of part.split('\n').slice(1)) {
+      if (/^\s*\[/.test(line)) break;
+      const pair = /^\s*(\w+)\s*=\s*(?:"([^"]*)"|(\d+(?:\.\d+)?))/.exec(line);
+      if (pair) table[pair[1]] = pair[2] ?? Number(pair[3]);
+    }
+    tables.push(table);
+  }
+  return tables;
+}
+
+/** What Miniflare needs from wrangler.toml: the compatibility date, the Durable Objects and the queues. */
 async function wranglerSettings() {
   const toml = await readFile(path.join(root, 'wrangler.toml'), 'utf8');
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
@@ -173,7 +196,20 @@ async function wranglerSettings() {
   const binding = /\[\[durable_objects\.bindings\]\]\s*name\s*=\s*"(\w+)"\s*class_name\s*=\s*"(\w+)"/g;
   for (const [, name, className] of toml.matchAll(binding))
     durableObjects[name] = { className, useSQLite: true };
-  return { date, durableObjects };
+  const queueProducers: Record<string, { queueName: string }> = {};
+  for (const producer of tomlTables(toml, 'queues.producers'))
+    queueProducers[String(producer.binding)] = { queueName: String(producer.queue) };
+  const queueConsumers: Record<string, QueueConsumer> = {};
+  for (const consumer of tomlTables(toml, 'queues.consumers')) {
+    queueConsumers[String(consumer.queue)] = {
+      maxBatchSize: consumer.max_batch_size as number | undefined,
+      maxBatchTimeout: consumer.max_batch_timeout as number | undefined,
+      maxRetries: consumer.max_retries as number | undefined,
+      deadLetterQueue: consumer.dead_letter_queue as string | undefined,
+      retryDelay: consumer.retry_delay as number | undefined,
+    };
+  }
+  return { date, durableObjects, queueProducers, queueConsumers };
 }
 
 /** The last `lines` lines of a text file. */
@@ -188,7 +224,7 @@ export async function startWorker(opts: {
   name: string;
   bundle: Bundle;
   bindings: Record<string, string>;
-  /** Binds the gateway's Durable Objects, as wrangler.toml declares them. */
+  /** Binds the gateway's Durable Objects and its USAGE queue (producer and consumers), as wrangler.toml declares them. */
   withDurableObjects?: boolean;
   /** Opens workerd's DevTools inspector on this port (for the CPU profile). */
   inspectorPort?: number;
@@ -210,6 +246,8 @@ export async function startWorker(opts: {
     compatibilityFlags: ['nodejs_compat'],
     bindings: opts.bindings,
     durableObjects: opts.withDurableObjects ? settings.durableObjects : undefined,
+    queueProducers: opts.withDurableObjects ? settings.queueProducers : undefined,
+    queueConsumers: opts.withDurableObjects ? settings.queueConsumers : undefined,
     unsafeDirectSockets: [{ host: '127.0.0.1', port }],
     inspectorPort: opts.inspectorPort,
     ...(log && {

@@ -1,4 +1,5 @@
 import type { Actor } from './core/tenancy/actor';
+import type { UsageMessage } from './core/usage/usage-batch';
 import type { Connection } from './db/client';
 
 /** Secrets are set with `wrangler secret put`, so `wrangler types` cannot see them. */
@@ -11,7 +12,8 @@ export type Secrets = {
 /** Tests only, never set in production: shrinks every wait of core/time/clock's table by this factor. */
 export type TestBindings = { GATEWAY_TIME_SCALE?: string };
 
-export type Bindings = Env & Secrets & TestBindings;
+/** `USAGE` (wrangler.toml): the usage queue, which carries the isolates' usage messages (src/edge/usage-batch). */
+export type Bindings = Omit<Env, 'USAGE'> & { USAGE: Queue<UsageMessage> } & Secrets & TestBindings;
 
 export type AppEnv = {
   Bindings: Bindings;

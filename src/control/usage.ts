@@ -1,11 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { and, asc, between, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { now as clockNow } from '../core/time/clock';
-import { usageDaily } from '../db/schema';
+import { apiKeys } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { useDatabase } from '../request-database';
-import { authenticate, tenantFor } from './auth';
+import { keyUsage, tenantUsage } from '../usage/reads';
+import { authenticate, notFound, tenantFor } from './auth';
 import { errorResponses, json, security, TenantParam } from './openapi';
 
 const DAY_MS = 86_400_000;
@@ -26,23 +27,24 @@ const counters = {
   bytes_out: z.number().int(),
 };
 
-type Counters = { [K in keyof typeof counters]: number };
-
 const UsageDaySchema = z
   .object({ date: z.string().openapi({ example: '2026-04-20' }), ...counters })
   .openapi('UsageDay');
 
-const UsageSchema = z
-  .object({
-    tenant_id: z.string(),
-    from: z.string(),
-    to: z.string(),
-    totals: z.object(counters).openapi('UsageTotals'),
-    days: z
-      .array(UsageDaySchema)
-      .openapi({ description: 'Every day from `from` to `to`; days without traffic are zero' }),
-  })
-  .openapi('Usage');
+const usagePeriod = {
+  from: z.string(),
+  to: z.string(),
+  totals: z.object(counters).openapi('UsageTotals'),
+  days: z
+    .array(UsageDaySchema)
+    .openapi({ description: 'Every day from `from` to `to`; days without traffic are zero' }),
+};
+
+const UsageSchema = z.object({ tenant_id: z.string(), ...usagePeriod }).openapi('Usage');
+
+const KeyUsageSchema = z
+  .object({ tenant_id: z.string(), key_id: z.string(), ...usagePeriod })
+  .openapi('KeyUsage');
 
 const UtcDate = z
   .string()
@@ -55,38 +57,6 @@ const UtcDate = z
 
 function toDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
-}
-
-function zero(): Counters {
-  return {
-    requests: 0,
-    allowed: 0,
-    rate_limited: 0,
-    quota_exceeded: 0,
-    unauthorized: 0,
-    status_2xx: 0,
-    status_3xx: 0,
-    status_4xx: 0,
-    status_5xx: 0,
-    bytes_in: 0,
-    bytes_out: 0,
-  };
-}
-
-function toCounters(row: typeof usageDaily.$inferSelect): Counters {
-  return {
-    requests: row.requests,
-    allowed: row.allowed,
-    rate_limited: row.rateLimited,
-    quota_exceeded: row.quotaExceeded,
-    unauthorized: row.unauthorized,
-    status_2xx: row.status2xx,
-    status_3xx: row.status3xx,
-    status_4xx: row.status4xx,
-    status_5xx: row.status5xx,
-    bytes_in: row.bytesIn,
-    bytes_out: row.bytesOut,
-  };
 }
 
 /** `from`..`to` as UTC dates: default the last 30 days up to today; at most 366 days, from ≤ to. */
@@ -121,26 +91,52 @@ const usageRoute = createRoute({
   responses: { 200: json(UsageSchema, 'Usage'), ...errorResponses(404) },
 });
 
+const keyUsageRoute = createRoute({
+  method: 'get',
+  path: '/v1/tenants/{tenant}/keys/{id}/usage',
+  tags: ['usage'],
+  summary: "One key's daily usage",
+  description:
+    'The requests made with this key (its refusals by the limiter included), per UTC day, inclusive; default ' +
+    'the last 30 days; at most 366 days. Counts appear within 15 s.',
+  security,
+  middleware: [authenticate],
+  request: {
+    params: TenantParam.extend({
+      id: z
+        .string()
+        .min(1)
+        .max(64)
+        .openapi({ param: { name: 'id', in: 'path' }, example: 'key_3kVb9QmL1xZ7pR2sT8wY' }),
+    }),
+    query: z.object({ from: UtcDate.optional(), to: UtcDate.optional() }),
+  },
+  responses: { 200: json(KeyUsageSchema, 'Usage of the key'), ...errorResponses(404) },
+});
+
 export function registerUsage(app: OpenAPIHono<AppEnv>) {
   app.openapi(usageRoute, async (c) => {
     const tenant = await tenantFor(c, c.req.valid('param').tenant, { tenantAdmin: true });
     const range = dateRange(c.req.valid('query'), clockNow());
-    const db = await useDatabase(c);
-    const rows = await db
-      .select()
-      .from(usageDaily)
-      .where(and(eq(usageDaily.tenantId, tenant.id), between(usageDaily.date, range.from, range.to)))
-      .orderBy(asc(usageDaily.date));
-    const byDate = new Map(rows.map((row) => [row.date, toCounters(row)]));
-    const totals = zero();
-    const days = [];
-    const start = Date.parse(`${range.from}T00:00:00Z`);
-    for (let i = 0; i < range.days; i++) {
-      const date = toDate(start + i * DAY_MS);
-      const day = byDate.get(date) ?? zero();
-      for (const k of Object.keys(totals) as (keyof Counters)[]) totals[k] += day[k];
-      days.push({ date, ...day });
-    }
+    const { totals, days } = await tenantUsage(await useDatabase(c), tenant.id, range);
     return c.json({ tenant_id: tenant.id, from: range.from, to: range.to, totals, days }, 200);
+  });
+
+  app.openapi(keyUsageRoute, async (c) => {
+    const params = c.req.valid('param');
+    const tenant = await tenantFor(c, params.tenant, { tenantAdmin: true });
+    const range = dateRange(c.req.valid('query'), clockNow());
+    const db = await useDatabase(c);
+    // A key of another tenant is no key of this one.
+    const [key] = await db
+      .select({ id: apiKeys.id })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, params.id), eq(apiKeys.tenantId, tenant.id)));
+    if (!key) throw notFound('key');
+    const { totals, days } = await keyUsage(db, tenant.id, key.id, range);
+    return c.json(
+      { tenant_id: tenant.id, key_id: key.id, from: range.from, to: range.to, totals, days },
+      200,
+    );
   });
 }

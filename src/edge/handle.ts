@@ -14,6 +14,7 @@ import { admit, requestCounters, withRateLimitHeaders } from './limit';
 import { notInstalledResponse } from './not-installed';
 import type { PageEnv } from './pages/env';
 import type { ResolvedTenant } from './resolve';
+import { countUsage } from './usage-batch';
 
 /**
  * The data plane: host → tenant status → key + scope → limits → forward. The host has been resolved once
@@ -30,8 +31,10 @@ export async function handleTenantRequest(
   let request = c.req.raw;
   let admitted = false;
   let policies: RateLimitPolicy[] = [];
-  // USAGE-PLACEHOLDER: the usage batch (./usage-batch) lands with the queue.
-  const count = (_counts: Partial<UsageCounts>) => {};
+  // Counted for the key that authenticated the request (its id once known), else for the tenant alone.
+  let keyId: string | null = null;
+  const count = (counts: Partial<UsageCounts>) =>
+    countUsage(env, ctx, { tenantId: record.id, keyId }, counts);
   try {
     if (record.limits?.on_stale === 'refuse' && unconfirmedFor(clockNow()) > STALE_REFUSE_MS) {
       throw new ApiError('limiter_unavailable', `Tenant ${record.slug} cannot confirm its configuration now`);
@@ -51,6 +54,7 @@ export async function handleTenantRequest(
       request.headers,
       clockNow(),
     );
+    keyId = auth.key?.id ?? null;
     policies = await admit(env, ctx, snapshot, requestCounters(snapshot, auth.key));
     admitted = true;
     const length = request.headers.get('content-length');

@@ -56,7 +56,7 @@ async function shot(page: Page, name: string) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-/** Usage rows for the last days, as the TenantGate would have flushed them; their totals. */
+/** Usage rows for the last days, as the USAGE queue consumer would have written them; their totals. */
 async function seedUsage(databaseUrl: string, tenantId: string) {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();

@@ -29,6 +29,7 @@ const CONTROL_ROUTES = [
   'get /v1/keys',
   'delete /v1/keys/{id}',
   'get /v1/tenants/{tenant}/usage',
+  'get /v1/tenants/{tenant}/keys/{id}/usage',
   'get /v1/audit',
   'post /v1/tenants/{tenant}/install-token',
 ];

@@ -1,7 +1,8 @@
 // Lets outage tests take the database away from the worker and give it back: a TCP relay between the
 // WebSocket bridge and Postgres that, when switched off, drops every open connection and refuses new
 // ones, exactly what the worker sees when Postgres is stopped. Controlled over HTTP, since worker tests run
-// in workerd: `POST /database/down`, `POST /database/up`. Listens on 127.0.0.1 only.
+// in workerd: `POST /database/down`, `POST /database/up`; `GET /database/refused` answers how many
+// connections it has refused so far (so a test can tell the worker tried). Listens on 127.0.0.1 only.
 import http from 'node:http';
 import net from 'node:net';
 
@@ -16,9 +17,13 @@ function listen(server: net.Server): Promise<number> {
 
 export async function startDatabaseSwitch(target: { host: string; port: number }): Promise<DatabaseSwitch> {
   let up = true;
+  let refused = 0;
   const open = new Set<net.Socket>();
   const relay = net.createServer((client) => {
-    if (!up) return void client.destroy();
+    if (!up) {
+      refused++;
+      return void client.destroy();
+    }
     const server = net.connect(target.port, target.host);
     open.add(client).add(server);
     client.pipe(server).pipe(client);
@@ -39,6 +44,10 @@ export async function startDatabaseSwitch(target: { host: string; port: number }
       up = url.pathname === '/database/up';
       if (!up) for (const socket of open) socket.destroy();
       res.writeHead(204).end();
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/database/refused') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ refused }));
       return;
     }
     res.writeHead(404).end();

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { usageDaily } from '../../src/db/schema';
+import { usageDaily, usageKeyDaily } from '../../src/db/schema';
 import { api, type ErrorBody, newKey, newTenant } from './control-client';
 import { unique, withDb } from './helpers';
 
@@ -128,4 +128,68 @@ test('a tenant:admin key reads its own usage', async () => {
   const res = await api<Usage>('GET', `/v1/tenants/${tenant.id}/usage`, { key: secret });
   expect(res.status).toBe(200);
   expect(res.body.tenant_id).toBe(tenant.id);
+});
+
+type KeyUsage = Usage & { key_id: string };
+
+test("a key's usage: its own daily rows (usage_key_daily), the same fields, zero-filled", async () => {
+  const { tenant } = await newTenant();
+  const { key } = await newKey(tenant.id, ['proxy:read']);
+  const { key: other } = await newKey(tenant.id, ['proxy:read']);
+  await withDb((db) =>
+    db.insert(usageKeyDaily).values([
+      { tenantId: tenant.id, keyId: key.id, date: '2026-01-02', requests: 4, allowed: 3, rateLimited: 1 },
+      { tenantId: tenant.id, keyId: key.id, date: '2026-01-03', requests: 2, status4xx: 2, bytesOut: 9 },
+      { tenantId: tenant.id, keyId: other.id, date: '2026-01-02', requests: 50 },
+    ]),
+  );
+  const res = await api<KeyUsage>(
+    'GET',
+    `/v1/tenants/${tenant.slug}/keys/${key.id}/usage?from=2026-01-01&to=2026-01-03`,
+  );
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({
+    tenant_id: tenant.id,
+    key_id: key.id,
+    from: '2026-01-01',
+    to: '2026-01-03',
+  });
+  expect(res.body.days.map((d) => [d.date, d.requests])).toEqual([
+    ['2026-01-01', 0],
+    ['2026-01-02', 4],
+    ['2026-01-03', 2],
+  ]);
+  expect(Object.keys(res.body.days[0]).sort()).toEqual(Object.keys({ date: '', ...res.body.totals }).sort());
+  expect(res.body.totals).toMatchObject({
+    requests: 6,
+    allowed: 3,
+    rate_limited: 1,
+    status_4xx: 2,
+    bytes_out: 9,
+  });
+  const defaults = await api<KeyUsage>('GET', `/v1/tenants/${tenant.id}/keys/${key.id}/usage`);
+  expect(defaults.body.days).toHaveLength(30);
+  const bad = await api<ErrorBody>('GET', `/v1/tenants/${tenant.id}/keys/${key.id}/usage?from=2026-02-30`);
+  expect(bad.status).toBe(422);
+});
+
+test("a key of another tenant, or no key at all, is 404; a tenant:admin key reads its own tenant's keys only", async () => {
+  const { tenant } = await newTenant();
+  const { tenant: stranger } = await newTenant();
+  const { key } = await newKey(tenant.id, ['proxy:read']);
+  const { key: strangerKey } = await newKey(stranger.id, ['proxy:read']);
+  const foreign = await api<ErrorBody>('GET', `/v1/tenants/${tenant.id}/keys/${strangerKey.id}/usage`);
+  expect(foreign.status).toBe(404);
+  expect(foreign.body.error.code).toBe('not_found');
+  expect((await api('GET', `/v1/tenants/${tenant.id}/keys/${unique('key_')}/usage`)).status).toBe(404);
+  const { secret } = await newKey(tenant.id, ['tenant:admin']);
+  const own = await api<KeyUsage>('GET', `/v1/tenants/${tenant.id}/keys/${key.id}/usage`, { key: secret });
+  expect(own.status).toBe(200);
+  expect(own.body.key_id).toBe(key.id);
+  const across = await api('GET', `/v1/tenants/${stranger.id}/keys/${strangerKey.id}/usage`, { key: secret });
+  expect(across.status).toBe(404);
+  const { secret: reader } = await newKey(tenant.id, ['proxy:read']);
+  expect((await api('GET', `/v1/tenants/${tenant.id}/keys/${key.id}/usage`, { key: reader })).status).toBe(
+    403,
+  );
 });

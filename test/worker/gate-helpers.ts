@@ -2,6 +2,7 @@
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { apiKeys, type RateLimit, type TenantLimits, tenants } from '../../src/db/schema';
+import { sendUsageNow } from '../../src/edge/usage-batch';
 import { api } from './control-client';
 import { gatewayFetch, type SeededTenant, seedTenant, withDb } from './helpers';
 
@@ -53,21 +54,33 @@ export { awayFromMinuteEnd } from './clock';
 
 export type UsageTotals = Record<string, number>;
 
-export async function usageTotals(tenantId: string): Promise<UsageTotals> {
-  const res = await api<{ totals: UsageTotals }>('GET', `/v1/tenants/${tenantId}/usage`);
+/** The usage API's totals of a tenant, or (`keyId`) of one of its keys. */
+export async function usageTotals(tenantId: string, keyId?: string): Promise<UsageTotals> {
+  const path = keyId ? `/v1/tenants/${tenantId}/keys/${keyId}/usage` : `/v1/tenants/${tenantId}/usage`;
+  const res = await api<{ totals: UsageTotals }>('GET', path);
   if (res.status !== 200) throw new Error(`usage answered ${res.status}`);
   return res.body.totals;
 }
 
-/** Polls the usage API until it shows `expected` (checked field by field) or `withinMs` has passed. */
-export async function usageReaches(tenantId: string, expected: UsageTotals, withinMs = 15_000) {
+/**
+ * Sends this isolate's usage batch to the USAGE queue now (rather than waiting up to 5 s for it), then polls
+ * the usage API until it shows `expected` (checked field by field) or `withinMs` has passed: the totals of
+ * the tenant, or with `keyId` of that key.
+ */
+export async function usageReaches(
+  tenantId: string,
+  expected: UsageTotals,
+  withinMs = 15_000,
+  keyId?: string,
+): Promise<UsageTotals> {
+  await sendUsageNow(env);
   const deadline = Date.now() + withinMs;
   let totals: UsageTotals = {};
   for (;;) {
-    totals = await usageTotals(tenantId).catch(() => totals);
+    totals = await usageTotals(tenantId, keyId).catch(() => totals);
     const matches = Object.entries(expected).every(([field, value]) => totals[field] === value);
     if (matches || Date.now() >= deadline) return totals;
-    await new Promise((done) => setTimeout(done, 250));
+    await new Promise((done) => setTimeout(done, 100));
   }
 }
 

@@ -1,5 +1,6 @@
-// Usage (DESIGN.md "Usage"): counted by the edge, aggregated by the TenantGate, flushed to usage_daily, shown
-// by the usage API within 15 s, with nothing counted twice.
+// Usage (DESIGN.md "Usage"): counted by the edge in the isolate's batch, sent through the USAGE queue (a real
+// Miniflare queue), written by its consumer to usage_daily and usage_key_daily, shown by the usage API within
+// 15 s, with nothing counted twice.
 import { describe, expect, test } from 'vitest';
 import { awayFromMinuteEnd, hit, limit, limitedTenant, usageReaches } from './gate-helpers';
 
@@ -41,6 +42,9 @@ describe('usage', () => {
     const totals = await usageReaches(t.tenantId, expected, 15_000);
     expect(totals).toMatchObject(expected);
     console.log(`usage visible ${Date.now() - started} ms after the last request`);
+    // The key's own rows: every request it made (the limiter's refusals included), none of the keyless 401s.
+    const byKey = { ...expected, requests: 9, unauthorized: 0, status_4xx: 3 };
+    expect(await usageReaches(t.tenantId, byKey, 15_000, t.keyId)).toEqual(byKey);
   }, 45_000);
 
   test('quota refusals are counted apart from rate-limit refusals', async () => {

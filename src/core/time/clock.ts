@@ -15,6 +15,11 @@ export const WAITS = {
   usageFlushRetryFirst: 1_000,
   usageFlushRetrySecond: 2_000,
   usageFlushRetryLater: 5_000,
+  /** Isolate: usage counted is sent to the USAGE queue this long after the first count of a batch. */
+  usageSendInterval: 5_000,
+  /** USAGE queue consumer: a delivery that could not be written is retried after 2 s, doubling up to 1 h. */
+  usageRetryFirst: 2_000,
+  usageRetryMax: 60 * 60_000,
   /** TenantGate: a failed re-read of the tenant is not tried again sooner than this. */
   gateReloadRetry: 1_000,
   /** Isolate: after a failed lease call the failure policy applies at once for this long. */

@@ -37,3 +37,20 @@ export function addCounts(into: UsageDelta, date: string, counts: Partial<UsageC
   }
   for (const f of USAGE_FIELDS) day[f] += counts[f] ?? 0;
 }
+
+export type UsageField = (typeof USAGE_FIELDS)[number];
+
+/** Adds `counts` to `into` field by field; a zero or what is not a finite number adds nothing. */
+export function addUsage(into: Partial<UsageCounts>, counts: Partial<UsageCounts>): void {
+  for (const f of USAGE_FIELDS) {
+    const n = counts[f];
+    if (typeof n === 'number' && Number.isFinite(n) && n !== 0) into[f] = (into[f] ?? 0) + n;
+  }
+}
+
+/** The counters that are not zero: what a usage message carries. */
+export function nonZero(counts: Partial<UsageCounts>): Partial<UsageCounts> {
+  const out: Partial<UsageCounts> = {};
+  addUsage(out, counts);
+  return out;
+}

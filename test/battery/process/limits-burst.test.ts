@@ -56,7 +56,7 @@ describe('battery: limits (process)', () => {
     console.log(`1,000 concurrent answered in ${Date.now() - started} ms`);
     expect(answers.filter((a) => a.status === 200)).toHaveLength(100);
     expect(answers.filter((a) => a.status === 429 && a.code === 'rate_limited')).toHaveLength(900);
-    // The gate's count agrees with what the clients saw (visible within 15 s, DESIGN.md "Usage").
+    // Usage, through the USAGE queue, agrees with what the clients saw (within 15 s, DESIGN.md "Usage").
     const expected = { requests: 1_000, allowed: 100, rate_limited: 900 };
     let totals: Record<string, number> = {};
     const deadline = Date.now() + 20_000;

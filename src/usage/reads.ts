@@ -1,0 +1,69 @@
+// The usage reads of the control API (DESIGN.md "Usage"): a tenant's days from usage_daily, one key's from
+// usage_key_daily, every day of the range present (zero when nothing was counted), with the range's totals.
+import { and, asc, between, eq } from 'drizzle-orm';
+import { addUsage, emptyUsage, type UsageCounts } from '../core/usage/usage-counts';
+import type { Database } from '../db/client';
+import { usageDaily, usageKeyDaily } from '../db/schema';
+
+const DAY_MS = 86_400_000;
+
+export type UsageDay = { date: string } & UsageCounts;
+export type DateRange = { from: string; to: string; days: number };
+
+type CounterRow = typeof usageDaily.$inferSelect;
+
+function toCounts(row: Omit<CounterRow, 'tenantId'>): UsageCounts {
+  return {
+    requests: row.requests,
+    allowed: row.allowed,
+    rate_limited: row.rateLimited,
+    quota_exceeded: row.quotaExceeded,
+    unauthorized: row.unauthorized,
+    status_2xx: row.status2xx,
+    status_3xx: row.status3xx,
+    status_4xx: row.status4xx,
+    status_5xx: row.status5xx,
+    bytes_in: row.bytesIn,
+    bytes_out: row.bytesOut,
+  };
+}
+
+function report(rows: Omit<CounterRow, 'tenantId'>[], range: DateRange) {
+  const byDate = new Map(rows.map((row) => [row.date, toCounts(row)]));
+  const totals = emptyUsage();
+  const days: UsageDay[] = [];
+  const start = Date.parse(`${range.from}T00:00:00Z`);
+  for (let i = 0; i < range.days; i++) {
+    const date = new Date(start + i * DAY_MS).toISOString().slice(0, 10);
+    const day = byDate.get(date) ?? emptyUsage();
+    addUsage(totals, day);
+    days.push({ date, ...day });
+  }
+  return { totals, days };
+}
+
+/** A tenant's usage, all its keys and requests without one, per day of `range`. */
+export async function tenantUsage(db: Database, tenantId: string, range: DateRange) {
+  const rows = await db
+    .select()
+    .from(usageDaily)
+    .where(and(eq(usageDaily.tenantId, tenantId), between(usageDaily.date, range.from, range.to)))
+    .orderBy(asc(usageDaily.date));
+  return report(rows, range);
+}
+
+/** One key's usage per day of `range`. */
+export async function keyUsage(db: Database, tenantId: string, keyId: string, range: DateRange) {
+  const rows = await db
+    .select()
+    .from(usageKeyDaily)
+    .where(
+      and(
+        eq(usageKeyDaily.tenantId, tenantId),
+        eq(usageKeyDaily.keyId, keyId),
+        between(usageKeyDaily.date, range.from, range.to),
+      ),
+    )
+    .orderBy(asc(usageKeyDaily.date));
+  return report(rows, range);
+}
