@@ -123,7 +123,7 @@ describe('TenantGate', () => {
       await state.storage.deleteAlarm();
       // This release starting on that storage, as after the deploy: it sets an alarm for what it owes.
       const restarted = new TenantGate(state, env);
-      for (let i = 0; i < 50 && (await state.storage.getAlarm()) === null; i++) {
+      for (let i = 0; i < 300 && (await state.storage.getAlarm()) === null; i++) {
         await new Promise((done) => setTimeout(done, 10));
       }
       expect(await state.storage.getAlarm()).not.toBeNull();

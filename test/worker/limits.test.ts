@@ -128,8 +128,9 @@ describe('limits', () => {
         .set({ rateLimit: limit(0), version: sql`${tenants.version} + 1` })
         .where(eq(tenants.id, t.tenantId));
     });
-    const changedAt = Date.now();
+    // The contract counts from the feed's acknowledgement of the append (what the control write waits for).
     await feed().append();
+    const changedAt = Date.now();
     let revokedAfter = -1;
     let limitedAfter = -1;
     while (Date.now() - changedAt < 3_000 && (revokedAfter < 0 || limitedAfter < 0)) {
