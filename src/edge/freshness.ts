@@ -40,7 +40,9 @@ export async function confirmFreshness(env: Bindings, ctx: WaitUntil): Promise<v
     if (cursor.shouldPollAhead(now) && !liveInflight(now)) ctx.waitUntil(poll(env).catch(() => {}));
     return;
   }
-  if (cursor.cursor !== null && cursor.backingOff(now)) return;
+  // The feed failed a moment ago: serve unconfirmed rather than make every request wait on it (an isolate
+  // without a cursor yet loads without one; its first successful poll then revalidates what it loaded).
+  if (cursor.backingOff(now)) return;
   await poll(env).catch(() => {});
 }
 
@@ -82,10 +84,11 @@ async function pollNow(env: Bindings): Promise<void> {
       POLL_TIMEOUT_MS,
       () => new Error('Feed poll timed out'),
     );
+    const first = cursor.cursor === null;
     const effects = cursor.accept(answer, sentAt);
     for (const { tenantId, version } of effects.named) dropTenantBefore(tenantId, version);
     for (const instanceId of effects.instances) dropInstance(instanceId);
-    if (effects.revalidate) {
+    if (effects.revalidate || (first && cachedTenantVersions().length > 0)) {
       await revalidate(env);
       cursor.revalidated(answer.cursor, sentAt);
     }
