@@ -84,11 +84,12 @@ async function pollNow(env: Bindings): Promise<void> {
       POLL_TIMEOUT_MS,
       () => new Error('Feed poll timed out'),
     );
-    const first = cursor.cursor === null;
+    // Loaded before this isolate had a cursor (its first polls failed): checked before the cursor is taken.
+    if (cursor.cursor === null) await revalidate(env);
     const effects = cursor.accept(answer, sentAt);
     for (const { tenantId, version } of effects.named) dropTenantBefore(tenantId, version);
     for (const instanceId of effects.instances) dropInstance(instanceId);
-    if (effects.revalidate || (first && cachedTenantVersions().length > 0)) {
+    if (effects.revalidate) {
       await revalidate(env);
       cursor.revalidated(answer.cursor, sentAt);
     }
