@@ -66,10 +66,14 @@ export class ChangeFeed extends DurableObject<Bindings> {
     void this.sync().catch(() => {});
   }
 
-  /** An isolate's poll: the entries past its cursor (null: it has none yet, and takes the head). */
-  poll(cursor: number | null): PollAnswer {
+  /**
+   * An isolate's poll: the entries past its cursor (null: it has none yet, and takes the head). A feed that
+   * has never read `changes` (its first start) reads before it answers; if that fails, so does the poll.
+   */
+  async poll(cursor: number | null): Promise<PollAnswer> {
     this.served.polls += 1;
     this.touch();
+    if (!this.log.started) await this.sync();
     return this.log.poll(cursor);
   }
 
