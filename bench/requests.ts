@@ -3,7 +3,7 @@
 // made here (the paced client, autocannon) and in wrk's Lua (bench/load.ts).
 import { generatedSecret, INSTANCE } from './seed';
 
-/** Coprime with each other and with the tenant counts in use (multiples of 10), so every combination comes up. */
+/** 7 and 3: coprime with each other and with the tenant counts in use (1, 25, 1,000), so every combination comes up. */
 export const PATHS = [
   '/',
   '/v1/items',

@@ -31,7 +31,7 @@ const plan = quick
 const tailPlan: Omit<TailPlan, 'tmpDir'> = quick
   ? {
       totals: [1_000, 10_000],
-      inUse: 50,
+      inUse: 25,
       connections: 32,
       rounds: 1,
       seconds: 2,
@@ -54,7 +54,7 @@ const tailPlan: Omit<TailPlan, 'tmpDir'> = quick
       seconds: 4,
       pacedSeconds: 8,
       warmupSeconds: 2,
-      warmDeadlineMs: 150_000,
+      warmDeadlineMs: 200_000,
       settleMs: 5_000,
       quiet: { limit: 60, rate: 0.9 },
       pushed: { limit: 60, rate: 2, seconds: null },

@@ -33,7 +33,7 @@ import { type Bundle, type RunningWorker, startWorkers } from './workerd';
 export type TailPlan = {
   /** Tenants in the database of each deployment: the smaller hosts every scenario but the larger's (a). */
   totals: [number, number];
-  /** Tenants in use per scenario (a multiple of ten dividing both totals at least eight times). */
+  /** Tenants in use per scenario (each total must be a multiple of it, at least eight times over). */
   inUse: number;
   connections: number;
   rounds: number;
@@ -287,7 +287,8 @@ export async function prepareTail(plan: TailPlan, ctx: TailContext): Promise<Tai
     none: spread(smaller, 1),
     high: spread(smaller, 2),
     quiet: spread(smaller, 3),
-    pushed: spread(smaller, 4),
+    // The same tenants as the quiet ones when the limits agree ("the same, pushed"), else their own.
+    pushed: plan.pushed.limit === plan.quiet.limit ? [] : spread(smaller, 4),
     noneLarge: spread(larger, 1),
     highLarge: spread(larger, 2),
     // The references: one tenant each, out of the sets' way.
@@ -295,6 +296,7 @@ export async function prepareTail(plan: TailPlan, ctx: TailContext): Promise<Tai
     high1: [6],
     quiet1: [7],
   };
+  if (sets.pushed.length === 0) sets.pushed = sets.quiet;
   const keys = KEYS_PER_TENANT - 1;
 
   log(
@@ -322,7 +324,9 @@ export async function prepareTail(plan: TailPlan, ctx: TailContext): Promise<Tai
       { tenants: [...sets.none, ...sets.none1], limit: null, lastKey: KEYS_PER_TENANT },
       { tenants: [...sets.high, ...sets.high1], limit: TAIL_HIGH_LIMIT, lastKey: keys },
       { tenants: [...sets.quiet, ...sets.quiet1], limit: perMinute(plan.quiet.limit), lastKey: keys },
-      { tenants: sets.pushed, limit: perMinute(plan.pushed.limit), lastKey: keys },
+      ...(sets.pushed === sets.quiet
+        ? []
+        : [{ tenants: sets.pushed, limit: perMinute(plan.pushed.limit), lastKey: keys }]),
     ]),
     seedDeployment(ctx, large, larger, [
       { tenants: sets.noneLarge, limit: null, lastKey: keys },
@@ -356,7 +360,7 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
           ...sets.none,
           ...sets.high,
           ...sets.quiet,
-          ...sets.pushed,
+          ...(sets.pushed === sets.quiet ? [] : sets.pushed),
         ]
       : [...sets.noneLarge, ...sets.highLarge];
   const warmRuns = await Promise.all(
@@ -401,7 +405,7 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
   const noLimit = 'no limit';
   const high = `limit ${count(TAIL_HIGH_LIMIT.requests_per_minute ?? 0)}/min`;
   const quiet = `limit ${plan.quiet.limit}/min, paced ${plan.quiet.rate} req/s each`;
-  const ref = (limit: string) => `1 tenant, ${limit}`;
+  const ref = (limit: string) => `1 tenant of ${count(smaller)}, ${limit}`;
   add({ name: ref(noLimit), deployment: a, tenants: sets.none1, limit: 'none', reference: null });
   add({
     name: `${of(smaller)}, ${noLimit}`,
@@ -480,7 +484,7 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
 
   const runs = new Map<string, (TailRun & { limited: number })[]>(scenarios.map((s) => [s.name, []]));
   const quietSet = new Set([...sets.quiet, ...sets.quiet1]);
-  const quietRecords: PacedRecord[] = warmRecords.filter((r) => quietSet.has(r.tenant));
+  const quietRoundRecords: PacedRecord[] = [];
   let reading = await readCounters(deployments, plan.settleMs);
   for (let round = 1; round <= plan.rounds; round++) {
     for (const s of scenarios) {
@@ -488,7 +492,7 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
       if (s.kind === 'closed') result = { ...(await closed(s, plan.seconds)), limited: 0 };
       else {
         const run = await paced(s.deployment, s.tenants, plan.quiet.rate, plan.pacedSeconds);
-        quietRecords.push(...run.records);
+        quietRoundRecords.push(...run.records);
         result = pacedResult(run, plan.pacedSeconds);
       }
       const after = await readCounters(deployments, plan.settleMs);
@@ -528,9 +532,14 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
   const pushedCost = costOf(a, reading, pushedAfter);
   reading = pushedAfter;
   const pushedResult = pacedResult(pushedRun, pushedSeconds);
+  // Every request these tenants were sent: the warm-up's, the quiet rounds' when they are the same tenants.
   const pushedSet = new Set(sets.pushed);
   const pushedCheck = checkLimit(
-    [...warmRecords.filter((r) => pushedSet.has(r.tenant)), ...pushedRun.records],
+    [
+      ...warmRecords.filter((r) => pushedSet.has(r.tenant)),
+      ...(sets.pushed === sets.quiet ? quietRoundRecords : []),
+      ...pushedRun.records,
+    ],
     plan.pushed.limit,
     { from: pushedRun.summary.startedAt, to: pushedRun.summary.endedAt },
   );
@@ -614,7 +623,11 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
     warmup: warmRuns.map((w) => w.warm),
     rows,
     pushed: { row: pushedName, check: pushedCheck, summary: pushedRun.summary, seconds: pushedSeconds },
-    quietCheck: checkLimit(quietRecords, plan.quiet.limit, { from: 0, to: 0 }),
+    quietCheck: checkLimit(
+      [...warmRecords.filter((r) => quietSet.has(r.tenant)), ...quietRoundRecords],
+      plan.quiet.limit,
+      { from: 0, to: 0 },
+    ),
     revocations,
     profile,
   };
