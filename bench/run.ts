@@ -37,12 +37,12 @@ const tailPlan: Omit<TailPlan, 'tmpDir'> = quick
       seconds: 2,
       pacedSeconds: 3,
       warmupSeconds: 0,
-      warmDeadlineMs: 15_000,
+      warmDeadlineMs: 12_000,
       settleMs: 0,
       quiet: { limit: 60, rate: 0.9 },
       // About twice the limit within the run's 6 s (a quick run holds no full minute).
       pushed: { limit: 8, rate: 2, seconds: 6 },
-      revocations: { count: 10, spacingMs: 100, timeoutMs: 3_000, backgroundRate: 1 },
+      revocations: { count: 10, spacingMs: 100, timeoutMs: 2_000, backgroundRate: 1 },
       maxInFlight: 64,
       profile: false,
     }
