@@ -1,11 +1,18 @@
 // autocannon ships no types; this is the part of its API the fallback load generator uses.
 declare module 'autocannon' {
+  type Request = {
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+    /** Called before each request made from this entry; answers the request to send. */
+    setupRequest?: (req: Request) => Request;
+  };
   type Options = {
     url: string;
     connections: number;
     duration: number;
     timeout: number;
-    requests: { method: string; path: string; headers: Record<string, string> }[];
+    requests: Request[];
   };
   type Result = {
     duration: number;

@@ -18,6 +18,8 @@ export type BenchDatabase = {
   client: pg.Client;
   /** A client on the server's `postgres` database: reading statistics there adds no transaction to ours. */
   stats: pg.Client;
+  /** The server's URL (database `postgres`): where sibling databases are made. */
+  serverUrl: string;
 };
 
 export async function startDatabase(tmpDir: string): Promise<BenchDatabase> {
@@ -40,21 +42,37 @@ export async function startDatabase(tmpDir: string): Promise<BenchDatabase> {
     serverUrl = server.url;
   }
   const name = `gateway_bench_${process.pid}`;
-  const url = await createFreshDatabase(serverUrl, name);
-  if (process.env.DATABASE_URL) onCleanup('bench database', () => dropDatabase(serverUrl, name));
-  await runMigrations(url);
+  const url = await freshMigrated(serverUrl, name);
   const target = new URL(url);
+  // One bridge for every database of the server: the database is named in the connection string.
   const bridge = await startBridge({ target: { host: target.hostname, port: Number(target.port || 5432) } });
   onCleanup('bridge', () => bridge.close());
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  onCleanup('seed client', () => client.end());
+  const client = await connect(url, 'seed client');
   const statsUrl = new URL(url);
   statsUrl.pathname = '/postgres';
-  const stats = new pg.Client({ connectionString: statsUrl.toString() });
-  await stats.connect();
-  onCleanup('stats client', () => stats.end());
-  return { url, name, wsProxy: `127.0.0.1:${bridge.port}/v2`, client, stats };
+  const stats = await connect(statsUrl.toString(), 'stats client');
+  return { url, name, wsProxy: `127.0.0.1:${bridge.port}/v2`, client, stats, serverUrl };
+}
+
+async function freshMigrated(serverUrl: string, name: string): Promise<string> {
+  const url = await createFreshDatabase(serverUrl, name);
+  if (process.env.DATABASE_URL) onCleanup(`bench database ${name}`, () => dropDatabase(serverUrl, name));
+  await runMigrations(url);
+  return url;
+}
+
+async function connect(url: string, name: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  onCleanup(name, () => client.end());
+  return client;
+}
+
+/** Another fresh, migrated database on the same server, behind the same bridge (`suffix` names it). */
+export async function siblingDatabase(main: BenchDatabase, suffix: string): Promise<BenchDatabase> {
+  const name = `${main.name}_${suffix}`;
+  const url = await freshMigrated(main.serverUrl, name);
+  return { ...main, url, name, client: await connect(url, `seed client ${suffix}`) };
 }
 
 /**
@@ -62,12 +80,24 @@ export async function startDatabase(tmpDir: string): Promise<BenchDatabase> {
  * statement in its own implicit transaction, so the difference between two readings is its query count.
  * Backends report at exit or at most once a second, hence the wait.
  */
-export async function transactionCount(db: BenchDatabase): Promise<number> {
-  await new Promise((r) => setTimeout(r, 1_100));
+export async function transactionCount(db: BenchDatabase, waitMs = 1_100): Promise<number> {
+  await new Promise((r) => setTimeout(r, waitMs));
   await db.stats.query('select pg_stat_clear_snapshot()');
   const { rows } = await db.stats.query<{ n: string }>(
     'select xact_commit + xact_rollback as n from pg_stat_database where datname = $1',
     [db.name],
   );
   return Number(rows[0].n);
+}
+
+/** {@link transactionCount} of several databases of the server in one reading (one wait). */
+export async function transactionCounts(dbs: BenchDatabase[], waitMs = 1_100): Promise<Map<string, number>> {
+  await new Promise((r) => setTimeout(r, waitMs));
+  const stats = dbs[0].stats;
+  await stats.query('select pg_stat_clear_snapshot()');
+  const { rows } = await stats.query<{ datname: string; n: string }>(
+    'select datname, xact_commit + xact_rollback as n from pg_stat_database where datname = any($1)',
+    [dbs.map((d) => d.name)],
+  );
+  return new Map(rows.map((r) => [r.datname, Number(r.n)]));
 }

@@ -3,7 +3,7 @@ import http from 'node:http';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-export type Answer = { status: number; body: string; at: number };
+export type Answer = { status: number; body: string; at: number; headers: http.IncomingHttpHeaders };
 
 export function request(
   url: string,
@@ -27,7 +27,9 @@ export function request(
         res.on('data', (chunk: string) => {
           body += chunk;
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, at: performance.now() }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body, at: performance.now(), headers: res.headers }),
+        );
       },
     );
     req.setTimeout(10_000, () => req.destroy(new Error('request timed out')));

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { type Generated, generatedLua } from './requests';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -22,7 +23,15 @@ export type LoadResult = {
 };
 export type LoadSpec = {
   url: string;
+  /**
+   * Several sockets of one deployment (its isolates): the connections are split evenly over them, each held
+   * to one (wrk: one thread per socket, `setup()` pinning its address), as a connection-level load balancer
+   * spreads clients. Absent: all to `url`.
+   */
+  urls?: string[];
   targets: Target[];
+  /** Instead of `targets`: generated tenants, keys, paths and query strings (bench/requests.ts). */
+  generated?: Generated;
   connections: number;
   seconds: number;
   tmpDir: string;
@@ -45,14 +54,52 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
 
 const lua = (text: string) => JSON.stringify(text);
 
-function wrkScript(targets: Target[]): string {
-  const requests = targets.map((t) => {
+function wrkScript(spec: LoadSpec): string {
+  const urls = spec.urls ?? [];
+  const addrs = urls.map((u) => {
+    const url = new URL(u);
+    return `{ ${lua(url.hostname)}, ${lua(url.port)} }`;
+  });
+  // Thread i connects to socket i (mod the sockets), so all its connections go there; `id` numbers it.
+  const pin = `
+local addrs = { ${addrs.join(', ')} }
+local threads = 0
+setup = function(thread)
+  if #addrs > 0 then
+    local a = addrs[threads % #addrs + 1]
+    thread.addr = wrk.lookup(a[1], a[2])[1]
+  end
+  thread:set("id", threads)
+  threads = threads + 1
+end
+`;
+  const done = `
+done = function(summary, latency, _)
+  local e = summary.errors
+  io.write(string.format('\\nRESULT {"requests":%d,"us":%d,"bad":%d,"p50":%d,"p90":%d,"p99":%d}\\n',
+    summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99)))
+end
+`;
+  if (spec.generated)
+    return `${pin}${generatedLua(spec.generated)}
+local n = 0
+init = function(_)
+  -- Threads start far apart in the sequence, so they do not send the same requests at the same time.
+  n = (id or 0) * 100003
+end
+request = function()
+  n = n + 1
+  return generated(n)
+end
+${done}`;
+  const requests = spec.targets.map((t) => {
     const headers = Object.entries({ Host: t.host, ...t.headers })
       .map(([name, value]) => `[${lua(name)}] = ${lua(value)}`)
       .join(', ');
     return `  wrk.format("GET", "/bench", { ${headers} }),`;
   });
-  return `
+  return `${pin}
 local requests = {
 ${requests.join('\n')}
 }
@@ -66,19 +113,13 @@ else
     return requests[n]
   end
 end
-done = function(summary, latency, _)
-  local e = summary.errors
-  io.write(string.format('\\nRESULT {"requests":%d,"us":%d,"bad":%d,"p50":%d,"p90":%d,"p99":%d}\\n',
-    summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99)))
-end
-`;
+${done}`;
 }
 
 async function runWrk(spec: LoadSpec): Promise<LoadResult> {
   const script = path.join(spec.tmpDir, `wrk-${process.pid}-${Date.now()}.lua`);
-  await writeFile(script, wrkScript(spec.targets));
-  const threads = String(Math.min(2, spec.connections));
+  await writeFile(script, wrkScript(spec));
+  const threads = String(Math.min(Math.max(2, spec.urls?.length ?? 0), spec.connections));
   const { stdout } = await run(
     'wrk',
     [
@@ -92,7 +133,7 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
       '5s',
       '-s',
       script,
-      `${spec.url}/bench`,
+      `${spec.urls?.[0] ?? spec.url}/bench`,
     ],
     { maxBuffer: 4 * 1024 * 1024 },
   );

@@ -1,8 +1,7 @@
 // Accuracy and reaction figures: how many of a burst a 100/min limit admits, how long a revoked key keeps
-// working, and how often the gateway calls its TenantGate.
+// working in the isolate that revoked it (the long tail's revocation across isolates: bench/tail.ts).
 import type pg from 'pg';
 import { request } from './http';
-import { runLoad } from './load';
 import type { SeededTenant } from './seed';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -77,25 +76,4 @@ export async function revocationDelay(
   }
   await polling;
   return { ms: first401 === null ? null : first401 - revokedAt, via };
-}
-
-/**
- * Gate calls the instrumented gateway made per 1,000 warm requests, over `seconds` of load: leases last up
- * to a second, so a shorter count would say nothing. Also answers the calls of the warm-up, which show that
- * the counter sees calls at all.
- */
-export async function gateCallsPer1000(
-  url: string,
-  tenant: SeededTenant,
-  load: { connections: number; seconds: number; tmpDir: string },
-): Promise<{ per1000: number; warmupCalls: number }> {
-  const calls = async () => {
-    const answer = await request(url, { host: 'control.localhost', path: '/__bench/gate-calls' });
-    return (JSON.parse(answer.body) as { gate_calls: number }).gate_calls;
-  };
-  const spec = { url, targets: [{ host: tenant.host, headers: bearer(tenant.secret) }], ...load };
-  await runLoad({ ...spec, seconds: 1 });
-  const before = await calls();
-  const result = await runLoad(spec);
-  return { per1000: ((await calls()) - before) * (1000 / result.requests), warmupCalls: before };
 }

@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoadResult } from './load';
 import type { ProfileShare } from './profile';
+import { refusals, type TailResults } from './tail';
 
 export type ScenarioResult = {
   name: string;
@@ -23,6 +24,8 @@ export type Results = {
   machine: string;
   method: string;
   scenarios: ScenarioResult[];
+  /** The long tail: two isolates per deployment (bench/tail.ts). */
+  tail?: TailResults;
   figures: Figure[];
   /** Share of the gateway isolate's busy CPU time by bundled package or source file. */
   profiles: { name: string; shares: ProfileShare[] }[];
@@ -67,6 +70,7 @@ export function renderMarkdown(r: Results): string {
     ]),
     row(['---', '--:', '--:', '--:', '--:', '--:', '--:', '--:']),
     ...scenarios,
+    ...(r.tail ? ['', ...renderTail(r.tail)] : []),
     '',
     row(['figure', 'measured', 'target', 'met']),
     row(['---', '---', '---', '---']),
@@ -91,4 +95,52 @@ export async function writeResults(r: Results, dir: string, readme: string | nul
   const end = text.indexOf(END);
   if (start < 0 || end < start) throw new Error(`README has no ${START} … ${END} markers`);
   await writeFile(readme, `${text.slice(0, start + START.length)}\n${markdown}\n${text.slice(end)}`);
+}
+
+const per1000 = (v: number | null) => (v === null ? '—' : v.toFixed(1));
+
+function renderTail(t: TailResults): string[] {
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const warm = t.warmup
+    .map(
+      (w) =>
+        `${w.deployment}: ${w.loaded.toLocaleString('en')} of ${w.requests.toLocaleString('en')} tenant loads (${w.tenants.toLocaleString('en')} tenants × 2 isolates) in ${seconds(w.ms)}` +
+        (w.refused || w.unsent ? ` (${refusals(w)})` : ''),
+    )
+    .join('; ');
+  return [
+    `Long tail. ${t.method} Seeding both databases: ${seconds(t.seedingMs)}. Every tenant in use loaded into both isolates before the rounds: ${warm}.`,
+    '',
+    row([
+      'long-tail scenario (two isolates)',
+      'load',
+      'requests',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      '× 1 tenant',
+      'gate calls / 1k req',
+      'feed polls / 1k req',
+      'Postgres tx / 1k req',
+      '429',
+      'errors',
+    ]),
+    row(['---', '---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:']),
+    ...t.rows.map((x) =>
+      row([
+        x.name,
+        x.load,
+        x.requests.toLocaleString('en'),
+        Math.round(x.median.rps),
+        ms(x.median.p50),
+        ms(x.median.p99),
+        x.ratio !== null ? `${x.ratio.toFixed(2)}×` : x.isReference ? '1.00×' : '—',
+        per1000(x.gatePer1000),
+        per1000(x.feedPer1000),
+        per1000(x.transactionsPer1000),
+        x.limited,
+        x.median.bad,
+      ]),
+    ),
+  ];
 }

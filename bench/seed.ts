@@ -1,5 +1,6 @@
 // Seeds through SQL, like `npm run dev`: one instance on the bench upstream, the measured tenant, a tenant
-// with a 100/min limit, one whose key gets revoked, and up to 100,000 more made by generate_series.
+// with a 100/min limit, one whose key gets revoked, and the long tail's generated tenants (bench/tail.ts): up
+// to 100,000 made by generate_series, the ones in use with 100 keys each.
 import type pg from 'pg';
 import { newId } from '../src/core/crypto/ids';
 import { seal } from '../src/core/crypto/seal';
@@ -49,34 +50,89 @@ export async function seedTenant(
   return { id, slug, host: `${slug}.${INSTANCE}.localhost`, keyId, secret };
 }
 
-/** The n-th generated tenant: slug `b{n}`, key `gw_bench…{n}` (deterministic, so the load can be built). */
-export function generatedTenant(n: number): { host: string; secret: string } {
-  return { host: `b${n}.${INSTANCE}.localhost`, secret: `gw_bench${String(n).padStart(32, '0')}` };
+export type RateLimitConfig = { requests_per_minute: number | null; requests_per_day: number | null };
+
+/** Keys the long-tail load presents per tenant in use, in turn; key number KEYS_PER_TENANT is for revocation. */
+export const KEYS_PER_TENANT = 100;
+
+/** Tenant `n`'s `j`-th key: `gw_bench` + n in 24 digits + j in 8 (deterministic, so wrk's script can make it). */
+export function generatedSecret(n: number, j: number): string {
+  return `gw_bench${String(n).padStart(24, '0')}${String(j).padStart(8, '0')}`;
 }
 
-/** Tenants `from`..`to` (inclusive), each active on the instance with one key, in three statements. */
+/** The n-th generated tenant: slug `b{n}`, id `ten_bench{n}`, keys `key_bench{n}_{j}`. */
+export function generatedTenant(n: number, key = 0) {
+  return {
+    id: `ten_bench${n}`,
+    host: `b${n}.${INSTANCE}.localhost`,
+    keyId: `key_bench${n}_${key}`,
+    secret: generatedSecret(n, key),
+  };
+}
+
+/**
+ * Tenants `from`..`to` (inclusive), each active on the instance with its key 0, unlimited: one transaction of
+ * three set-based statements (100,000 tenants in a few seconds).
+ */
 export async function seedGeneratedTenants(client: pg.Client, instanceId: string, from: number, to: number) {
-  const params = [from, to, instanceId, JSON.stringify(HIGH_LIMIT)];
   await client.query('begin');
+  await fastBulk(client);
   await client.query(
     `insert into tenants (id, name, slug, schema_name, status, home_instance_id, rate_limit)
-     select 'ten_bench' || n, 'b' || n, 'b' || n, 't_b' || n, 'active', $3, $4::jsonb
+     select 'ten_bench' || n, 'b' || n, 'b' || n, 't_b' || n, 'active', $3, null
      from generate_series($1::int, $2::int) n`,
-    params,
+    [from, to, instanceId],
   );
   await client.query(
     `insert into tenant_instances (tenant_id, instance_id)
      select 'ten_bench' || n, $3 from generate_series($1::int, $2::int) n`,
-    params.slice(0, 3),
+    [from, to, instanceId],
   );
+  await insertKeys(client, 'select n, 0 as j from generate_series($1::int, $2::int) n', [from, to]);
+  await client.query('commit');
+}
+
+/** Keys `fromKey`..`toKey` of each of `tenants` (generated ones), and `rateLimit` on those tenants. */
+export async function configureTenantsInUse(
+  client: pg.Client,
+  tenants: number[],
+  keys: { fromKey: number; toKey: number },
+  rateLimit: RateLimitConfig | null,
+) {
+  if (tenants.length === 0) return;
+  await client.query('begin');
+  await fastBulk(client);
+  if (rateLimit)
+    await client.query(
+      `update tenants set rate_limit = $2::jsonb where id in (select 'ten_bench' || n from unnest($1::int[]) n)`,
+      [tenants, JSON.stringify(rateLimit)],
+    );
+  if (keys.toKey >= keys.fromKey)
+    await insertKeys(client, 'select n, j from unnest($1::int[]) n, generate_series($2::int, $3::int) j', [
+      tenants,
+      keys.fromKey,
+      keys.toKey,
+    ]);
+  await client.query('commit');
+}
+
+/** Statistics once seeding is done, so autovacuum does not run (and count as queries) during a measurement. */
+export async function analyzeTenants(client: pg.Client) {
+  await client.query('vacuum analyze tenants, tenant_instances, api_keys');
+}
+
+/** Inserts the keys `(n, j)` that `pairs` selects, hashed as the gateway hashes presented keys (SHA-256 hex). */
+async function insertKeys(client: pg.Client, pairs: string, params: unknown[]) {
   await client.query(
     `insert into api_keys (id, tenant_id, name, key_hash, prefix, scopes)
-     select 'key_bench' || n, 'ten_bench' || n, 'bench', encode(sha256(convert_to(s, 'UTF8')), 'hex'),
-            left(s, 10), '["proxy:read"]'::jsonb
-     from generate_series($1::int, $2::int) n, lpad(n::text, 32, '0') p, concat('gw_bench', p) s`,
-    params.slice(0, 2),
+     select 'key_bench' || p.n || '_' || p.j, 'ten_bench' || p.n, 'bench',
+            encode(sha256(convert_to(s, 'UTF8')), 'hex'), left(s, 10), '["proxy:read"]'::jsonb
+     from (${pairs}) p, concat('gw_bench', lpad(p.n::text, 24, '0'), lpad(p.j::text, 8, '0')) s`,
+    params,
   );
-  await client.query('commit');
-  // Statistics now, so autovacuum does not run (and count as queries) during a measurement.
-  await client.query('vacuum analyze tenants, tenant_instances, api_keys');
+}
+
+/** A bulk load's settings, for the transaction: no wait for the WAL flush at commit. */
+async function fastBulk(client: pg.Client) {
+  await client.query('set local synchronous_commit = off');
 }

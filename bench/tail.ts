@@ -1,0 +1,714 @@
+// The long tail (DESIGN.md, Architecture principle 2: what a request costs does not grow with the number of
+// tenants). Two deployments of the instrumented gateway (bench/instrumented.js), one per database size
+// (10,000 and 100,000 tenants), each two isolates in one workerd process (bench/workerd.ts startWorkers:
+// shared Durable Objects and queues, its own Postgres database, a direct socket per isolate). Every scenario
+// loads both isolates of its deployment and is compared with the 1-tenant scenario of the same limit
+// configuration:
+//   (a) 1,000 tenants in use, no limit and a limit too high to trigger, out of 10,000 and of 100,000;
+//   (b) 1,000 tenants limited to 60/min, paced just under the limit; then pushed to twice it, with the
+//       limit checked per tenant and calendar minute from the paced client's own log;
+//   (c) keys revoked through isolate 1 while isolate 2 is polled with them, 1,000 tenants in use.
+// Rounds of (a) and the paced half of (b) are taken in turn; gate calls, feed polls and Postgres transactions
+// are counted around each run (reading every counter after each one, so each run is charged its own).
+import path from 'node:path';
+import { type BenchDatabase, siblingDatabase, transactionCounts } from './database';
+import { request } from './http';
+import { generatorVersion, type LoadResult, runLoad } from './load';
+import { medianResult } from './measure';
+import { checkLimit, type LimitCheck, type PacedRecord, type PacedRun, runPaced } from './paced';
+import type { PacedSummary } from './paced-child';
+import { type ProfileShare, profileWhile } from './profile';
+import type { Generated } from './requests';
+import {
+  analyzeTenants,
+  configureTenantsInUse,
+  generatedTenant,
+  KEYS_PER_TENANT,
+  type RateLimitConfig,
+  seedGeneratedTenants,
+  seedInstance,
+} from './seed';
+import { type Bundle, type RunningWorker, startWorkers } from './workerd';
+
+export type TailPlan = {
+  /** Tenants in the database of each deployment: the smaller hosts every scenario but the larger's (a). */
+  totals: [number, number];
+  /** Tenants in use per scenario (each total must be a multiple of it, at least eight times over). */
+  inUse: number;
+  connections: number;
+  rounds: number;
+  /** One closed-loop run (wrk / autocannon). */
+  seconds: number;
+  /** One paced run of (b). */
+  pacedSeconds: number;
+  /** Closed-loop load per scenario before the first round (after every tenant was loaded). */
+  warmupSeconds: number;
+  /** The tenant loading before the rounds gives up after this. */
+  warmDeadlineMs: number;
+  /**
+   * How long after a run its counters are read (at least the 1.1 s Postgres's statistics take): what the
+   * deployment does meanwhile (usage reports and flushes trail a request by up to ~5 s) is charged to the run.
+   */
+  settleMs: number;
+  quiet: { limit: number; rate: number };
+  /** `seconds: null`: until the second full calendar minute after the start is over (120–180 s). */
+  pushed: { limit: number; rate: number; seconds: number | null };
+  revocations: { count: number; spacingMs: number; timeoutMs: number; backgroundRate: number };
+  /** Unanswered requests the paced client allows itself, per run. */
+  maxInFlight: number;
+  /** Take a CPU profile of isolate 1 under the 1,000-tenant load. */
+  profile: boolean;
+  tmpDir: string;
+};
+
+export type TailContext = {
+  main: BenchDatabase;
+  /** The instrumented gateway's bundle. */
+  bundle: Bundle;
+  upstreamUrl: string;
+  sealingKey: string;
+  adminKey: string;
+  /** Vars and secrets of the gateway; each deployment replaces DATABASE_URL with its own database. */
+  bindings: Record<string, string>;
+  inspectorPort: number;
+  log: (line: string) => void;
+};
+
+/** One measured run, with what it cost. */
+export type TailRun = LoadResult & {
+  gateCalls: number;
+  /** Null: the deployment has no CHANGE_FEED binding. */
+  feedCalls: number | null;
+  transactions: number;
+};
+
+export type TailRow = {
+  name: string;
+  /** `closed`: 32 connections, as fast as it answers; `paced`: so many requests a second per tenant. */
+  load: string;
+  tenantsInDatabase: number;
+  tenantsInUse: number;
+  limit: string;
+  runs: TailRun[];
+  /** Over every run. */
+  requests: number;
+  median: LoadResult;
+  /** The 1-tenant row of its limit configuration, and req/s relative to it (closed-loop rows only). */
+  reference: string | null;
+  /** Whether other rows are compared with this one. */
+  isReference: boolean;
+  ratio: number | null;
+  gatePer1000: number;
+  feedPer1000: number | null;
+  transactionsPer1000: number;
+  /** 429 answers (a pushed or quiet row), counted apart from the errors. */
+  limited: number;
+  note?: string;
+};
+
+export type Revocations = {
+  tenantsInUse: number;
+  background: string;
+  delays: number[];
+  /** Revocations whose key still worked when the timeout ran out. */
+  missed: number;
+  /** DELETE answers other than 204, and answers carrying `X-Gateway-Propagation: delayed`. */
+  refused: string[];
+  delayed: number;
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+};
+
+export type TailWarmup = {
+  deployment: string;
+  tenants: number;
+  requests: number;
+  loaded: number;
+  refused: number;
+  unsent: number;
+  ms: number;
+  firstRefusal: string | null;
+};
+
+export type TailResults = {
+  method: string;
+  seedingMs: number;
+  warmup: TailWarmup[];
+  rows: TailRow[];
+  pushed: { row: string; check: LimitCheck; summary: PacedSummary; seconds: number };
+  quietCheck: LimitCheck;
+  revocations: Revocations;
+  profile: { name: string; shares: ProfileShare[] } | null;
+};
+
+type Deployment = {
+  label: string;
+  total: number;
+  db: BenchDatabase;
+  workers: RunningWorker[];
+  urls: string[];
+};
+
+type LimitName = 'none' | 'high' | 'quiet';
+
+type TailScenario = {
+  name: string;
+  deployment: Deployment;
+  tenants: number[];
+  limit: LimitName;
+  kind: 'closed' | 'paced';
+  /** Name of the 1-tenant scenario of its limit configuration (none for the references themselves). */
+  reference: string | null;
+};
+
+/** Too high to trigger in a run; the tenant is limited all the same, so its requests take the gate's path. */
+export const TAIL_HIGH_LIMIT: RateLimitConfig = { requests_per_minute: 10_000_000, requests_per_day: null };
+const perMinute = (limit: number): RateLimitConfig => ({
+  requests_per_minute: limit,
+  requests_per_day: null,
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
+const count = (n: number) => n.toLocaleString('en');
+
+/** What a warm-up did not load, for a log line or the report. */
+export function refusals(w: TailWarmup): string {
+  const first = w.firstRefusal ? `; first refusal: ${w.firstRefusal}` : '';
+  return `${w.refused} refused, ${w.unsent} not tried before the deadline${first}`;
+}
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+type Calls = { gate: number; feed: number | null };
+type Reading = { transactions: Map<string, number>; calls: Map<string, Calls> };
+
+/** This isolate's counts of bench/instrumented.js. */
+async function isolateCalls(url: string): Promise<Calls> {
+  // A connection of its own: a kept-alive one may have been closed by workerd while idle.
+  const answer = await request(url, { host: 'control.localhost', path: '/__bench/calls', fresh: true });
+  const { bindings } = JSON.parse(answer.body) as { bindings: Record<string, Record<string, number>> };
+  const sum = (counts: Record<string, number> | undefined) =>
+    counts ? Object.values(counts).reduce((a, b) => a + b, 0) : null;
+  return { gate: sum(bindings.TENANT_GATE) ?? 0, feed: sum(bindings.CHANGE_FEED) };
+}
+
+/** Every counter of every deployment, once the database's statistics have caught up (one wait). */
+async function readCounters(deployments: Deployment[], settleMs: number): Promise<Reading> {
+  const transactions = await transactionCounts(
+    deployments.map((d) => d.db),
+    Math.max(1_100, settleMs),
+  );
+  const calls = new Map<string, Calls>();
+  for (const d of deployments) {
+    const each = await Promise.all(d.urls.map(isolateCalls));
+    calls.set(d.label, {
+      gate: each.reduce((a, c) => a + c.gate, 0),
+      feed: each.some((c) => c.feed !== null) ? each.reduce((a, c) => a + (c.feed ?? 0), 0) : null,
+    });
+  }
+  return { transactions, calls };
+}
+
+function costOf(d: Deployment, before: Reading, after: Reading) {
+  const b = before.calls.get(d.label)!;
+  const a = after.calls.get(d.label)!;
+  return {
+    gateCalls: a.gate - b.gate,
+    feedCalls: a.feed === null ? null : a.feed - (b.feed ?? 0),
+    transactions: (after.transactions.get(d.db.name) ?? 0) - (before.transactions.get(d.db.name) ?? 0),
+  };
+}
+
+/** A paced run as a LoadResult: answers per second of its `seconds`, 429s apart from other errors. */
+function pacedResult(run: PacedRun, seconds: number): LoadResult & { limited: number } {
+  const s = run.summary;
+  const answered = run.records.length;
+  const limited = s.byStatus['429'] ?? 0;
+  return {
+    requests: answered,
+    rps: answered / seconds,
+    p50: s.p50,
+    p90: s.p90,
+    p99: s.p99,
+    bad: answered - (s.byStatus['200'] ?? 0) - limited,
+    limited,
+  };
+}
+
+async function seedDeployment(
+  ctx: TailContext,
+  db: BenchDatabase,
+  total: number,
+  sets: { tenants: number[]; limit: RateLimitConfig | null; lastKey: number }[],
+) {
+  const instanceId = await seedInstance(db.client, ctx.upstreamUrl, ctx.sealingKey);
+  await seedGeneratedTenants(db.client, instanceId, 1, total);
+  for (const set of sets)
+    await configureTenantsInUse(db.client, set.tenants, { fromKey: 1, toKey: set.lastKey }, set.limit);
+  await analyzeTenants(db.client);
+}
+
+type Sets = Record<
+  'none' | 'high' | 'quiet' | 'pushed' | 'noneLarge' | 'highLarge' | 'none1' | 'high1' | 'quiet1',
+  number[]
+>;
+
+/** Seeded databases and running deployments, ready for {@link runTail}. */
+export type TailSetup = {
+  plan: TailPlan;
+  ctx: TailContext;
+  sets: Sets;
+  a: Deployment;
+  b: Deployment;
+  seedingMs: number;
+};
+
+/**
+ * Seeds both databases and starts both deployments (all at once): done before any measurement, so the
+ * figures of the other scenarios never share the machine with it.
+ */
+export async function prepareTail(plan: TailPlan, ctx: TailContext): Promise<TailSetup> {
+  const { log } = ctx;
+  const [smaller, larger] = plan.totals;
+  const n = plan.inUse;
+  // Set k of a database of `total`: tenants k, k + stride, k + 2·stride … (spread over the whole table).
+  const spread = (total: number, offset: number) => {
+    const stride = total / n;
+    if (!Number.isInteger(stride) || stride < 8)
+      throw new Error(`tail: ${n} tenants in use do not divide ${total} into strides of 8 or more`);
+    return Array.from({ length: n }, (_, i) => i * stride + offset);
+  };
+  const sets: Sets = {
+    none: spread(smaller, 1),
+    high: spread(smaller, 2),
+    quiet: spread(smaller, 3),
+    // The same tenants as the quiet ones when the limits agree ("the same, pushed"), else their own.
+    pushed: plan.pushed.limit === plan.quiet.limit ? [] : spread(smaller, 4),
+    noneLarge: spread(larger, 1),
+    highLarge: spread(larger, 2),
+    // The references: one tenant each, out of the sets' way.
+    none1: [5],
+    high1: [6],
+    quiet1: [7],
+  };
+  if (sets.pushed.length === 0) sets.pushed = sets.quiet;
+  const keys = KEYS_PER_TENANT - 1;
+
+  log(
+    `long tail: two databases, ${count(smaller)} and ${count(larger)} tenants (${count(n)} in use per scenario, ${KEYS_PER_TENANT} keys each), and two deployments of two isolates, all at once …`,
+  );
+  const [small, large] = await Promise.all([
+    siblingDatabase(ctx.main, 'tail_small'),
+    siblingDatabase(ctx.main, 'tail_large'),
+  ]);
+  const start = async (label: string, db: BenchDatabase, inspectorPort?: number): Promise<Deployment> => {
+    const bindings = { ...ctx.bindings, DATABASE_URL: db.url };
+    const workers = await startWorkers({
+      bundle: ctx.bundle,
+      workers: [1, 2].map((i) => ({ name: `gateway-${label}-${i}`, bindings })),
+      withDurableObjects: true,
+      inspectorPort,
+      runtimeLog: path.join(plan.tmpDir, `workerd-${label}.log`),
+    });
+    return { label, total: db === small ? smaller : larger, db, workers, urls: workers.map((w) => w.url) };
+  };
+  const seedStarted = performance.now();
+  const seeded = Promise.all([
+    seedDeployment(ctx, small, smaller, [
+      // Key KEYS_PER_TENANT of the unlimited tenants is the one (c) revokes; the load never presents it.
+      { tenants: [...sets.none, ...sets.none1], limit: null, lastKey: KEYS_PER_TENANT },
+      { tenants: [...sets.high, ...sets.high1], limit: TAIL_HIGH_LIMIT, lastKey: keys },
+      { tenants: [...sets.quiet, ...sets.quiet1], limit: perMinute(plan.quiet.limit), lastKey: keys },
+      ...(sets.pushed === sets.quiet
+        ? []
+        : [{ tenants: sets.pushed, limit: perMinute(plan.pushed.limit), lastKey: keys }]),
+    ]),
+    seedDeployment(ctx, large, larger, [
+      { tenants: sets.noneLarge, limit: null, lastKey: keys },
+      { tenants: sets.highLarge, limit: TAIL_HIGH_LIMIT, lastKey: keys },
+    ]),
+  ]).then(() => performance.now() - seedStarted);
+  const [a, b, seedingMs] = await Promise.all([
+    start('small', small, plan.profile ? ctx.inspectorPort : undefined),
+    start('large', large),
+    seeded,
+  ]);
+  log(`  seeded in ${(seedingMs / 1000).toFixed(1)} s; deployments up`);
+  return { plan, ctx, sets, a, b, seedingMs };
+}
+
+export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): Promise<TailResults> {
+  const { log } = ctx;
+  const [smaller, larger] = plan.totals;
+  const n = plan.inUse;
+  const of = (total: number) => `${count(n)} of ${count(total)} tenants`;
+  const deployments = [a, b];
+
+  // Every tenant in use loaded into both isolates before the rounds, both deployments at once.
+  log('  loading every tenant in use into both isolates of each deployment …');
+  const warmSets = (d: Deployment) =>
+    d === a
+      ? [
+          ...sets.none1,
+          ...sets.high1,
+          ...sets.quiet1,
+          ...sets.none,
+          ...sets.high,
+          ...sets.quiet,
+          ...(sets.pushed === sets.quiet ? [] : sets.pushed),
+        ]
+      : [...sets.noneLarge, ...sets.highLarge];
+  const warmRuns = await Promise.all(
+    deployments.map(async (d) => {
+      const tenants = warmSets(d);
+      const started = performance.now();
+      const run = await runPaced(
+        {
+          mode: 'warm',
+          urls: d.urls,
+          generated: { tenants, keys: KEYS_PER_TENANT },
+          ratePerTenant: 0,
+          seconds: plan.warmDeadlineMs / 1000,
+          maxInFlight: 16,
+        },
+        plan.tmpDir,
+      );
+      const ms = performance.now() - started;
+      const loaded = run.summary.byStatus['200'] ?? 0;
+      const warm: TailWarmup = {
+        deployment: `${count(d.total)} tenants`,
+        tenants: tenants.length,
+        requests: tenants.length * d.urls.length,
+        loaded,
+        refused: run.summary.sent - loaded,
+        unsent: run.summary.unsent,
+        ms,
+        firstRefusal: run.summary.firstRefusal,
+      };
+      log(
+        `  ${warm.deployment}: ${count(loaded)} of ${count(warm.requests)} tenant loads in ${(ms / 1000).toFixed(1)} s` +
+          (warm.refused || warm.unsent ? ` (${refusals(warm)})` : ''),
+      );
+      return { warm, run };
+    }),
+  );
+  const warmRecords = warmRuns[0].run.records;
+
+  const scenarios: TailScenario[] = [];
+  const add = (s: Omit<TailScenario, 'kind'> & { kind?: TailScenario['kind'] }) =>
+    scenarios.push({ kind: 'closed', ...s });
+  const noLimit = 'no limit';
+  const high = `limit ${count(TAIL_HIGH_LIMIT.requests_per_minute ?? 0)}/min`;
+  const quiet = `limit ${plan.quiet.limit}/min, paced ${plan.quiet.rate} req/s each`;
+  const ref = (limit: string) => `1 tenant of ${count(smaller)}, ${limit}`;
+  add({ name: ref(noLimit), deployment: a, tenants: sets.none1, limit: 'none', reference: null });
+  add({
+    name: `${of(smaller)}, ${noLimit}`,
+    deployment: a,
+    tenants: sets.none,
+    limit: 'none',
+    reference: ref(noLimit),
+  });
+  add({
+    name: `${of(larger)}, ${noLimit}`,
+    deployment: b,
+    tenants: sets.noneLarge,
+    limit: 'none',
+    reference: ref(noLimit),
+  });
+  add({ name: ref(high), deployment: a, tenants: sets.high1, limit: 'high', reference: null });
+  add({
+    name: `${of(smaller)}, ${high}`,
+    deployment: a,
+    tenants: sets.high,
+    limit: 'high',
+    reference: ref(high),
+  });
+  add({
+    name: `${of(larger)}, ${high}`,
+    deployment: b,
+    tenants: sets.highLarge,
+    limit: 'high',
+    reference: ref(high),
+  });
+  add({
+    name: ref(quiet),
+    deployment: a,
+    tenants: sets.quiet1,
+    limit: 'quiet',
+    reference: null,
+    kind: 'paced',
+  });
+  add({
+    name: `${of(smaller)}, ${quiet}`,
+    deployment: a,
+    tenants: sets.quiet,
+    limit: 'quiet',
+    reference: ref(quiet),
+    kind: 'paced',
+  });
+
+  const generated = (tenants: number[]): Generated => ({ tenants, keys: KEYS_PER_TENANT - 1 });
+  const closed = (s: TailScenario, seconds: number) =>
+    runLoad({
+      url: s.deployment.urls[0],
+      urls: s.deployment.urls,
+      targets: [],
+      generated: generated(s.tenants),
+      connections: plan.connections,
+      seconds,
+      tmpDir: plan.tmpDir,
+    });
+  const paced = (d: Deployment, tenants: number[], rate: number, seconds: number) =>
+    runPaced(
+      {
+        mode: 'paced',
+        urls: d.urls,
+        generated: generated(tenants),
+        ratePerTenant: rate,
+        seconds,
+        maxInFlight: plan.maxInFlight,
+      },
+      plan.tmpDir,
+    );
+
+  if (plan.warmupSeconds > 0) {
+    log(`  warm-up: ${plan.warmupSeconds} s of load per closed-loop scenario …`);
+    for (const s of scenarios) if (s.kind === 'closed') await closed(s, plan.warmupSeconds);
+  }
+
+  const runs = new Map<string, (TailRun & { limited: number })[]>(scenarios.map((s) => [s.name, []]));
+  const quietSet = new Set([...sets.quiet, ...sets.quiet1]);
+  const quietRoundRecords: PacedRecord[] = [];
+  let reading = await readCounters(deployments, plan.settleMs);
+  for (let round = 1; round <= plan.rounds; round++) {
+    for (const s of scenarios) {
+      let result: LoadResult & { limited: number };
+      if (s.kind === 'closed') result = { ...(await closed(s, plan.seconds)), limited: 0 };
+      else {
+        const run = await paced(s.deployment, s.tenants, plan.quiet.rate, plan.pacedSeconds);
+        quietRoundRecords.push(...run.records);
+        result = pacedResult(run, plan.pacedSeconds);
+      }
+      const after = await readCounters(deployments, plan.settleMs);
+      const cost = costOf(s.deployment, reading, after);
+      reading = after;
+      runs.get(s.name)!.push({ ...result, ...cost });
+      log(
+        `  round ${round}/${plan.rounds} ${s.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99.toFixed(1)} ms, ` +
+          `${cost.gateCalls} gate calls, ${cost.feedCalls ?? '—'} feed polls, ${cost.transactions} transactions` +
+          (result.bad ? `, ${result.bad} errors` : '') +
+          (result.limited ? `, ${result.limited} × 429` : ''),
+      );
+    }
+  }
+
+  let profile: TailResults['profile'] = null;
+  if (plan.profile) {
+    const s = scenarios[1];
+    log(`  CPU profile of isolate 1 under ${s.name} …`);
+    const shares = await profileWhile(
+      ctx.inspectorPort,
+      a.workers[0].name,
+      ctx.bundle.scriptPath,
+      path.join(plan.tmpDir, 'tail-isolate-1.cpuprofile'),
+      () => closed(s, plan.seconds),
+    );
+    profile = { name: `gateway isolate 1 of 2, ${s.name}`, shares: shares.slice(0, 8) };
+    reading = await readCounters(deployments, plan.settleMs);
+  }
+
+  // (b), pushed: twice the limit, long enough for full calendar minutes (in a full run).
+  const pushedSeconds = plan.pushed.seconds ?? Math.ceil(120 + (60_000 - (Date.now() % 60_000)) / 1000 + 1);
+  const pushedName = `${of(smaller)}, limit ${plan.pushed.limit}/min, pushed ${plan.pushed.rate} req/s each`;
+  log(`  ${pushedName}: ${pushedSeconds} s …`);
+  const pushedRun = await paced(a, sets.pushed, plan.pushed.rate, pushedSeconds);
+  const pushedAfter = await readCounters(deployments, plan.settleMs);
+  const pushedCost = costOf(a, reading, pushedAfter);
+  reading = pushedAfter;
+  const pushedResult = pacedResult(pushedRun, pushedSeconds);
+  // Every request these tenants were sent: the warm-up's, the quiet rounds' when they are the same tenants.
+  const pushedSet = new Set(sets.pushed);
+  const pushedCheck = checkLimit(
+    [
+      ...warmRecords.filter((r) => pushedSet.has(r.tenant)),
+      ...(sets.pushed === sets.quiet ? quietRoundRecords : []),
+      ...pushedRun.records,
+    ],
+    plan.pushed.limit,
+    { from: pushedRun.summary.startedAt, to: pushedRun.summary.endedAt },
+  );
+  log(
+    `  ${Math.round(pushedResult.rps)} req/s answered (${pushedRun.summary.byStatus['200'] ?? 0} × 200, ${pushedResult.limited} × 429, ` +
+      `${pushedResult.bad} other, ${pushedRun.summary.unsent} unsent, ${pushedRun.summary.late} late); ` +
+      `${pushedCheck.over} tenant-minutes over the limit (most admitted ${pushedCheck.mostAdmitted}); ` +
+      `${pushedCheck.fullMinutes} full tenant-minutes, ${pushedCheck.fullBelow90} below 90 %`,
+  );
+
+  // (c): revocations through isolate 1, seen through isolate 2, the unlimited tenants in use meanwhile.
+  const revocations = await revoke(plan, ctx, a, sets.none, paced);
+
+  const rows: TailRow[] = scenarios.map((s) => {
+    const list = runs.get(s.name)!;
+    const requests = list.reduce((sum, r) => sum + r.requests, 0);
+    const per1000 = (v: number) => (requests > 0 ? (v / requests) * 1000 : 0);
+    const feed = list.some((r) => r.feedCalls === null)
+      ? null
+      : list.reduce((x, r) => x + (r.feedCalls ?? 0), 0);
+    return {
+      name: s.name,
+      load:
+        s.kind === 'closed'
+          ? `${plan.connections} connections`
+          : `paced ${plan.quiet.rate}/s × ${count(s.tenants.length)}`,
+      tenantsInDatabase: s.deployment.total,
+      tenantsInUse: s.tenants.length,
+      limit: s.limit === 'none' ? noLimit : s.limit === 'high' ? high : `${plan.quiet.limit}/min`,
+      runs: list,
+      requests,
+      median: medianResult(list),
+      reference: s.reference,
+      isReference: scenarios.some((x) => x.reference === s.name),
+      ratio: null,
+      gatePer1000: per1000(list.reduce((x, r) => x + r.gateCalls, 0)),
+      feedPer1000: feed === null ? null : per1000(feed),
+      transactionsPer1000: per1000(list.reduce((x, r) => x + r.transactions, 0)),
+      limited: list.reduce((x, r) => x + r.limited, 0),
+    };
+  });
+  for (const row of rows) {
+    const reference = rows.find((r) => r.name === row.reference);
+    const s = scenarios.find((x) => x.name === row.name)!;
+    if (reference && s.kind === 'closed') row.ratio = row.median.rps / reference.median.rps;
+  }
+  const pushedRequests = pushedResult.requests;
+  const per1000 = (v: number) => (pushedRequests > 0 ? (v / pushedRequests) * 1000 : 0);
+  rows.push({
+    name: pushedName,
+    load: `paced ${plan.pushed.rate}/s × ${count(sets.pushed.length)}, ${pushedSeconds} s`,
+    tenantsInDatabase: smaller,
+    tenantsInUse: sets.pushed.length,
+    limit: `${plan.pushed.limit}/min`,
+    runs: [{ ...pushedResult, ...pushedCost }],
+    requests: pushedResult.requests,
+    median: pushedResult,
+    reference: null,
+    isReference: false,
+    ratio: null,
+    gatePer1000: per1000(pushedCost.gateCalls),
+    feedPer1000: pushedCost.feedCalls === null ? null : per1000(pushedCost.feedCalls),
+    transactionsPer1000: per1000(pushedCost.transactions),
+    limited: pushedResult.limited,
+    note: `${pushedRun.summary.unsent} unsent, ${pushedRun.summary.late} sent late (the gateway did not keep up)`,
+  });
+
+  return {
+    method:
+      `Two deployments of the gateway (the instrumented bundle, bench/instrumented.js, for its call counters: every row here runs it), ` +
+      `one with ${count(smaller)} tenants in its database and one with ${count(larger)}; each is two isolates ` +
+      'in one workerd process (Miniflare), sharing its Durable Objects and queues, each isolate on its own direct ' +
+      `socket. Closed-loop rows: ${generatorVersion()} with ${plan.connections} connections split over the two ` +
+      'sockets (one thread per socket), so each isolate holds half the connections; paced rows: a Node client ' +
+      "sending each tenant's requests on a fixed schedule, alternating isolates. Each tenant in use presents its " +
+      `${KEYS_PER_TENANT} keys in turn, on varied paths and query strings. ${plan.rounds} round(s) of ${plan.seconds} s ` +
+      `(paced: ${plan.pacedSeconds} s) taken in turn, median reported; gate calls, feed polls and Postgres ` +
+      'transactions are summed over the rounds per 1,000 requests, each run charged with what its deployment did ' +
+      `until ${(Math.max(1_100, plan.settleMs) / 1000).toFixed(1)} s after it ended.`,
+    seedingMs,
+    warmup: warmRuns.map((w) => w.warm),
+    rows,
+    pushed: { row: pushedName, check: pushedCheck, summary: pushedRun.summary, seconds: pushedSeconds },
+    quietCheck: checkLimit(
+      [...warmRecords.filter((r) => quietSet.has(r.tenant)), ...quietRoundRecords],
+      plan.quiet.limit,
+      { from: 0, to: 0 },
+    ),
+    revocations,
+    profile,
+  };
+}
+
+async function revoke(
+  plan: TailPlan,
+  ctx: TailContext,
+  d: Deployment,
+  inUse: number[],
+  paced: (d: Deployment, tenants: number[], rate: number, seconds: number) => Promise<PacedRun>,
+): Promise<Revocations> {
+  const { count: total, spacingMs, timeoutMs, backgroundRate } = plan.revocations;
+  const [isolate1, isolate2] = d.urls;
+  const tenants = Array.from({ length: total }, (_, i) => inUse[Math.floor((i * inUse.length) / total)]);
+  ctx.log(
+    `  revocation: ${total} keys revoked through isolate 1, ${spacingMs} ms apart, each polled every 10 ms through isolate 2, ` +
+      `${count(inUse.length)} tenants in use at ${backgroundRate} req/s each …`,
+  );
+  const seconds = Math.ceil((1_000 + total * spacingMs + timeoutMs) / 1000);
+  const background = paced(d, inUse, backgroundRate, seconds);
+  await sleep(1_000);
+  const refused: string[] = [];
+  let delayed = 0;
+  const one = async (n: number, i: number): Promise<number | null> => {
+    await sleep(i * spacingMs);
+    const key = generatedTenant(n, KEYS_PER_TENANT);
+    const poll = () => request(isolate2, { host: key.host, headers: bearer(key.secret) });
+    const warm = await poll();
+    if (warm.status !== 200) {
+      refused.push(`${key.keyId}: ${warm.status} before the revocation`);
+      return null;
+    }
+    let revokedAt = 0;
+    let first401: number | null = null;
+    const polling = (async () => {
+      const deadline = performance.now() + timeoutMs + 200;
+      while (performance.now() < deadline) {
+        const started = performance.now();
+        const answer = await poll();
+        if (revokedAt > 0 && answer.status === 401) {
+          first401 = answer.at;
+          return;
+        }
+        await sleep(Math.max(0, 10 - (performance.now() - started)));
+      }
+    })();
+    await sleep(100);
+    revokedAt = performance.now();
+    const deleted = await request(isolate1, {
+      host: 'control.localhost',
+      method: 'DELETE',
+      path: `/v1/tenants/${key.id}/keys/${key.keyId}`,
+      headers: bearer(ctx.adminKey),
+      fresh: true,
+    });
+    if (deleted.status !== 204)
+      refused.push(`DELETE ${key.keyId}: ${deleted.status} ${deleted.body.slice(0, 120)}`);
+    if (deleted.headers['x-gateway-propagation'] === 'delayed') delayed++;
+    await polling;
+    return first401 === null ? null : first401 - revokedAt;
+  };
+  const results = await Promise.all(tenants.map(one));
+  await background;
+  const delays = results.filter((r): r is number => r !== null).sort((x, y) => x - y);
+  const revocations: Revocations = {
+    tenantsInUse: inUse.length,
+    background: `${backgroundRate} req/s per tenant`,
+    delays,
+    missed: results.length - delays.length,
+    refused,
+    delayed,
+    p50: percentile(delays, 50),
+    p99: percentile(delays, 99),
+    max: delays.at(-1) ?? null,
+  };
+  const ms = (v: number | null) => (v === null ? '—' : `${v.toFixed(0)} ms`);
+  ctx.log(
+    `  first 401 after the revocation: p50 ${ms(revocations.p50)}, p99 ${ms(revocations.p99)}, max ${ms(revocations.max)}` +
+      (revocations.missed ? `, ${revocations.missed} never within ${timeoutMs / 1000} s` : '') +
+      (refused.length ? `; ${refused.length} refused (${refused[0]})` : ''),
+  );
+  return revocations;
+}
