@@ -1,5 +1,9 @@
-import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { cloudflareTest, getRunnerName } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import type { TestProject } from 'vitest/node';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 
 const TIME_SCALE = 0.25;
 const OUTAGE_TESTS = 'test/worker/**/*outage*.test.ts';
@@ -36,32 +40,95 @@ function processProject(name: string, include: string[], timeoutMs: number) {
   };
 }
 
+// Read once per run: each test file's runtime is started with these options.
+const bundles = new Map<string, string>();
+let wranglerOptions: ReturnType<typeof unstable_getMiniflareWorkerOptions>['workerOptions'] | undefined;
+
+function bundleText(scriptPath: string): string {
+  let text = bundles.get(scriptPath);
+  if (text === undefined) {
+    text = readFileSync(scriptPath, 'utf8');
+    bundles.set(scriptPath, text);
+  }
+  return text;
+}
+
+/**
+ * The second gateway isolate of the worker project `project`, `gateway-b`: an auxiliary worker beside the
+ * runner's (whose modules the tests share) running the gateway's bundle (test/setup/gateway-b.ts), so module
+ * state (snapshots, wallets, clock) is its own. What it shares with the runner is what two isolates of one
+ * deployment share, read from wrangler.toml, so a binding added there needs nothing here:
+ * - every Durable Object namespace: bound to the runner's classes (`scriptName`), so an object is one object
+ *   whichever isolate calls it, and it runs in the runner, where runInDurableObject, runDurableObjectAlarm
+ *   and stub RPC keep working;
+ * - every queue, as a producer (same name, same queue); the runner alone consumes;
+ * - the vars, and the test bindings given.
+ * The runner reaches it through GATEWAY_B (its fetch) and GATEWAY_B_TEST (test/worker/gateway-b-entry.ts).
+ */
+function gatewayB(project: string, scriptPath: string, bindings: Record<string, string>) {
+  wranglerOptions ??= unstable_getMiniflareWorkerOptions('wrangler.toml').workerOptions;
+  // A copy each time: the pool may adjust the options it is given.
+  const workerOptions = structuredClone(wranglerOptions);
+  // Where the project's Durable Object classes live: the pool names the runner after the project.
+  const runner = getRunnerName({ name: project } as TestProject);
+  type Designator = { className: string; scriptName?: string; useSQLite?: boolean };
+  const durableObjects: Record<string, Designator> = {};
+  for (const [binding, designator] of Object.entries(workerOptions.durableObjects ?? {})) {
+    const own = (typeof designator === 'string' ? { className: designator } : designator) as Designator;
+    durableObjects[binding] = { ...own, scriptName: own.scriptName ?? runner };
+  }
+  const { queueConsumers: _consumedByTheRunner, ...shared } = workerOptions;
+  const worker = {
+    ...shared,
+    name: 'gateway-b',
+    // The one module, named: given `scriptPath` alone, Miniflare parses 1.9 MB of JavaScript for imports
+    // each time a test file's runtime starts (about 1 s of CPU per file). It imports only builtins.
+    modulesRoot: path.dirname(scriptPath),
+    modules: [{ type: 'ESModule' as const, path: scriptPath, contents: bundleText(scriptPath) }],
+    bindings: { ...workerOptions.bindings, ...bindings },
+    durableObjects,
+  };
+  const serviceBindings = {
+    GATEWAY_B: worker.name,
+    GATEWAY_B_TEST: { name: worker.name, entrypoint: 'GatewayBTest' },
+  };
+  return { worker, serviceBindings };
+}
+
 function workerProject(name: string, include: string[], exclude: string[], opts = { oneFileAtATime: false }) {
   return {
     plugins: [
-      cloudflareTest(({ inject }) => ({
-        main: './src/index.ts',
-        wrangler: { configPath: './wrangler.toml' },
-        miniflare: {
-          bindings: {
-            DATABASE_URL: inject('databaseUrl'),
-            DB_WS_PROXY: inject('wsProxy'),
-            ADMIN_API_KEY: inject('adminApiKey'),
-            SEALING_KEY: inject('sealingKey'),
-            ALLOW_PRIVATE_UPSTREAMS: 'true',
-            TEST_UPSTREAM_URL: inject('upstreamUrl'),
-            TEST_UPSTREAM_URL_B: inject('upstreamUrlB'),
-            TEST_REFUSED_UPSTREAM_URL: inject('refusedUpstreamUrl'),
-            TEST_HOOK_RECEIVER_URL: inject('hookReceiverUrl'),
-            TEST_CONFIG_DATABASE_URL: inject('configDatabaseUrl'),
-            TEST_CONTROL_URL: inject('testControlUrl'),
-            // Every wait of core/time/clock's table (flushes, back-offs, throttle steps) at a quarter: tests
-            // inject time instead of waiting for it. Timeouts and the contract's figures are not scaled.
-            GATEWAY_TIME_SCALE: String(TIME_SCALE),
+      cloudflareTest(({ inject }) => {
+        const bindings = {
+          DATABASE_URL: inject('databaseUrl'),
+          DB_WS_PROXY: inject('wsProxy'),
+          ADMIN_API_KEY: inject('adminApiKey'),
+          SEALING_KEY: inject('sealingKey'),
+          ALLOW_PRIVATE_UPSTREAMS: 'true',
+          TEST_UPSTREAM_URL: inject('upstreamUrl'),
+          TEST_UPSTREAM_URL_B: inject('upstreamUrlB'),
+          TEST_REFUSED_UPSTREAM_URL: inject('refusedUpstreamUrl'),
+          TEST_HOOK_RECEIVER_URL: inject('hookReceiverUrl'),
+          TEST_CONFIG_DATABASE_URL: inject('configDatabaseUrl'),
+          TEST_CONTROL_URL: inject('testControlUrl'),
+          // Every wait of core/time/clock's table (flushes, back-offs, throttle steps) at a quarter: tests
+          // inject time instead of waiting for it. Timeouts and the contract's figures are not scaled.
+          GATEWAY_TIME_SCALE: String(TIME_SCALE),
+        };
+        // A second isolate of the gateway beside the runner's, on the same Durable Objects, queues and
+        // bindings; tests reach it through env.GATEWAY_B (test/worker/isolates.ts).
+        const second = gatewayB(name, inject('gatewayBScript'), bindings);
+        return {
+          main: './src/index.ts',
+          wrangler: { configPath: './wrangler.toml' },
+          miniflare: {
+            bindings,
+            queueConsumers: TEST_QUEUE_CONSUMERS,
+            serviceBindings: second.serviceBindings,
+            workers: [second.worker],
           },
-          queueConsumers: TEST_QUEUE_CONSUMERS,
-        },
-      })),
+        };
+      }),
     ],
     test: {
       name,

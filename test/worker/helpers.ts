@@ -72,3 +72,11 @@ export async function seedTenant(
 export function gatewayFetch(url: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(url, init));
 }
+
+/**
+ * The same request through the gateway's second isolate (./isolates, test/setup/gateway-b.ts): module state
+ * of its own (snapshots, wallets, clock), the same Durable Objects, queues and database as gatewayFetch's.
+ */
+export function gatewayFetchB(url: string, init?: RequestInit): Promise<Response> {
+  return env.GATEWAY_B.fetch(new Request(url, init));
+}

@@ -1,40 +1,58 @@
 // The battery's limit cases (limits-*.test.ts) drive load through these: one outcome per request, bursts,
-// sequential loops until a time or a flag, and timed requests. Split over files so each case group runs in
-// an isolate of its own and their real-time waits overlap.
+// sequential loops until a time or a flag, and timed requests, through the gateway's first isolate (A, the
+// test's own) unless `through: 'B'` sends them through its second (test/worker/isolates.ts). Split over
+// files so each case group runs in a runtime of its own and their real-time waits overlap.
 import { now } from '../../worker/clock';
 import { codeOf, hit } from '../../worker/gate-helpers';
-import type { SeededTenant } from '../../worker/helpers';
+import { gatewayFetchB, type SeededTenant } from '../../worker/helpers';
 
 export type Outcome = { status: number; code: string | null; rateLimit: string | null; sentAt: number };
 
+export type HitOptions = Parameters<typeof hit>[2] & { through?: 'A' | 'B'; pauseMs?: number };
+
+/** `hit`'s request to the tenant's host, through the isolate asked for. */
+function send(t: SeededTenant, opts: HitOptions): Promise<Response> {
+  if (opts.through !== 'B') return hit(t, '/x', opts);
+  const key = opts.key === undefined ? t.key : opts.key;
+  const headers = new Headers(opts.init?.headers);
+  if (key !== null) headers.set('authorization', `Bearer ${key}`);
+  return gatewayFetchB(`http://${t.slug}.localhost/x`, { ...opts.init, headers });
+}
+
 /** One request, its body read (so nothing is left open) and reduced to what the cases look at. */
-export async function outcome(t: SeededTenant, opts: Parameters<typeof hit>[2] = {}): Promise<Outcome> {
+export async function outcome(t: SeededTenant, opts: HitOptions = {}): Promise<Outcome> {
   const sentAt = now();
-  const res = await hit(t, '/x', opts);
+  const res = await send(t, opts);
   let code: string | null = null;
   if (res.status >= 400) code = await codeOf(res);
   else await res.body?.cancel();
   return { status: res.status, code, rateLimit: res.headers.get('ratelimit'), sentAt };
 }
 
-export function burst(n: number, t: SeededTenant, opts: Parameters<typeof hit>[2] = {}): Promise<Outcome[]> {
+export function burst(n: number, t: SeededTenant, opts: HitOptions = {}): Promise<Outcome[]> {
   return Promise.all(Array.from({ length: n }, () => outcome(t, opts)));
 }
 
 export const admitted = (outcomes: Outcome[]) => outcomes.filter((o) => o.status === 200).length;
 
 /**
- * `loops` sequential request loops against `t` until `until` (a time, or a flag the test flips); `seen` fills as answers arrive, for a test that acts on the load while it runs. */
+ * `loops` sequential request loops against `t` until `until` (a time, or a flag the test flips); `seen` fills
+ * as answers arrive, for a test that acts on the load while it runs. `opts.pauseMs` paces each loop.
+ */
 export async function hammer(
   t: SeededTenant,
   loops: number,
   until: number | (() => boolean),
   seen: Outcome[] = [],
+  opts: HitOptions = {},
 ): Promise<Outcome[]> {
   const done = typeof until === 'number' ? () => now() >= until : until;
   await Promise.all(
     Array.from({ length: loops }, async () => {
-      while (!done()) seen.push(await outcome(t));
+      while (!done()) {
+        seen.push(await outcome(t, opts));
+        if (opts.pauseMs) await new Promise((next) => setTimeout(next, opts.pauseMs));
+      }
     }),
   );
   return seen;
