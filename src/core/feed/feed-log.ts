@@ -9,6 +9,10 @@
 //
 // `floor` is the seq below which the log no longer knows what happened (pruned, or before the feed first
 // read): a cursor under it is "not covered", and its isolate revalidates its snapshots' versions instead.
+//
+// The head moves only as far as the rows a read returned: the table's max seq (`readHead`) is read by a
+// second statement, so a row committed between the two would be skipped for good if the head took it. And a
+// log that has never read (no stored state, first read not done) refuses polls rather than confirm anything.
 
 export type ChangeEntry = {
   seq: number;
@@ -32,43 +36,48 @@ export const MAX_FEED_ENTRIES = 20_000;
 export class FeedLog {
   head: number;
   floor: number;
+  /** It has read `changes` (or holds a stored state that had): only then may it answer polls. */
+  started: boolean;
   private entries: (ChangeEntry & { atMs: number })[];
 
   constructor(state?: FeedState) {
     this.head = state?.head ?? 0;
     this.floor = state?.floor ?? 0;
     this.entries = state ? [...state.entries] : [];
+    this.started = this.head > 0 || this.floor > 0 || this.entries.length > 0;
   }
 
   /**
-   * Adopts a read of `changes` past `head`: `rows` are every committed row with seq in (head, readHead],
-   * ordered by seq. `readHead` is the highest seq the read saw (the table's max), so rows pruned from the
-   * table still move the head. Returns the rows that were new.
+   * Adopts a read of `changes` past `head`: `rows` are every committed row past it, ordered by seq. The head
+   * moves to the last of them, never to `readHead` (the table's max, read apart from the rows: a row
+   * committed in between is past the rows and would be lost if the head jumped over it; rows pruned from
+   * the table are below the ones left, so they never need it either). Returns the rows that were new.
    */
-  adoptRead(rows: ChangeEntry[], readHead: number, atMs: number): ChangeEntry[] {
+  adoptRead(rows: ChangeEntry[], _readHead: number, atMs: number): ChangeEntry[] {
     const fresh = rows.filter((r) => r.seq > this.head);
     for (const row of fresh) this.entries.push({ ...row, atMs });
-    const last = fresh.length > 0 ? fresh[fresh.length - 1].seq : this.head;
-    this.head = Math.max(this.head, last, readHead);
+    if (fresh.length > 0) this.head = Math.max(this.head, fresh[fresh.length - 1].seq);
+    this.started = true;
     return fresh;
   }
 
   /**
    * Starts over from the table's recent tail (`rows`, ordered by seq, the last ones up to its max seq): on
    * the first read of a feed that has never read, and when more rows came than one read takes. What came
-   * before the tail is not covered.
+   * before the tail is not covered. The head is the tail's last row; only an empty tail takes `readHead`,
+   * as the floor too, so every cursor below it (a row committed between the two statements included) is not
+   * covered and revalidates.
    */
   resetTo(rows: ChangeEntry[], readHead: number, atMs: number): void {
     this.entries = rows.map((r) => ({ ...r, atMs }));
     this.floor = rows.length > 0 ? rows[0].seq - 1 : readHead;
-    this.head = Math.max(readHead, rows.length > 0 ? rows[rows.length - 1].seq : 0);
+    this.head = rows.length > 0 ? rows[rows.length - 1].seq : this.floor;
+    this.started = true;
   }
 
-  get started(): boolean {
-    return this.head > 0 || this.floor > 0 || this.entries.length > 0;
-  }
-
+  /** Throws before the first read: a log that has not read knows nothing to confirm. */
   poll(cursor: number | null): PollAnswer {
+    if (!this.started) throw new Error('The change feed has not read its changes yet');
     if (cursor === null) return { cursor: this.head, covered: true, entries: [] };
     // A cursor past the head came from a replica further along: nothing here is newer.
     if (cursor >= this.head) return { cursor: Math.max(cursor, this.head), covered: true, entries: [] };

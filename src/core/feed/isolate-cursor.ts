@@ -28,7 +28,8 @@ export type PollEffects = {
   named: { tenantId: string; version: number }[];
   /** Instances whose tenants' snapshots are all dropped. */
   instances: string[];
-  /** The cursor was not covered: check every cached snapshot's version in one query. */
+  /** The cursor was not covered (or this is the first answer): check every cached snapshot's version in one
+   * query. */
   revalidate: boolean;
 };
 
@@ -67,11 +68,15 @@ export class IsolateCursor {
 
   /**
    * Adopts an answer to a poll sent at `sentAt`; returns what to drop. An uncovered answer moves nothing:
-   * the cursor and the confirmation wait for the revalidation it asks for (`revalidated`).
+   * the cursor and the confirmation wait for the revalidation it asks for (`revalidated`). So does the first
+   * answer: snapshots loaded while no poll had succeeded (the feed unreachable at start) have no cursor, and
+   * the head it brings would skip what changed since they were read (with nothing cached, a revalidation
+   * costs no query).
    */
   accept(answer: PollAnswer, sentAt: number): PollEffects {
-    const effects: PollEffects = { named: [], instances: [], revalidate: !answer.covered };
-    if (!answer.covered) return effects;
+    const first = this.cursor === null;
+    const effects: PollEffects = { named: [], instances: [], revalidate: !answer.covered || first };
+    if (effects.revalidate) return effects;
     for (const entry of answer.entries) {
       if (entry.tenantId !== null) {
         this.name(entry.tenantId, entry.version);

@@ -33,6 +33,10 @@ export type GateState = {
   usageSeq: Record<string, { seq: number; atMs: number }>;
 };
 
+function namesLimit(c: { kind?: unknown; limit?: unknown }): boolean {
+  return (c.kind === 'minute' || c.kind === 'day') && typeof c.limit === 'number';
+}
+
 export class GateLedger {
   private state: GateState;
 
@@ -53,10 +57,16 @@ export class GateLedger {
 
     const leaseId = `${req.isolateId}:${req.seq}`;
     const grants: Grant[] = [];
-    let version = req.version;
+    // An isolate of an earlier release names counters without their limits or a version: it is served from
+    // the limits the gate holds, and never changes them (a counter of no kind would reset its window's count).
+    const asOf = Number.isFinite(req.version) ? req.version : 0;
+    let version = asOf;
     for (const asked of req.counters) {
       if (grants.some((g) => g.counter === asked.id)) continue;
-      const spec = this.adoptLimit(asked.id, asked.kind, asked.limit, req.version);
+      const spec = namesLimit(asked)
+        ? this.adoptLimit(asked.id, asked.kind, asked.limit, asOf)
+        : this.state.specs[asked.id];
+      if (!spec) continue;
       version = Math.max(version, spec.version ?? 0);
       const counter = this.counter(asked.id, spec.kind, nowMs);
       const end = windowEnd(spec.kind, nowMs);

@@ -3,7 +3,7 @@
 //   needsRefresh(counterIds, nowMs)    a call should start in the background (take() still says ok)
 //   buildRequest(specs, version, now)  the next LeaseRequest, carrying reports
 //   accept(response, nowMs)            adopt the gate's answer; false for unknown or repeated ones
-//   dropGrants()                       a limit changed: nothing granted before is spent; all reported
+//   dropGrants()                       a limit changed: nothing granted or asked before is spent; all reported
 //
 // Edge pattern: r = take(); if r.reason === 'need_lease', await the isolate's single in-flight call (build,
 // send, accept) and take() again; `rate_limited` / `quota_exceeded` answer 429 at once. A call that fails
@@ -61,7 +61,9 @@ export class LeaseWallet {
   /** The newest grant's view of each counter: limit, what the gate had left, when the window ends. */
   private views = new Map<string, View>();
   private demand = new Map<string, Demand>();
-  private inflight = new Map<string, { sentAt: number; reports: Report[] }>();
+  private inflight = new Map<string, { sentAt: number; reports: Report[]; drops: number }>();
+  /** How many times dropGrants ran: an answer to a call sent before the last one is not spent from. */
+  private drops = 0;
 
   constructor(readonly isolateId: string) {}
 
@@ -109,12 +111,18 @@ export class LeaseWallet {
     return { ok: true, policies: this.policies(counters, nowMs) };
   }
 
-  /** What is held of some counter would run out, or lapse before its window ends, within a second. */
+  /**
+   * What is held of some counter would run out, or lapse before its window ends, within a second; never in
+   * the window's last second.
+   */
   needsRefresh(counterIds: string[], nowMs: number): boolean {
     const soon = nowMs + REFRESH_AHEAD_MS;
     for (const id of counterIds) {
       const view = this.views.get(id);
       if (view && view.remaining === 0 && view.expiresAt > nowMs) continue;
+      // The window ends within the lead time: a call now would buy tokens for less than that, and the next
+      // window needs its own call anyway (what is held still serves; past it, a request waits for one).
+      if (view && view.resetAt > nowMs && view.resetAt <= soon) continue;
       const d = this.demand.get(id);
       const need = d ? Math.ceil((this.rate(d, nowMs) * REFRESH_AHEAD_MS) / 1000) : 1;
       let left = 0;
@@ -140,7 +148,7 @@ export class LeaseWallet {
     }
     const reports = [...this.closed];
     const leaseId = `${this.isolateId}:${this.seq}`;
-    this.inflight.set(leaseId, { sentAt: nowMs, reports });
+    this.inflight.set(leaseId, { sentAt: nowMs, reports, drops: this.drops });
     return { isolateId: this.isolateId, seq: this.seq, version, counters, reports };
   }
 
@@ -151,6 +159,13 @@ export class LeaseWallet {
     const { sentAt } = call;
     const acked = new Set(call.reports);
     this.closed = this.closed.filter((r) => !acked.has(r));
+    if (call.drops !== this.drops) {
+      // Asked under the limits a change has since replaced: its tokens go back unspent, on the next call.
+      for (const g of resp.grants) {
+        if (g.tokens > 0) this.closed.push({ leaseId: resp.leaseId, counter: g.counter, used: 0 });
+      }
+      return true;
+    }
     for (const g of resp.grants) {
       const expiresAt = sentAt + g.ttlMs;
       if (g.tokens > 0) {
@@ -180,8 +195,12 @@ export class LeaseWallet {
     return true;
   }
 
-  /** A limit changed: tokens granted under the old one are not spent, and are reported (refunded). */
+  /**
+   * A limit changed: tokens granted under the old one are not spent, and are reported (refunded); so are
+   * those of a call already on its way, when its answer comes.
+   */
   dropGrants(): void {
+    this.drops += 1;
     for (const h of this.held) this.closed.push({ leaseId: h.leaseId, counter: h.counter, used: h.used });
     this.held = [];
     this.views.clear();

@@ -1,60 +1,248 @@
-// What the edge (src/edge/limit.ts) relies on beyond lease.test.ts: usage that still needs a lease call,
-// and grants of an older snapshot that are not spent once a newer one is known.
+// The isolate's side of the leases (src/core/limits/lease-wallet), as src/edge/limit.ts drives it: take,
+// needsRefresh, buildRequest, accept, dropGrants.
 import { describe, expect, it } from 'vitest';
-import { GateLedger, LeaseWallet } from '../../../src/core/limits/lease';
+import { GateLedger } from '../../../src/core/limits/gate-ledger';
+import type { CounterSpec } from '../../../src/core/limits/lease';
+import { LeaseWallet } from '../../../src/core/limits/lease-wallet';
 
-const T0 = Date.parse('2024-03-05T10:20:30Z');
-const minute = (limit: number) => ({ id: 'tenant:minute', kind: 'minute' as const, limit });
+const at = (hms: string) => Date.parse(`2024-03-05T10:${hms}Z`);
+const T0 = at('20:30');
+const MIN = 'tenant:minute';
+const minute = (limit: number, id = MIN): CounterSpec => ({ id, kind: 'minute', limit });
+const day = (limit: number, id = 'tenant:day'): CounterSpec => ({ id, kind: 'day', limit });
 
-function roundTrip(wallet: LeaseWallet, gate: GateLedger, now: number) {
-  wallet.accept(gate.lease(wallet.buildRequest(now), now), now);
+/** One round trip; `isoNow` is the isolate's clock, `gateNow` the gate's. */
+function refresh(w: LeaseWallet, gate: GateLedger, specs: CounterSpec[], isoNow: number, gateNow = isoNow) {
+  const req = w.buildRequest(specs, 1, isoNow);
+  expect(w.accept(gate.lease(req, gateNow), isoNow)).toBe(true);
+  return req;
 }
 
-describe('LeaseWallet.hasUnsentUsage', () => {
-  it('is true from a recorded request until the gate acknowledges the batch', () => {
+const granted = (gate: GateLedger, leaseId: string, id = MIN) =>
+  gate.snapshot().leases[leaseId]?.grants[id]?.tokens ?? 0;
+const used = (gate: GateLedger, id = MIN) => gate.snapshot().counters[id]?.used;
+
+describe('LeaseWallet.take', () => {
+  it('admits nothing before its first lease, then spends what the gate granted', () => {
     const gate = new GateLedger();
-    gate.setLimits([], 1);
-    const wallet = new LeaseWallet('a');
-    expect(wallet.hasUnsentUsage).toBe(false);
-    wallet.recordUsage(T0, { requests: 1 });
-    expect(wallet.hasUnsentUsage).toBe(true);
-    const lost = wallet.buildRequest(T0);
-    expect(lost.usage).not.toBeNull();
-    // The call failed: the batch is still owed.
-    expect(wallet.hasUnsentUsage).toBe(true);
-    roundTrip(wallet, gate, T0 + 10);
-    expect(wallet.hasUnsentUsage).toBe(false);
-    expect(gate.drainUsage()).toEqual({ '2024-03-05': expect.objectContaining({ requests: 1 }) });
+    const w = new LeaseWallet('a');
+    expect(w.take([MIN], T0)).toEqual({ ok: false, reason: 'need_lease' });
+    refresh(w, gate, [minute(100)], T0);
+    expect(granted(gate, 'a:1')).toBe(25);
+    expect(w.take([MIN], T0)).toEqual({
+      ok: true,
+      policies: [{ name: 'minute', limit: 100, remaining: 99, resetSeconds: 30 }],
+    });
+    for (let i = 1; i < 25; i++) expect(w.take([MIN], T0 + i).ok).toBe(true);
+    expect(w.take([MIN], T0 + 30)).toEqual({ ok: false, reason: 'need_lease' });
+  });
+
+  it('computes expiry from its own send time, whatever the gate clock says', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    // Isolate clock far behind the gate's; the gate is 20 s into its minute: a 30 s lease.
+    const req = w.buildRequest([minute(1000)], 1, 5_000);
+    expect(w.accept(gate.lease(req, at('20:20')), 5_400)).toBe(true);
+    expect(w.take([MIN], 34_999).ok).toBe(true);
+    expect(w.take([MIN], 35_000)).toEqual({ ok: false, reason: 'need_lease' });
+  });
+
+  it('accepts each answer once and ignores unknown ones', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    const resp = gate.lease(w.buildRequest([minute(4)], 1, T0), T0);
+    expect(resp.grants[0]!.tokens).toBe(1);
+    expect(w.accept(resp, T0)).toBe(true);
+    expect(w.accept(resp, T0)).toBe(false);
+    expect(w.accept({ ...resp, leaseId: 'x:1' }, T0)).toBe(false);
+    expect(w.take([MIN], T0).ok).toBe(true);
+    expect(w.take([MIN], T0)).toEqual({ ok: false, reason: 'need_lease' });
+  });
+
+  it('answers 429 without asking while the gate said none are left, with Retry-After to the window end', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    refresh(w, gate, [minute(1)], at('20:20'));
+    expect(w.take([MIN], at('20:20')).ok).toBe(true);
+    expect(w.take([MIN], at('20:20.100'))).toEqual({
+      ok: false,
+      reason: 'rate_limited',
+      counter: MIN,
+      retryAfter: 40,
+      policies: [{ name: 'minute', limit: 1, remaining: 0, resetSeconds: 40 }],
+    });
+    // The 429 holds as long as that answer's lease (30 s); then the gate is asked again.
+    expect(w.take([MIN], at('20:49.999'))).toMatchObject({ reason: 'rate_limited', retryAfter: 11 });
+    expect(w.take([MIN], at('20:50'))).toEqual({ ok: false, reason: 'need_lease' });
+  });
+
+  it('names the day quota when both windows are exhausted', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    const ids = [MIN, 'tenant:day'];
+    refresh(w, gate, [minute(1), day(1)], T0);
+    expect(w.take(ids, T0).ok).toBe(true);
+    expect(w.take(ids, T0)).toMatchObject({
+      ok: false,
+      reason: 'quota_exceeded',
+      counter: 'tenant:day',
+      retryAfter: Math.ceil((Date.parse('2024-03-06T00:00:00Z') - T0) / 1000),
+    });
+  });
+
+  it('spends nothing from any counter when one counter refuses', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    const both = [MIN, 'key:k:minute'];
+    refresh(w, gate, [minute(100), minute(1, 'key:k:minute')], T0);
+    expect(w.take(both, T0).ok).toBe(true);
+    for (let i = 0; i < 5; i++) expect(w.take(both, T0)).toMatchObject({ ok: false, reason: 'rate_limited' });
+    // Requests without the key still have every tenant token the rejected ones did not touch.
+    let admitted = 0;
+    while (w.take([MIN], T0).ok) admitted += 1;
+    expect(admitted).toBe(granted(gate, 'a:1') - 1);
+    expect(w.buildRequest([], 1, T0 + 1).reports).toEqual(
+      expect.arrayContaining([
+        { leaseId: 'a:1', counter: MIN, used: granted(gate, 'a:1') },
+        { leaseId: 'a:1', counter: 'key:k:minute', used: 1 },
+      ]),
+    );
+  });
+
+  it('shows, per window kind, the counter nearest to exhaustion', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    const specs = [minute(100), minute(10, 'key:k:minute'), day(1000)];
+    refresh(w, gate, specs, T0);
+    const r = w.take([MIN, 'key:k:minute', 'tenant:day'], T0);
+    expect(r.ok && r.policies).toEqual([
+      { name: 'minute', limit: 10, remaining: 9, resetSeconds: 30 },
+      {
+        name: 'day',
+        limit: 1000,
+        remaining: 999,
+        resetSeconds: (Date.parse('2024-03-06T00:00:00Z') - T0) / 1000,
+      },
+    ]);
   });
 });
 
-describe('LeaseWallet on a newer snapshot version', () => {
-  it('stops spending tokens granted under the older one, and has them refunded', () => {
+describe('LeaseWallet requests', () => {
+  it('asks for its observed demand, waiting requests included', () => {
     const gate = new GateLedger();
-    gate.setLimits([minute(100)], 1);
-    const wallet = new LeaseWallet('a');
-    expect(wallet.take(['tenant:minute'], T0)).toEqual({ ok: false, reason: 'need_lease' });
-    // Ask for many tokens at once so some are still held when the limit changes.
-    for (let i = 0; i < 20; i++) wallet.take(['tenant:minute'], T0);
-    roundTrip(wallet, gate, T0);
-    expect(wallet.take(['tenant:minute'], T0 + 1).ok).toBe(true);
-    expect(wallet.take(['tenant:minute'], T0 + 2).ok).toBe(true);
+    const w = new LeaseWallet('a');
+    for (let i = 0; i < 50; i++) w.take([MIN], T0 + i * 10);
+    const req = w.buildRequest([minute(100_000)], 1, T0 + 500);
+    expect(req.counters).toEqual([{ ...minute(100_000), demandPerSecond: 50 }]);
+    expect(w.accept(gate.lease(req, T0 + 500), T0 + 500)).toBe(true);
+    expect(granted(gate, 'a:1')).toBe(1475); // 50/s over the 29.5 s left of the minute
+    // Spent at 20/s for two seconds: the next request says about 20/s.
+    for (let i = 0; i < 40; i++) expect(w.take([MIN], T0 + 1000 + i * 50).ok).toBe(true);
+    const next = w.buildRequest([minute(100_000)], 1, T0 + 3000);
+    expect(next.counters[0]!.demandPerSecond).toBeGreaterThanOrEqual(15);
+    expect(next.counters[0]!.demandPerSecond).toBeLessThanOrEqual(25);
+  });
 
-    gate.setLimits([minute(3)], 2);
-    roundTrip(wallet, gate, T0 + 3);
-    expect(wallet.version).toBe(2);
-    // 2 spent; the old grant's unspent tokens are gone from this isolate, and the gate gets them back on the
-    // next call, so exactly one more request fits under the new limit of 3.
-    let admitted = 0;
-    for (let i = 0; i < 10; i++) {
-      const now = T0 + 10 + i;
-      let r = wallet.take(['tenant:minute'], now);
-      if (!r.ok && r.reason === 'need_lease') {
-        roundTrip(wallet, gate, now);
-        r = wallet.take(['tenant:minute'], now);
-      }
-      if (r.ok) admitted++;
-    }
-    expect(admitted).toBe(1);
+  it('reports lapsed tokens on its next call, and keeps reporting until a call is answered', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    refresh(w, gate, [minute(8)], at('20:20')); // 2 tokens for 30 s
+    expect(used(gate)).toBe(2);
+    expect(w.take([MIN], at('20:21')).ok).toBe(true);
+    expect(w.owesReports).toBe(true);
+    const lost = w.buildRequest([], 1, at('20:51'));
+    expect(lost.reports).toEqual([{ leaseId: 'a:1', counter: MIN, used: 1 }]);
+    const again = refresh(w, gate, [], at('20:52'));
+    expect(again.reports).toEqual(lost.reports);
+    expect(used(gate)).toBe(1);
+    expect(w.owesReports).toBe(false);
+    expect(w.buildRequest([], 1, at('20:53')).reports).toEqual([]);
+  });
+});
+
+describe('LeaseWallet.needsRefresh', () => {
+  it('is true with nothing held, false with plenty', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    expect(w.needsRefresh([MIN], T0)).toBe(true);
+    refresh(w, gate, [minute(1000)], T0);
+    expect(w.needsRefresh([MIN], T0)).toBe(false);
+  });
+
+  it('starts ahead of running out at the current demand', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    refresh(w, gate, [minute(40)], T0); // 10 tokens
+    for (let i = 0; i < 4; i++) w.take([MIN], T0 + i * 100);
+    expect(w.needsRefresh([MIN], T0 + 400)).toBe(false); // 6 left, about 4/s
+    for (let i = 4; i < 8; i++) w.take([MIN], T0 + i * 100);
+    expect(w.needsRefresh([MIN], T0 + 800)).toBe(true); // 2 left, about 8/s
+  });
+
+  it('starts ahead of a lease lapsing inside its window, not ahead of one lapsing with it', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    refresh(w, gate, [minute(1000)], at('20:10')); // to 20:40, the window goes on
+    expect(w.needsRefresh([MIN], at('20:38.999'))).toBe(false);
+    expect(w.needsRefresh([MIN], at('20:39.001'))).toBe(true);
+    const late = new LeaseWallet('b');
+    refresh(late, gate, [minute(1000)], at('20:45')); // to 21:00, the window's end
+    expect(late.needsRefresh([MIN], at('20:59.500'))).toBe(false);
+    expect(late.take([MIN], at('20:59.900')).ok).toBe(true);
+    expect(late.needsRefresh([MIN], at('21:00'))).toBe(true);
+  });
+
+  it('is false in the last second of the window: a call then would buy tokens for less than that', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    refresh(w, gate, [minute(1000)], at('20:58')); // 2 s to the window end: 2 tokens at 1/s
+    expect(w.take([MIN], at('20:58')).ok).toBe(true);
+    expect(w.take([MIN], at('20:58.100')).ok).toBe(true);
+    expect(w.needsRefresh([MIN], at('20:58.200'))).toBe(true);
+    expect(w.needsRefresh([MIN], at('20:59.001'))).toBe(false);
+    expect(w.take([MIN], at('20:59.500'))).toEqual({ ok: false, reason: 'need_lease' });
+  });
+
+  it('is false while the gate said none are left', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    refresh(w, gate, [minute(1)], T0);
+    w.take([MIN], T0);
+    expect(w.needsRefresh([MIN], T0 + 10)).toBe(false);
+  });
+});
+
+describe('LeaseWallet.dropGrants (a limit changed)', () => {
+  it('spends nothing granted before, reports it on the next call and the gate refunds it', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    refresh(w, gate, [minute(100)], T0); // 25 tokens
+    expect(w.take([MIN], T0).ok).toBe(true);
+    w.dropGrants();
+    expect(w.owesReports).toBe(true);
+    expect(w.take([MIN], T0 + 1)).toEqual({ ok: false, reason: 'need_lease' });
+    const req = w.buildRequest([minute(10)], 2, T0 + 2);
+    expect(req.reports).toEqual([{ leaseId: 'a:1', counter: MIN, used: 1 }]);
+    expect(w.accept(gate.lease(req, T0 + 2), T0 + 2)).toBe(true);
+    // 1 spent, 24 back; the new grant is a quarter of what the new limit leaves.
+    expect(gate.snapshot().specs[MIN]).toMatchObject({ limit: 10, version: 2 });
+    expect(granted(gate, 'a:2')).toBe(2);
+    expect(used(gate)).toBe(3);
+  });
+
+  it('does not spend the answer of a call sent before the change, and has it refunded', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    for (let i = 0; i < 50; i++) w.take([MIN], T0);
+    const inflight = w.buildRequest([minute(1000)], 1, T0);
+    w.dropGrants();
+    expect(w.accept(gate.lease(inflight, T0 + 5), T0 + 10)).toBe(true);
+    expect(granted(gate, 'a:1')).toBe(250);
+    expect(w.take([MIN], T0 + 20)).toEqual({ ok: false, reason: 'need_lease' });
+    const next = w.buildRequest([minute(10)], 2, T0 + 30);
+    expect(next.reports).toEqual([{ leaseId: 'a:1', counter: MIN, used: 0 }]);
+    gate.lease(next, T0 + 30);
+    expect(used(gate)).toBe(granted(gate, 'a:2'));
+    expect(granted(gate, 'a:2')).toBeLessThanOrEqual(10);
   });
 });

@@ -1,385 +1,253 @@
+// The gate's side of the leases (src/core/limits/gate-ledger): windows, TTLs, the quarter rule, demand
+// sizing, refunds, limits that travel with requests, and the state an earlier release stored.
 import { describe, expect, it } from 'vitest';
-import {
-  type CounterSpec,
-  countersFor,
-  emptyUsage,
-  GateLedger,
-  type LeaseRequest,
-  LeaseWallet,
-  mergeUsage,
-} from '../../../src/core/limits/lease';
+import { GateLedger, type GateState } from '../../../src/core/limits/gate-ledger';
+import { type CounterSpec, countersFor, type LeaseRequest } from '../../../src/core/limits/lease';
+import { emptyUsage } from '../../../src/core/usage/usage-counts';
 
 const T0 = Date.parse('2024-03-05T10:20:30Z');
-const minute = (limit: number, id = 'tenant:minute'): CounterSpec => ({ id, kind: 'minute', limit });
+const MIN = 'tenant:minute';
+const minute = (limit: number, id = MIN): CounterSpec => ({ id, kind: 'minute', limit });
 const day = (limit: number, id = 'tenant:day'): CounterSpec => ({ id, kind: 'day', limit });
 
-function gateWith(specs: CounterSpec[], version = 1): GateLedger {
-  const gate = new GateLedger();
-  gate.setLimits(specs, version);
-  return gate;
+function ask(specs: CounterSpec[], demandPerSecond: number, over: Partial<LeaseRequest> = {}): LeaseRequest {
+  return {
+    isolateId: 'a',
+    seq: 1,
+    version: 1,
+    counters: specs.map((s) => ({ ...s, demandPerSecond })),
+    reports: [],
+    ...over,
+  };
 }
 
-/** One round trip with no delay and no skew. */
-function refresh(wallet: LeaseWallet, gate: GateLedger, now: number): LeaseRequest {
-  const req = wallet.buildRequest(now);
-  expect(wallet.accept(gate.lease(req, now), now)).toBe(true);
-  return req;
-}
-
-function request(over: Partial<LeaseRequest> = {}): LeaseRequest {
-  return { isolateId: 'a', seq: 1, counters: [], reports: [], usage: null, ...over };
-}
+const used = (gate: GateLedger, id = MIN) => gate.snapshot().counters[id]?.used;
 
 describe('countersFor', () => {
-  it('lists tenant then key counters, skipping null limits', () => {
+  it('lists tenant then key counters, skipping null limits and cleaning numbers', () => {
     expect(
       countersFor({ requests_per_minute: 100, requests_per_day: null }, 'key_1', {
-        requests_per_minute: 10,
-        requests_per_day: 500,
+        requests_per_minute: 10.7,
+        requests_per_day: -3,
       }),
     ).toEqual([
       { id: 'tenant:minute', kind: 'minute', limit: 100 },
       { id: 'key:key_1:minute', kind: 'minute', limit: 10 },
-      { id: 'key:key_1:day', kind: 'day', limit: 500 },
+      { id: 'key:key_1:day', kind: 'day', limit: 0 },
     ]);
   });
 
-  it('has nothing for an unlimited tenant without key limits', () => {
+  it('has nothing for an unlimited tenant, and no key counters without a key', () => {
     expect(countersFor(null, null, null)).toEqual([]);
     expect(countersFor({ requests_per_minute: null, requests_per_day: null }, 'key_1', null)).toEqual([]);
-  });
-
-  it('ignores key limits when there is no key', () => {
     expect(countersFor(null, null, { requests_per_minute: 1, requests_per_day: 1 })).toEqual([]);
   });
 });
 
-describe('GateLedger', () => {
-  it('gives a version-only lease to a tenant without limits', () => {
-    const gate = gateWith([], 7);
-    const resp = gate.lease(request(), T0);
-    expect(resp).toEqual({ leaseId: 'a:1', version: 7, ttlMs: 1000, grants: [], unlimited: [] });
-  });
-
-  it('states the window, caps the TTL at the window end and never grants beyond the limit', () => {
-    const gate = gateWith([minute(5)]);
-    const now = Date.parse('2024-03-05T10:20:59.700Z');
-    const resp = gate.lease(request({ counters: [{ id: 'tenant:minute', demandPerSecond: 1000 }] }), now);
-    const g = resp.grants[0]!;
-    expect(g.windowStart).toBe(Date.parse('2024-03-05T10:20:00Z'));
-    expect(g.windowEnd).toBe(Date.parse('2024-03-05T10:21:00Z'));
-    expect(g.ttlMs).toBe(300);
-    expect(g.resetMs).toBe(300);
-    // remaining / (2 × one holder)
-    expect(g.tokens).toBe(2);
-    expect(g.remaining).toBe(3);
-  });
-
-  it('sizes grants from demand over the lease duration', () => {
-    const gate = gateWith([minute(10_000)]);
-    const grant = (seq: number, demandPerSecond: number) =>
-      gate.lease(request({ seq, counters: [{ id: 'tenant:minute', demandPerSecond }] }), T0).grants[0]!
-        .tokens;
-    expect(grant(1, 0)).toBe(1);
-    expect(grant(2, 0.2)).toBe(1);
-    expect(grant(3, 40)).toBe(40);
-  });
-
-  it('shrinks grants as more isolates hold leases, down to 1 while anything is left', () => {
-    const gate = gateWith([minute(40)]);
-    const ask = (isolateId: string) =>
-      gate.lease(request({ isolateId, counters: [{ id: 'tenant:minute', demandPerSecond: 1000 }] }), T0)
-        .grants[0]!;
-    expect(ask('a').tokens).toBe(20); // 40 / (2 × 1)
-    expect(ask('b').tokens).toBe(5); // 20 / (2 × 2)
-    expect(ask('c').tokens).toBe(2); // 15 / (2 × 3)
-    const tail = [ask('d'), ask('e'), ask('f')].map((g) => g.tokens);
-    expect(tail.every((n) => n >= 1)).toBe(true);
-    let left = 40 - 20 - 5 - 2 - tail.reduce((a, b) => a + b, 0);
-    while (left > 0) {
-      const g = ask('g');
-      expect(g.tokens).toBeGreaterThanOrEqual(1);
-      left -= g.tokens;
-      expect(g.remaining).toBe(left);
+describe('GateLedger grants', () => {
+  it('states the window and makes the TTL min(window end, 30 s)', () => {
+    const cases = [
+      { at: '10:20:00.000Z', ttl: 30_000, reset: 60_000 },
+      { at: '10:20:29.000Z', ttl: 30_000, reset: 31_000 },
+      { at: '10:20:45.000Z', ttl: 15_000, reset: 15_000 },
+      { at: '10:20:59.700Z', ttl: 300, reset: 300 },
+    ];
+    for (const c of cases) {
+      const now = Date.parse(`2024-03-05T${c.at}`);
+      const g = new GateLedger().lease(ask([minute(100)], 10), now).grants[0]!;
+      expect(g).toMatchObject({
+        windowStart: Date.parse('2024-03-05T10:20:00Z'),
+        windowEnd: Date.parse('2024-03-05T10:21:00Z'),
+        ttlMs: c.ttl,
+        resetMs: c.reset,
+      });
     }
-    const none = ask('h');
-    expect(none.tokens).toBe(0);
-    expect(none.remaining).toBe(0);
+    const d = new GateLedger().lease(ask([day(1000)], 1), T0).grants[0]!;
+    expect(d).toMatchObject({ ttlMs: 30_000, windowEnd: Date.parse('2024-03-06T00:00:00Z') });
   });
 
-  it('refunds unused tokens of a reported grant in the same window, once', () => {
-    const gate = gateWith([minute(10)]);
-    const counters = [{ id: 'tenant:minute', demandPerSecond: 100 }];
-    expect(gate.lease(request({ seq: 1, counters }), T0).grants[0]!.tokens).toBe(5);
-    const reports = [{ leaseId: 'a:1', counter: 'tenant:minute', used: 2 }];
-    const after = gate.lease(request({ seq: 2, reports }), T0 + 1500);
-    expect(after.grants).toEqual([]);
-    expect(gate.snapshot().counters['tenant:minute']!.used).toBe(2);
-    gate.lease(request({ seq: 3, reports }), T0 + 1600);
-    expect(gate.snapshot().counters['tenant:minute']!.used).toBe(2);
+  it('sizes a grant to demand × TTL, at least 1', () => {
+    const tokens = (demand: number, now = T0) =>
+      new GateLedger().lease(ask([minute(100_000)], demand), now).grants[0]!.tokens;
+    expect(tokens(0)).toBe(1);
+    expect(tokens(Number.NaN)).toBe(1);
+    expect(tokens(0.2)).toBe(6); // 0.2/s over 30 s
+    expect(tokens(3)).toBe(90);
+    expect(tokens(10, Date.parse('2024-03-05T10:20:59.700Z'))).toBe(3); // over the 300 ms left
+  });
+
+  it('never grants more than a quarter of what is left (minimum 1), and exactly the limit in all', () => {
+    const gate = new GateLedger();
+    const sizes: number[] = [];
+    for (let seq = 1; seq <= 40; seq++) {
+      const left = 40 - sizes.reduce((a, b) => a + b, 0);
+      const g = gate.lease(ask([minute(40)], 1000, { seq }), T0).grants[0]!;
+      expect(g.tokens).toBe(left === 0 ? 0 : Math.max(1, Math.floor(left / 4)));
+      expect(g.remaining).toBe(left - g.tokens);
+      if (g.tokens === 0) break;
+      sizes.push(g.tokens);
+    }
+    expect(sizes.slice(0, 4)).toEqual([10, 7, 5, 4]);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(40);
+    expect(used(gate)).toBe(40);
+  });
+
+  it('grants nothing from a limit of 0, and answers remaining 0', () => {
+    const g = new GateLedger().lease(ask([minute(0)], 5), T0).grants[0]!;
+    expect(g).toMatchObject({ tokens: 0, remaining: 0, limit: 0 });
+  });
+
+  it('answers each counter once even when a request names it twice', () => {
+    const resp = new GateLedger().lease(ask([minute(100), minute(100)], 1), T0);
+    expect(resp.grants).toHaveLength(1);
+  });
+});
+
+describe('GateLedger refunds', () => {
+  it('refunds the unused tokens of a reported grant in the same window, once', () => {
+    const gate = new GateLedger();
+    expect(gate.lease(ask([minute(100)], 1), T0).grants[0]!.tokens).toBe(25);
+    const reports = [{ leaseId: 'a:1', counter: MIN, used: 2 }];
+    gate.lease(ask([], 0, { seq: 2, reports }), T0 + 1500);
+    expect(used(gate)).toBe(2);
+    gate.lease(ask([], 0, { seq: 3, reports }), T0 + 1600);
+    expect(used(gate)).toBe(2);
     expect(gate.snapshot().leases).toEqual({});
   });
 
   it('does not refund into a later window, and forgets grants of ended windows', () => {
-    const gate = gateWith([minute(10)]);
-    gate.lease(request({ counters: [{ id: 'tenant:minute', demandPerSecond: 100 }] }), T0);
+    const gate = new GateLedger();
+    gate.lease(ask([minute(100)], 1), T0);
     const next = T0 + 60_000;
     const resp = gate.lease(
-      request({
-        seq: 2,
-        counters: [{ id: 'tenant:minute', demandPerSecond: 100 }],
-        reports: [{ leaseId: 'a:1', counter: 'tenant:minute', used: 0 }],
-      }),
+      ask([minute(100)], 1, { seq: 2, reports: [{ leaseId: 'a:1', counter: MIN, used: 0 }] }),
       next,
     );
-    expect(resp.grants[0]!.tokens).toBe(5);
-    expect(gate.snapshot().counters['tenant:minute']!.used).toBe(5);
+    expect(resp.grants[0]!.tokens).toBe(25);
+    expect(used(gate)).toBe(25);
     expect(Object.keys(gate.snapshot().leases)).toEqual(['a:2']);
   });
 
-  it("ignores another isolate's report", () => {
-    const gate = gateWith([minute(10)]);
-    gate.lease(request({ counters: [{ id: 'tenant:minute', demandPerSecond: 100 }] }), T0);
-    gate.lease(
-      request({ isolateId: 'b', reports: [{ leaseId: 'a:1', counter: 'tenant:minute', used: 0 }] }),
-      T0,
-    );
-    expect(gate.snapshot().counters['tenant:minute']!.used).toBe(5);
-  });
-
-  it('keeps what was granted when the limit drops, and grants nothing below it', () => {
-    const gate = gateWith([minute(10)]);
-    const counters = [{ id: 'tenant:minute', demandPerSecond: 100 }];
-    gate.lease(request({ seq: 1, counters }), T0);
-    gate.setLimits([minute(3)], 2);
-    const low = gate.lease(request({ seq: 2, counters }), T0 + 10);
-    expect(low).toMatchObject({ version: 2, grants: [{ tokens: 0, remaining: 0, limit: 3 }] });
-    gate.setLimits([minute(20)], 3);
-    const high = gate.lease(request({ seq: 3, counters }), T0 + 20);
-    expect(high.grants[0]).toMatchObject({ tokens: 7, remaining: 8, limit: 20 });
-  });
-
-  it('ignores limits older than the current version', () => {
-    const gate = gateWith([minute(10)], 5);
-    expect(gate.setLimits([minute(1)], 4)).toBe(false);
-    expect(gate.version).toBe(5);
-    expect(gate.setLimits([minute(1)], 5)).toBe(true);
-  });
-
-  it('answers counters it does not limit as unlimited', () => {
-    const gate = gateWith([minute(10)]);
-    const resp = gate.lease(request({ counters: [{ id: 'key:k:minute', demandPerSecond: 1 }] }), T0);
-    expect(resp.grants).toEqual([]);
-    expect(resp.unlimited).toEqual(['key:k:minute']);
-  });
-
-  it('merges usage once per batch even when a batch is sent again', () => {
-    const gate = gateWith([]);
-    const days = { '2024-03-05': { ...emptyUsage(), requests: 3, allowed: 2, rate_limited: 1 } };
-    gate.lease(request({ seq: 1, usage: { seq: 1, days } }), T0);
-    gate.lease(request({ seq: 2, usage: { seq: 1, days } }), T0);
-    gate.lease(request({ isolateId: 'b', usage: { seq: 1, days } }), T0);
-    expect(gate.drainUsage()['2024-03-05']).toMatchObject({ requests: 6, allowed: 4, rate_limited: 2 });
-    expect(gate.drainUsage()).toEqual({});
-    gate.addUsage(days);
-    expect(gate.drainUsage()).toEqual(days);
-  });
-
-  it('round-trips its state through JSON', () => {
-    const gate = gateWith([minute(10), day(100)], 3);
-    gate.lease(request({ counters: [{ id: 'tenant:minute', demandPerSecond: 100 }] }), T0);
-    const restored = new GateLedger(JSON.parse(JSON.stringify(gate.snapshot())));
-    expect(restored.snapshot()).toEqual(gate.snapshot());
-    const resp = restored.lease(
-      request({ seq: 2, counters: [{ id: 'tenant:minute', demandPerSecond: 100 }] }),
-      T0 + 10,
-    );
-    expect(resp.grants[0]).toMatchObject({ tokens: 2, remaining: 3 });
+  it("ignores another isolate's report and an overstated one", () => {
+    const gate = new GateLedger();
+    gate.lease(ask([minute(100)], 1), T0);
+    gate.lease(ask([], 0, { isolateId: 'b', reports: [{ leaseId: 'a:1', counter: MIN, used: 0 }] }), T0);
+    expect(used(gate)).toBe(25);
+    gate.lease(ask([], 0, { seq: 2, reports: [{ leaseId: 'a:1', counter: MIN, used: 99 }] }), T0);
+    expect(used(gate)).toBe(25);
   });
 
   it('counts a request applied twice against one record, refunded by one report', () => {
-    const gate = gateWith([minute(100)]);
-    const req = request({ counters: [{ id: 'tenant:minute', demandPerSecond: 4 }] });
+    const gate = new GateLedger();
+    const req = ask([minute(1000)], 0.1); // 3 tokens each time
     gate.lease(req, T0);
     gate.lease(req, T0 + 5);
-    expect(gate.snapshot().leases['a:1']!.grants['tenant:minute']!.tokens).toBe(8);
+    expect(gate.snapshot().leases['a:1']!.grants[MIN]!.tokens).toBe(6);
+    gate.lease(ask([], 0, { seq: 2, reports: [{ leaseId: 'a:1', counter: MIN, used: 4 }] }), T0 + 10);
+    expect(used(gate)).toBe(4);
+  });
+});
+
+describe('GateLedger limits travel with requests', () => {
+  it('keeps what was granted when the limit drops, and grants nothing below it', () => {
+    const gate = new GateLedger();
+    gate.lease(ask([minute(40)], 1000), T0); // 10
+    const low = gate.lease(ask([minute(3)], 1000, { seq: 2, version: 2 }), T0 + 10);
+    expect(low).toMatchObject({ version: 2, grants: [{ tokens: 0, remaining: 0, limit: 3 }] });
+    const high = gate.lease(ask([minute(30)], 1000, { seq: 3, version: 3 }), T0 + 20);
+    expect(high.grants[0]).toMatchObject({ tokens: 5, remaining: 15, limit: 30 });
+  });
+
+  it('answers a request under an older version with the newer limit and version', () => {
+    const gate = new GateLedger();
+    gate.lease(ask([minute(8)], 1000, { version: 5 }), T0); // 2 of 8
+    const stale = gate.lease(ask([minute(1000)], 1000, { isolateId: 'b', version: 4 }), T0 + 1);
+    expect(stale).toMatchObject({ version: 5, grants: [{ limit: 8, tokens: 1, remaining: 5 }] });
+    // Per counter: a key counter first named under version 4 takes that limit.
+    const key = gate.lease(ask([minute(6, 'key:k:minute')], 1000, { isolateId: 'c', version: 4 }), T0);
+    expect(key).toMatchObject({ version: 4, grants: [{ limit: 6 }] });
+    expect(gate.snapshot().specs[MIN]).toEqual({ kind: 'minute', limit: 8, version: 5 });
+  });
+
+  it('round-trips its state through JSON', () => {
+    const gate = new GateLedger();
+    gate.lease(ask([minute(100), day(1000)], 1, { version: 3 }), T0);
+    const restored = new GateLedger(JSON.parse(JSON.stringify(gate.snapshot())));
+    expect(restored.snapshot()).toEqual(gate.snapshot());
+    const resp = restored.lease(ask([minute(100)], 1000, { seq: 2, version: 3 }), T0 + 10);
+    expect(resp.grants[0]).toMatchObject({ tokens: 18, remaining: 57 });
+  });
+});
+
+describe('GateLedger after an earlier release', () => {
+  const day0 = '2024-03-05';
+  const stored = () =>
+    ({
+      version: 7,
+      specs: { [MIN]: { kind: 'minute', limit: 10 } },
+      counters: { [MIN]: { kind: 'minute', windowStart: Date.parse('2024-03-05T10:20:00Z'), used: 6 } },
+      leases: {
+        'old:4': {
+          isolateId: 'old',
+          grants: {
+            [MIN]: {
+              windowStart: Date.parse('2024-03-05T10:20:00Z'),
+              windowEnd: T0 + 30_000,
+              expiresAt: T0,
+              tokens: 6,
+            },
+          },
+        },
+      },
+      usage: { [day0]: { ...emptyUsage(), requests: 5, allowed: 4, rate_limited: 1 } },
+      usageSeq: { old: { seq: 3, atMs: T0 } },
+    }) as unknown as GateState;
+
+  it('loads its state, drains its usage and lets a current request set the limit', () => {
+    const gate = new GateLedger(stored());
+    expect(gate.drainUsage()).toEqual({ [day0]: expect.objectContaining({ requests: 5, rate_limited: 1 }) });
+    expect(gate.drainUsage()).toEqual({});
+    // The stored spec has no version: any current request's limit replaces it; the count stays.
+    const resp = gate.lease(ask([minute(12)], 1000, { version: 1 }), T0 + 1);
+    expect(resp.grants[0]).toMatchObject({ limit: 12, tokens: 1, remaining: 5 });
+    // The old grant is still refundable.
     gate.lease(
-      request({ seq: 2, reports: [{ leaseId: 'a:1', counter: 'tenant:minute', used: 3 }] }),
-      T0 + 10,
+      ask([], 0, { isolateId: 'old', seq: 5, reports: [{ leaseId: 'old:4', counter: MIN, used: 2 }] }),
+      T0 + 2,
     );
-    expect(gate.snapshot().counters['tenant:minute']!.used).toBe(3);
-  });
-});
-
-describe('LeaseWallet', () => {
-  it('admits nothing before its first lease, and nothing once the version lease lapses', () => {
-    const gate = gateWith([], 4);
-    const wallet = new LeaseWallet('a');
-    expect(wallet.take([], T0)).toEqual({ ok: false, reason: 'need_lease' });
-    expect(wallet.needsRefresh(T0)).toBe(true);
-    refresh(wallet, gate, T0);
-    expect(wallet.version).toBe(4);
-    expect(wallet.needsRefresh(T0 + 700)).toBe(false);
-    expect(wallet.needsRefresh(T0 + 800)).toBe(true);
-    expect(wallet.take([], T0 + 999)).toEqual({ ok: true, policies: [] });
-    expect(wallet.take([], T0 + 1000)).toEqual({ ok: false, reason: 'need_lease' });
+    expect(used(gate)).toBe(3);
   });
 
-  it('computes expiry from its own send time, whatever the gate clock says', () => {
-    const gate = gateWith([minute(100)]);
-    const wallet = new LeaseWallet('a');
-    wallet.take(['tenant:minute'], 5_000);
-    const req = wallet.buildRequest(5_000); // isolate clock, far from the gate's
-    expect(wallet.accept(gate.lease(req, T0), 5_400)).toBe(true);
-    expect(wallet.take(['tenant:minute'], 5_999).ok).toBe(true);
-    expect(wallet.take(['tenant:minute'], 6_000)).toEqual({ ok: false, reason: 'need_lease' });
-  });
-
-  it('accepts each answer once and ignores unknown ones', () => {
-    const gate = gateWith([minute(100)]);
-    const wallet = new LeaseWallet('a');
-    wallet.take(['tenant:minute'], T0);
-    const resp = gate.lease(wallet.buildRequest(T0), T0);
-    expect(wallet.accept(resp, T0)).toBe(true);
-    expect(wallet.accept(resp, T0)).toBe(false);
-    expect(wallet.accept({ ...resp, leaseId: 'x:1' }, T0)).toBe(false);
-    expect(wallet.take(['tenant:minute'], T0).ok).toBe(true);
-    expect(wallet.take(['tenant:minute'], T0)).toEqual({ ok: false, reason: 'need_lease' });
-  });
-
-  it('asks again when it ran out but the gate has more', () => {
-    const gate = gateWith([minute(100)]);
-    const wallet = new LeaseWallet('a');
-    expect(wallet.take(['tenant:minute'], T0).ok).toBe(false);
-    refresh(wallet, gate, T0);
-    expect(wallet.take(['tenant:minute'], T0)).toMatchObject({
-      ok: true,
-      policies: [{ name: 'minute', limit: 100, remaining: 99, resetSeconds: 30 }],
-    });
-    expect(wallet.take(['tenant:minute'], T0)).toEqual({ ok: false, reason: 'need_lease' });
-  });
-
-  it('answers 429 without asking when the gate had nothing left', () => {
-    const gate = gateWith([minute(1)]);
-    const wallet = new LeaseWallet('a');
-    wallet.take(['tenant:minute'], T0);
-    refresh(wallet, gate, T0);
-    expect(wallet.take(['tenant:minute'], T0).ok).toBe(true);
-    expect(wallet.take(['tenant:minute'], T0 + 100)).toEqual({
-      ok: false,
-      reason: 'rate_limited',
-      counter: 'tenant:minute',
-      retryAfter: 30,
-      policies: [{ name: 'minute', limit: 1, remaining: 0, resetSeconds: 30 }],
-    });
-    // The 429 lasts only as long as the lease: then the gate is asked again.
-    expect(wallet.take(['tenant:minute'], T0 + 1000)).toEqual({ ok: false, reason: 'need_lease' });
-  });
-
-  it('names the day quota when both windows are exhausted', () => {
-    const gate = gateWith([minute(1), day(1)]);
-    const wallet = new LeaseWallet('a');
-    const ids = ['tenant:minute', 'tenant:day'];
-    wallet.take(ids, T0);
-    refresh(wallet, gate, T0);
-    expect(wallet.take(ids, T0).ok).toBe(true);
-    expect(wallet.take(ids, T0)).toMatchObject({
-      ok: false,
-      reason: 'quota_exceeded',
-      counter: 'tenant:day',
-      retryAfter: Math.ceil((Date.parse('2024-03-06T00:00:00Z') - T0) / 1000),
-    });
-  });
-
-  it('spends nothing from any counter when one counter refuses', () => {
-    const gate = gateWith([minute(100), minute(1, 'key:k:minute')]);
-    const wallet = new LeaseWallet('a');
-    const both = ['tenant:minute', 'key:k:minute'];
-    for (let i = 0; i < 20; i++) wallet.take(both, T0);
-    refresh(wallet, gate, T0);
-    expect(wallet.take(both, T0).ok).toBe(true);
-    for (let i = 0; i < 5; i++)
-      expect(wallet.take(both, T0)).toMatchObject({ ok: false, reason: 'rate_limited' });
-    // Requests without the key still have the tenant tokens the rejected ones did not touch.
-    let admitted = 0;
-    while (wallet.take(['tenant:minute'], T0).ok) admitted += 1;
-    const granted = gate.snapshot().leases['a:1']!.grants['tenant:minute']!.tokens;
-    expect(admitted).toBe(granted - 1);
-    const req = wallet.buildRequest(T0 + 1000);
-    expect(req.reports).toEqual(
-      expect.arrayContaining([
-        { leaseId: 'a:1', counter: 'tenant:minute', used: granted },
-        { leaseId: 'a:1', counter: 'key:k:minute', used: 1 },
-      ]),
+  it('serves an old isolate from the limits it holds, without resetting any count', () => {
+    const gate = new GateLedger(stored());
+    const old = {
+      isolateId: 'old',
+      seq: 5,
+      counters: [{ id: MIN, demandPerSecond: 100 }],
+      reports: [],
+      usage: { seq: 4, days: { [day0]: { ...emptyUsage(), requests: 2, allowed: 2 } } },
+    } as unknown as LeaseRequest;
+    const resp = gate.lease(old, T0 + 1);
+    expect(resp.grants[0]).toMatchObject({ limit: 10, tokens: 1, remaining: 3 });
+    expect(gate.snapshot().specs[MIN]).toEqual({ kind: 'minute', limit: 10 });
+    expect(used(gate)).toBe(7);
+    // Its usage merges once per batch, added to what was stored.
+    gate.lease({ ...old, seq: 6 }, T0 + 2);
+    expect(gate.drainUsage()[day0]).toMatchObject({ requests: 7, allowed: 6 });
+    // A counter the gate holds no limit for is not answered at all.
+    const unknown = gate.lease(
+      { ...old, seq: 7, counters: [{ id: 'key:k:day', demandPerSecond: 1 }] } as never,
+      T0,
     );
+    expect(unknown.grants).toEqual([]);
+    expect(gate.snapshot().counters['key:k:day']).toBeUndefined();
   });
 
-  it('reports lapsed tokens on its next call and keeps reporting until answered', () => {
-    const gate = gateWith([minute(10)]);
-    const wallet = new LeaseWallet('a');
-    for (let i = 0; i < 4; i++) wallet.take(['tenant:minute'], T0);
-    refresh(wallet, gate, T0);
-    expect(gate.snapshot().counters['tenant:minute']!.used).toBe(4);
-    wallet.take(['tenant:minute'], T0);
-    const lost = wallet.buildRequest(T0 + 2000);
-    expect(lost.reports).toEqual([{ leaseId: 'a:1', counter: 'tenant:minute', used: 1 }]);
-    const again = refresh(wallet, gate, T0 + 2100);
-    expect(again.reports).toEqual(lost.reports);
-    expect(gate.snapshot().counters['tenant:minute']!.used).toBe(1);
-    expect(wallet.buildRequest(T0 + 2200).reports).toEqual([]);
-  });
-
-  it('treats counters the gate does not limit as free until the lease expires', () => {
-    const gate = gateWith([]);
-    const wallet = new LeaseWallet('a');
-    wallet.take(['key:k:minute'], T0);
-    const req = refresh(wallet, gate, T0);
-    expect(req.counters).toEqual([{ id: 'key:k:minute', demandPerSecond: 1 }]);
-    expect(wallet.take(['key:k:minute'], T0 + 500)).toEqual({ ok: true, policies: [] });
-    expect(wallet.take(['key:k:minute'], T0 + 1000).ok).toBe(false);
-  });
-
-  it('asks for about a second of its observed demand and not for counters it holds enough of', () => {
-    const gate = gateWith([minute(100_000), minute(100_000, 'key:k:minute')]);
-    const wallet = new LeaseWallet('a');
-    for (let i = 0; i < 50; i++) wallet.take(['tenant:minute'], T0 + i * 10);
-    refresh(wallet, gate, T0 + 500);
-    const held = gate.snapshot().leases['a:1']!.grants['tenant:minute']!.tokens;
-    expect(held).toBe(50);
-    wallet.take(['key:k:minute'], T0 + 510);
-    const req = wallet.buildRequest(T0 + 510);
-    expect(req.counters.map((c) => c.id)).toEqual(['key:k:minute']);
-  });
-
-  it('takes the highest version seen and ships usage once, by UTC date', () => {
-    const gate = gateWith([], 1);
-    const wallet = new LeaseWallet('a');
-    const midnight = Date.parse('2024-03-06T00:00:00Z');
-    wallet.recordUsage(midnight - 1, { requests: 1, allowed: 1, status_2xx: 1, bytes_out: 10 });
-    wallet.recordUsage(midnight, { requests: 1, rate_limited: 1 });
-    const first = wallet.buildRequest(midnight);
-    gate.setLimits([], 2);
-    const second = wallet.buildRequest(midnight + 1);
-    expect(second.usage).toEqual(first.usage); // unanswered: sent again
-    wallet.accept(gate.lease(second, midnight + 2), midnight + 3);
-    wallet.accept(gate.lease(first, midnight + 4), midnight + 5);
-    expect(wallet.version).toBe(2);
-    expect(gate.drainUsage()).toEqual({
-      '2024-03-05': { ...emptyUsage(), requests: 1, allowed: 1, status_2xx: 1, bytes_out: 10 },
-      '2024-03-06': { ...emptyUsage(), requests: 1, rate_limited: 1 },
-    });
-    expect(wallet.buildRequest(midnight + 6).usage).toBeNull();
-  });
-});
-
-describe('usage', () => {
-  it('merges by date and field without touching its inputs', () => {
-    const a = { '2024-03-05': { ...emptyUsage(), requests: 1 } };
-    const b = { '2024-03-05': { ...emptyUsage(), requests: 2, bytes_in: 5 }, '2024-03-06': emptyUsage() };
-    expect(mergeUsage(a, b)).toEqual({
-      '2024-03-05': { ...emptyUsage(), requests: 3, bytes_in: 5 },
-      '2024-03-06': emptyUsage(),
-    });
-    expect(a['2024-03-05'].requests).toBe(1);
+  it('adds usage back after a failed flush', () => {
+    const gate = new GateLedger(stored());
+    const days = gate.drainUsage();
+    gate.addUsage(days);
+    gate.addUsage(days);
+    expect(gate.drainUsage()[day0]).toMatchObject({ requests: 10 });
   });
 });
