@@ -12,7 +12,7 @@
 //
 // The head moves only as far as the rows a read returned: the table's max seq (`readHead`) is read by a
 // second statement, so a row committed between the two would be skipped for good if the head took it. And a
-// log that has never read (no stored state, first read not done) refuses polls rather than confirm anything.
+// log that has never read (no stored state, first read not done) confirms nothing.
 
 export type ChangeEntry = {
   seq: number;
@@ -36,7 +36,7 @@ export const MAX_FEED_ENTRIES = 20_000;
 export class FeedLog {
   head: number;
   floor: number;
-  /** It has read `changes` (or holds a stored state that had): only then may it answer polls. */
+  /** It has read `changes` (or holds a stored state that had): only then do its answers confirm anything. */
   started: boolean;
   private entries: (ChangeEntry & { atMs: number })[];
 
@@ -75,9 +75,10 @@ export class FeedLog {
     this.started = true;
   }
 
-  /** Throws before the first read: a log that has not read knows nothing to confirm. */
   poll(cursor: number | null): PollAnswer {
-    if (!this.started) throw new Error('The change feed has not read its changes yet');
+    // Before its first read the log knows nothing: a cursor is not covered (its isolate revalidates rather
+    // than hear "nothing new"), and one without a cursor starts from before everything.
+    if (!this.started) return { cursor: cursor ?? 0, covered: cursor === null, entries: [] };
     if (cursor === null) return { cursor: this.head, covered: true, entries: [] };
     // A cursor past the head came from a replica further along: nothing here is newer.
     if (cursor >= this.head) return { cursor: Math.max(cursor, this.head), covered: true, entries: [] };

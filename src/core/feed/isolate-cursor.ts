@@ -39,7 +39,10 @@ export class IsolateCursor {
   confirmedAt = 0;
   private failures = 0;
   private retryAt = 0;
-  private named = new Map<string, number>();
+  /** Answers that asked for a revalidation (first, or not covered): the feed may have skipped changes. */
+  gaps = 0;
+  /** The newest version named per tenant, and the gap count when it was named. */
+  private named = new Map<string, { version: number; gap: number }>();
 
   /** A snapshot may be served without waiting: the last poll is fresh. */
   isFresh(nowMs: number): boolean {
@@ -76,7 +79,10 @@ export class IsolateCursor {
   accept(answer: PollAnswer, sentAt: number): PollEffects {
     const first = this.cursor === null;
     const effects: PollEffects = { named: [], instances: [], revalidate: !answer.covered || first };
-    if (effects.revalidate) return effects;
+    if (effects.revalidate) {
+      this.gaps += 1;
+      return effects;
+    }
     for (const entry of answer.entries) {
       if (entry.tenantId !== null) {
         this.name(entry.tenantId, entry.version);
@@ -86,6 +92,15 @@ export class IsolateCursor {
     }
     this.advance(answer.cursor, sentAt);
     return effects;
+  }
+
+  /**
+   * Versions a revalidation read from Postgres, named as if the feed had named them: a load in flight that
+   * read an older one is then not cached (`isOutdated`), and a reload asks the colo cache for these, not for
+   * an older version the feed named before.
+   */
+  learned(versions: Iterable<readonly [string, number]>): void {
+    for (const [tenantId, version] of versions) this.name(tenantId, version);
   }
 
   /** The revalidation an uncovered answer asked for is done: what is cached is current as of `sentAt`. */
@@ -103,19 +118,26 @@ export class IsolateCursor {
 
   /** A load's version is older than one the feed named: it must not be cached. */
   isOutdated(tenantId: string, version: number): boolean {
-    return (this.named.get(tenantId) ?? 0) > version;
+    return (this.named.get(tenantId)?.version ?? 0) > version;
   }
 
-  /** The newest version of a tenant the feed has named, if any. */
+  /**
+   * The newest version of a tenant the feed has named, if any, and only when named since the last gap:
+   * across a gap the tenant may have changed unnamed, so an older name is no longer its current version.
+   */
   namedVersion(tenantId: string): number | undefined {
-    return this.named.get(tenantId);
+    const named = this.named.get(tenantId);
+    return named && named.gap === this.gaps ? named.version : undefined;
   }
 
   private name(tenantId: string, version: number) {
-    const known = this.named.get(tenantId) ?? 0;
-    if (version <= known) return;
+    const known = this.named.get(tenantId);
+    if (known && version <= known.version) {
+      if (version === known.version) known.gap = this.gaps;
+      return;
+    }
     this.named.delete(tenantId);
-    this.named.set(tenantId, version);
+    this.named.set(tenantId, { version, gap: this.gaps });
     if (this.named.size > MAX_NAMED) this.named.delete(this.named.keys().next().value as string);
   }
 }
