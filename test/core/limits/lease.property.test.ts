@@ -1,5 +1,6 @@
-// Leases under concurrency, skew, delays, losses and limit changes: the simulation and what it checks are in
-// test/core/feed/sim/leases.ts; here fast-check picks the scenarios.
+// Leases under concurrency, skew, delays, losses and limit changes. The simulation and what it checks at every
+// event: test/core/feed/sim/leases.ts; what it checks at the end: test/core/feed/sim/lease-audit.ts. Here
+// fast-check picks the scenarios.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { simulateLeases } from '../feed/sim/lease-audit';

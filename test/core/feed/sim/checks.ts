@@ -5,8 +5,8 @@
 //     own time) after the commit is served on it, while its feed is reachable;
 // (c) the isolate that made a change serves it on every request that arrives after the write answered;
 // and on every revalidation: (d) what Postgres confirmed stays cached (only the rest is dropped).
-// "Reachable": the isolate's replica was up and its polls were not being lost for the last 8 s (the feed
-// failing makes an isolate back off for up to 5 s and serve what it has, by design).
+// "Reachable": none of the isolate's polls failed from 8 s before the request until it was served (a failed
+// poll makes an isolate back off for up to 5 s and serve what it has, by design).
 import { FRESH_MS } from '../../../../src/core/feed/isolate-cursor';
 import type { SimIsolate } from './isolate';
 import { MAX_READ_MS } from './replica';
@@ -17,7 +17,6 @@ const START = Date.parse('2024-03-05T10:00:00Z');
 /** A lost append is read by the repair alarm within 10 s of the last read, which may have just missed it. */
 export const REPAIR_BOUND_MS = 10_000 + FRESH_MS + 3 * MAX_READ_MS + 500;
 
-export type Outage = { replica: number; from: number; to: number };
 type Change = {
   tenant: string;
   version: number;
@@ -30,7 +29,6 @@ type Change = {
 export type Violation = { rule: 'a' | 'b' | 'c' | 'd'; message: string };
 
 export class Checks {
-  outages: Outage[] = [];
   troubles: { iso: number; from: number; to: number }[] = [];
   violations: Violation[] = [];
   stats = {
@@ -52,14 +50,9 @@ export class Checks {
     return this.troubles.some((t) => t.iso === iso && t.from <= at && at < t.to);
   }
 
-  /** The feed was reachable for this isolate from 8 s before `from` until `to`. */
+  /** None of this isolate's polls failed from 8 s before `from` until `to`: its feed was reachable. */
   reachable(iso: SimIsolate, from: number, to: number): boolean {
-    const since = from - REACH_MS;
-    const down = this.outages.some(
-      (o) => o.replica === iso.replica && o.from <= to && o.to + MAX_READ_MS > since,
-    );
-    const trouble = this.troubles.some((t) => t.iso === iso.index && t.from <= to && t.to > since);
-    return !down && !trouble;
+    return !iso.failures.some((f) => f > from - REACH_MS && f <= to);
   }
 
   async request(iso: SimIsolate, host: string) {

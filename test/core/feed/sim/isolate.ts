@@ -19,7 +19,11 @@ export type Revalidation = { kept: number; dropped: number; wronglyDropped: stri
 export class SimIsolate {
   cursor = new IsolateCursor();
   polls = 0;
+  /** Requests that waited for a poll. */
+  waited = 0;
   revalidations: Revalidation[] = [];
+  /** When its polls failed (timed out, or the replica was down): the feed was not reachable. */
+  failures: number[] = [];
   private inflight: { promise: Promise<void>; startedAt: number } | null = null;
   private tenants = new Map<string, Snapshot>();
   private hosts = new Map<string, string>();
@@ -73,6 +77,7 @@ export class SimIsolate {
       return;
     }
     if (this.cursor.cursor !== null && this.cursor.backingOff(now)) return;
+    this.waited += 1;
     await this.poll().catch(() => {});
   }
 
@@ -107,7 +112,7 @@ export class SimIsolate {
         () => new Error('Feed poll timed out'),
       );
       this.w.trace(
-        `iso${this.index} poll@${sentAt - 1709632800000} cursor ${this.cursor.cursor} → ${answer.cursor} covered ${answer.covered} ${answer.entries
+        `iso${this.index} poll sent ${this.now - sentAt} ms ago: cursor ${this.cursor.cursor} → ${answer.cursor} covered ${answer.covered} ${answer.entries
           .filter((e) => e.tenantId?.startsWith('t'))
           .map((e) => `${e.tenantId}v${e.version}#${e.seq}`)
           .join(',')}`,
@@ -121,7 +126,10 @@ export class SimIsolate {
         this.cursor.revalidated(answer.cursor, sentAt);
       }
     } catch (err) {
-      this.w.trace(`iso${this.index} poll@${sentAt - 1709632800000} failed: ${(err as Error).message}`);
+      this.w.trace(
+        `iso${this.index} poll sent ${this.now - sentAt} ms ago failed: ${(err as Error).message}`,
+      );
+      this.failures.push(this.now);
       this.cursor.failed(this.now);
       throw err;
     }
@@ -185,16 +193,19 @@ export class SimIsolate {
       const hit = await this.w.coloRead(this.colo, known, version);
       if (hit) {
         this.w.trace(`iso${this.index} colo hit ${known}v${version}`);
+        this.w.pg.reads.coloHits += 1;
         return { id: known, version };
       }
     }
+    if (known) this.w.pg.reads.reloads += 1;
     // Postgres is read early; the answer may come much later (a slow connection, a large record).
     const { s, rng, pg } = this.w;
     await s.sleep(rng.int(2, 40));
     pg.reads.loads += 1;
     const record = { id: host, version: pg.version(host) };
     this.w.trace(`iso${this.index} load read ${host}v${record.version}`);
-    await s.sleep(rng.chance(this.w.sc.slowLoadRate) ? rng.int(300, 3_000) : rng.int(1, 20));
+    const slow = rng.chance(this.w.sc.slowLoadRate);
+    await s.sleep(slow ? (this.w.sc.slowLoadMs ?? rng.int(300, 3_000)) : rng.int(1, 20));
     this.w.coloStore(this.colo, record.id, record.version);
     return record;
   }

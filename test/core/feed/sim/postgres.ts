@@ -9,8 +9,9 @@ type Row = ChangeEntry & { at: number };
 export class SimPostgres {
   private versions = new Map<string, number>();
   private rows: Row[] = [];
-  /** Reads of each kind, for the cost figures. */
-  reads = { loads: 0, revalidations: 0, feedReads: 0 };
+  /** Reads of each kind, for the cost figures: `reloads` are the loads of a tenant the isolate knew (after a
+   * change), `coloHits` the reloads the colo cache answered instead. */
+  reads = { loads: 0, reloads: 0, coloHits: 0, revalidations: 0, feedReads: 0 };
   writes = 0;
 
   constructor(

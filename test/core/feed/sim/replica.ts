@@ -166,7 +166,11 @@ export class SimReplica {
       const head = this.pg.maxSeq();
       if (!inc.alive) throw new FeedDown('gone');
       if (rows.length <= READ_LIMIT) {
+        const from = inc.log.head;
         inc.log.adoptRead(rows, head, at);
+        this.trace?.(
+          `feed-${this.index} read past ${from}: ${rows.length} rows, max(seq) ${head} → head ${inc.log.head}`,
+        );
         return this.store(inc, at);
       }
     }
@@ -176,6 +180,9 @@ export class SimReplica {
     const head = this.pg.maxSeq();
     if (!inc.alive) throw new FeedDown('gone');
     inc.log.resetTo(recent, head, at);
+    this.trace?.(
+      `feed-${this.index} read from nothing: ${recent.length} rows, max(seq) ${head} → floor ${inc.log.floor} head ${inc.log.head}`,
+    );
     this.store(inc, at);
   }
 

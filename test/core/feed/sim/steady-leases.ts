@@ -17,6 +17,8 @@ export type SteadyScenario = {
   delayMs: number;
   /** Where in the minute the traffic starts. */
   offsetMs: number;
+  /** Isolates start within this long of each other (default 1 s). */
+  startSpreadMs?: number;
 };
 
 export type SteadyCounts = {
@@ -27,6 +29,8 @@ export type SteadyCounts = {
   /** Gate calls per isolate, and per isolate per calendar minute. */
   calls: number[];
   perMinute: number[][];
+  /** The most calls the gate took within one second (they bunch where leases end together). */
+  busiestSecond: number;
 };
 
 const START = Date.parse('2024-03-05T10:00:00Z');
@@ -43,7 +47,9 @@ export function steadyGateCalls(sc: SteadyScenario): SteadyCounts {
     waited: 0,
     calls: Array(sc.isolates).fill(0),
     perMinute: Array.from({ length: sc.isolates }, () => Array(sc.minutes + 1).fill(0)),
+    busiestSecond: 0,
   };
+  const perSecond = new Map<number, number>();
   for (let i = 0; i < sc.isolates; i++) {
     const wallet = new LeaseWallet(`iso${i}`);
     let inflight = false;
@@ -55,6 +61,8 @@ export function steadyGateCalls(sc: SteadyScenario): SteadyCounts {
       const req = wallet.buildRequest(sc.specs, 1, s.now);
       s.after(sc.delayMs, () => {
         const resp = gate.lease(req, s.now);
+        const second = Math.floor(s.now / 1000);
+        perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
         s.after(sc.delayMs, () => {
           wallet.accept(resp, s.now);
           inflight = false;
@@ -82,8 +90,9 @@ export function steadyGateCalls(sc: SteadyScenario): SteadyCounts {
       decide(true);
       s.after((1000 / sc.ratePerSecond) * (0.8 + 0.4 * rng.next()), arrive);
     };
-    s.after(rng.int(0, 1000), arrive);
+    s.after(rng.int(0, sc.startSpreadMs ?? 1000), arrive);
   }
   s.runSync();
+  counts.busiestSecond = Math.max(0, ...perSecond.values());
   return counts;
 }

@@ -2,7 +2,7 @@
 // (./postgres), a network that delays and loses messages, random traffic and control writes, replica crashes
 // (from storage or from nothing) and network trouble, all on simulated time. ./checks says what must hold.
 import type { PollAnswer } from '../../../../src/core/feed/feed-log';
-import { Checks, type Outage } from './checks';
+import { Checks } from './checks';
 import { SimIsolate } from './isolate';
 import { SimPostgres } from './postgres';
 import { FeedDown, SimReplica } from './replica';
@@ -16,13 +16,17 @@ export type FeedScenario = {
   /** Tenants with traffic; a bulk write also touches 600 without any. */
   tenants: number;
   durationMs: number;
-  /** Per isolate; some isolates get a tenth of it (their polls are awaited, not ahead of time). */
+  /** Per isolate (see `steady`): a sparse isolate's polls are awaited, not made ahead of time. */
   requestsPerSecond: number;
   writes: number;
   appendLoss: number;
   crashes: number;
   troubles: number;
   slowLoadRate: number;
+  /** Every isolate at the full rate (the cost figures); otherwise every third gets a tenth of it. */
+  steady?: boolean;
+  /** How long a slow load takes to return after reading Postgres (default 300–3,000 ms). */
+  slowLoadMs?: number;
   /** One write of more rows than a poll carries: cursors behind it are not covered. */
   bulk: boolean;
   /** 16 minutes in the middle with traffic on isolate 0 only: the others' cursors fall out of the log. */
@@ -108,7 +112,10 @@ export class World {
   }
 
   lines: string[] = [];
+  /** Scripts may watch what happens (every traced line, traced or not). */
+  onTrace?: (line: string) => void;
   trace(line: string) {
+    this.onTrace?.(line);
     if (this.sc.trace) this.lines.push(`+${this.s.now - START} ${line}`);
   }
 
@@ -131,7 +138,7 @@ export class World {
     const endsAt = START + sc.durationMs + gap;
     const hosts = this.hostNames();
     for (const iso of this.isolates) {
-      const rate = (iso.index % 3 === 2 ? 0.1 : 1) * sc.requestsPerSecond;
+      const rate = (iso.index % 3 === 2 && !sc.steady ? 0.1 : 1) * sc.requestsPerSecond;
       for (let t = START + rng.int(0, 1000); t < endsAt; t += -Math.log(1 - rng.next()) * (1000 / rate)) {
         if (!active(t) && iso.index !== 0) continue;
         const host = hosts[Math.min(hosts.length - 1, Math.floor(hosts.length * rng.next() ** 2))]!;
@@ -151,9 +158,8 @@ export class World {
     for (let i = 0; i < sc.crashes; i++) {
       const replica = this.replicas[rng.int(0, sc.replicas - 1)]!;
       const at = writeAt();
-      const downMs = rng.int(0, 3_000);
+      const downMs = rng.chance(0.5) ? rng.int(0, 50) : rng.int(50, 3_000);
       const fromNothing = rng.chance(0.3);
-      this.checks.outages.push({ replica: replica.index, from: at, to: at + downMs } satisfies Outage);
       s.at(at, () => replica.crash(downMs, fromNothing));
     }
     for (let i = 0; i < sc.troubles; i++) {
