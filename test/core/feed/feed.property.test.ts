@@ -9,8 +9,9 @@
 // real FeedLog and IsolateCursor, plus two fixes this branch proposes (docs/scale.md, "Found by the
 // simulation"): the feed reads before answering a poll when it has not read for longer than its repair period
 // (`readBeforeStalePoll`), and the edge names what a revalidation read and neither joins nor caches a load
-// begun before an answer that asked for one (`edgeFixes`). ./feed-found.test.ts shows what each prevents; the
-// random runs find both too (e.g. without `edgeFixes`, 4 of 300 scenarios broke (a), one at seed 166).
+// begun before an answer that asked for one (`edgeFixes`). ./feed-found.test.ts shows what each prevents.
+// Without the first, random runs break (b) (20 of 300 scenarios with an idle gap); the second needs a load in
+// flight across an uncovered answer, which the scripted run there arranges.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type FeedScenario, World } from './sim/world';

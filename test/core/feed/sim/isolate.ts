@@ -76,7 +76,7 @@ export class SimIsolate {
       if (this.cursor.shouldPollAhead(now) && !this.liveInflight(now)) void this.poll().catch(() => {});
       return;
     }
-    if (this.cursor.cursor !== null && this.cursor.backingOff(now)) return;
+    if (this.cursor.backingOff(now)) return;
     this.waited += 1;
     await this.poll().catch(() => {});
   }
@@ -117,6 +117,7 @@ export class SimIsolate {
           .map((e) => `${e.tenantId}v${e.version}#${e.seq}`)
           .join(',')}`,
       );
+      if (this.cursor.cursor === null) await this.revalidate();
       const effects = this.cursor.accept(answer, sentAt);
       // Proposed for src/edge/freshness.ts: after a gap no request joins a load begun before it.
       if (this.w.sc.edgeFixes && effects.revalidate) this.loading.clear();

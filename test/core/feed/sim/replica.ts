@@ -86,7 +86,8 @@ export class SimReplica {
     const inc = this.live();
     this.counts.polls += 1;
     this.touch(inc);
-    if (this.readBeforeStalePoll && this.s.now - inc.lastReadAt > REPAIR_EVERY_MS + MAX_READ_MS)
+    if (!inc.log.started) await this.sync(inc);
+    else if (this.readBeforeStalePoll && this.s.now - inc.lastReadAt > REPAIR_EVERY_MS + MAX_READ_MS)
       await this.sync(inc);
     return inc.log.poll(cursor);
   }
