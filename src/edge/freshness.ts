@@ -12,7 +12,7 @@ import { loadTenantVersions } from '../db/snapshot-query';
 import type { Bindings } from '../env';
 import { feedReplica, feedReplicaCount } from '../gate/feed-replicas';
 import { isolateCursor as cursor } from './feed-cursor';
-import { cachedTenantVersions, dropInstance, dropTenantBefore } from './resolve';
+import { abandonLoadsInFlight, cachedTenantVersions, dropInstance, dropTenantBefore } from './resolve';
 
 type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
 
@@ -84,12 +84,11 @@ async function pollNow(env: Bindings): Promise<void> {
       POLL_TIMEOUT_MS,
       () => new Error('Feed poll timed out'),
     );
-    // Loaded before this isolate had a cursor (its first polls failed): checked before the cursor is taken.
-    if (cursor.cursor === null) await revalidate(env);
     const effects = cursor.accept(answer, sentAt);
     for (const { tenantId, version } of effects.named) dropTenantBefore(tenantId, version);
     for (const instanceId of effects.instances) dropInstance(instanceId);
     if (effects.revalidate) {
+      abandonLoadsInFlight();
       await revalidate(env);
       cursor.revalidated(answer.cursor, sentAt);
     }
@@ -109,6 +108,9 @@ async function revalidate(env: Bindings): Promise<void> {
       conn.db,
       cached.map(([id]) => id),
     );
+    // Named as the feed would have: a load in flight that read an older version is then not cached, and a
+    // reload asks the colo cache for these.
+    cursor.learned(current);
     for (const [id, version] of cached) {
       const now = current.get(id);
       if (now !== version) dropTenantBefore(id, Math.max(now ?? 0, version) + 1);

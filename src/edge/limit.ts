@@ -148,14 +148,14 @@ export async function admit(
     const taken: TakeResult = limiter.wallet.take(counters.ids, now);
     if (taken.ok) {
       if (!liveInflight(limiter) && limiter.wallet.needsRefresh(counters.ids, now)) {
-        ctx.waitUntil(leaseCall(env, limiter, counters.specs).catch(() => {}));
+        ctx.waitUntil(leaseCall(env, limiter, counters.specs, record.version).catch(() => {}));
       }
       return taken.policies;
     }
     if (taken.reason !== 'need_lease') throw limitedError(record, taken);
     if (now >= deadline || now < limiter.failedAt + waitMs('gateFailureBackoff')) return onGateError(record);
     try {
-      await leaseCall(env, limiter, counters.specs);
+      await leaseCall(env, limiter, counters.specs, record.version);
     } catch (err) {
       // Another request's call was abandoned, not failed: make one of our own while there is time.
       if (err instanceof SharedCallAbandoned && clockNow() < deadline) continue;
@@ -178,14 +178,15 @@ function liveInflight(limiter: Limiter): Promise<void> | null {
   return limiter.inflight && clockNow() < limiter.inflightUntil ? limiter.inflight : null;
 }
 
-function leaseCall(env: Bindings, limiter: Limiter, specs: CounterSpec[]): Promise<void> {
+/** `specs` and `version` are the calling request's snapshot's: the gate adopts limits as of that version. */
+function leaseCall(env: Bindings, limiter: Limiter, specs: CounterSpec[], version: number): Promise<void> {
   const shared = liveInflight(limiter);
   if (shared) {
     return withTimeout(shared, limiter.inflightUntil - clockNow(), () => new SharedCallAbandoned());
   }
   const call: Promise<void> = (async () => {
     const request: GateLeaseRequest = {
-      ...limiter.wallet.buildRequest(specs, limiter.version, clockNow()),
+      ...limiter.wallet.buildRequest(specs, version, clockNow()),
       tenantId: limiter.tenantId,
     };
     gateCalls += 1;

@@ -71,6 +71,11 @@ export function dropInstance(instanceId: string) {
   }
 }
 
+/** A revalidation is under way: loads in flight may have read what it replaces, so none is joined again. */
+export function abandonLoadsInFlight() {
+  loading.clear();
+}
+
 /** Every cached tenant and its snapshot's version, for a revalidation in one query (./freshness). */
 export function cachedTenantVersions(): [string, number][] {
   return [...tenants].map(([id, snapshot]) => [id, snapshot.record.version]);
@@ -133,6 +138,7 @@ async function loadAndRemember(
   match: TenantHostMatch,
 ): Promise<TenantSnapshot | null> {
   const seen = invalidations;
+  const gaps = isolateCursor.gaps;
   let snapshot = await loadForHost(env, ctx, match);
   for (
     let read = 1;
@@ -145,7 +151,8 @@ async function loadAndRemember(
   // Read before a control write that has since answered (a revoked key, a moved domain): good for the
   // requests that were waiting on it, never for the cache.
   const changedAt = snapshot ? (invalidatedAt.get(snapshot.record.id) ?? 0) : invalidations;
-  if (changedAt > seen) return snapshot;
+  // Or across a revalidation (the feed could not say what changed meanwhile): not cached either.
+  if (changedAt > seen || isolateCursor.gaps !== gaps) return snapshot;
   const now = clockNow();
   const found = snapshot !== null && claimsHost(snapshot, match);
   remember(

@@ -38,6 +38,7 @@ export class ChangeFeed extends DurableObject<Bindings> {
   private syncing: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private lastActivityAt = 0;
+  private lastReadAt = 0;
   private alarmSet = false;
   private served = { polls: 0, appends: 0, reads: 0, readFailures: 0 };
 
@@ -74,6 +75,9 @@ export class ChangeFeed extends DurableObject<Bindings> {
     this.served.polls += 1;
     this.touch();
     if (!this.log.started) await this.sync();
+    // Idle for a while (its repair alarm stops without polls): what was appended meanwhile may have been
+    // lost, so read first. If Postgres is down, the answer is what it has.
+    else if (now() - this.lastReadAt > REPAIR_EVERY_MS) await this.sync().catch(() => {});
     return this.log.poll(cursor);
   }
 
@@ -149,6 +153,7 @@ export class ChangeFeed extends DurableObject<Bindings> {
         fresh = recent.rows;
       }
       this.store(fresh, at);
+      this.lastReadAt = at;
     } catch (err) {
       this.served.readFailures += 1;
       logError({ at: 'change-feed', code: 'read_failed' }, err);
