@@ -148,14 +148,14 @@ export async function admit(
     const taken: TakeResult = limiter.wallet.take(counters.ids, now);
     if (taken.ok) {
       if (!liveInflight(limiter) && limiter.wallet.needsRefresh(counters.ids, now)) {
-        ctx.waitUntil(leaseCall(env, limiter, counters.specs, record.version).catch(() => {}));
+        ctx.waitUntil(leaseCall(env, ctx, limiter, counters.specs, record.version).catch(() => {}));
       }
       return taken.policies;
     }
     if (taken.reason !== 'need_lease') throw limitedError(record, taken);
     if (now >= deadline || now < limiter.failedAt + waitMs('gateFailureBackoff')) return onGateError(record);
     try {
-      await leaseCall(env, limiter, counters.specs, record.version);
+      await leaseCall(env, ctx, limiter, counters.specs, record.version);
     } catch (err) {
       // Another request's call was abandoned, not failed: make one of our own while there is time.
       if (err instanceof SharedCallAbandoned && clockNow() < deadline) continue;
@@ -179,7 +179,13 @@ function liveInflight(limiter: Limiter): Promise<void> | null {
 }
 
 /** `specs` and `version` are the calling request's snapshot's: the gate adopts limits as of that version. */
-function leaseCall(env: Bindings, limiter: Limiter, specs: CounterSpec[], version: number): Promise<void> {
+function leaseCall(
+  env: Bindings,
+  ctx: WaitUntil,
+  limiter: Limiter,
+  specs: CounterSpec[],
+  version: number,
+): Promise<void> {
   const shared = liveInflight(limiter);
   if (shared) {
     return withTimeout(shared, limiter.inflightUntil - clockNow(), () => new SharedCallAbandoned());
@@ -190,13 +196,14 @@ function leaseCall(env: Bindings, limiter: Limiter, specs: CounterSpec[], versio
       tenantId: limiter.tenantId,
     };
     gateCalls += 1;
-    try {
-      const response = await withTimeout(
-        callGate(env, request),
-        LEASE_TIMEOUT_MS,
-        () => new Error('Lease timed out'),
-      );
+    // An answer later than the timeout is still taken when it comes (the wallet takes each answer once): the
+    // gate counted its tokens, and dropping them would leave them spent for the rest of the window.
+    const accepted = callGate(env, request).then((response) => {
       limiter.wallet.accept(response, clockNow());
+    });
+    ctx.waitUntil(accepted.catch(() => {}));
+    try {
+      await withTimeout(accepted, LEASE_TIMEOUT_MS, () => new Error('Lease timed out'));
       limiter.failedAt = 0;
     } catch (err) {
       limiter.failedAt = clockNow();
