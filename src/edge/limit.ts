@@ -24,8 +24,9 @@ const LEASE_TIMEOUT_MS = 2_000;
 // client went away), the call never settles, not even by its own timeout. Past that timeout and this grace
 // it is taken as abandoned: joiners wait on their own timer, and the next attempt makes a new call.
 const ABANDON_GRACE_MS = 500;
-// Near the end of a budget grants go out one token per round trip: bound the wait by time, not attempts.
-const MAX_WAIT_MS = 3_000;
+// Near the end of a budget a grant is one token (at most a quarter of what is left), so a burst is served one
+// round trip per token: bound the wait by time, not attempts, with room for a few slow round trips.
+const MAX_WAIT_MS = 5_000;
 const MAX_LIMITERS = 10_000;
 const NO_POLICIES: RateLimitPolicy[] = [];
 

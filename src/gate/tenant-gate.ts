@@ -30,13 +30,14 @@ export class TenantGate extends DurableObject<Bindings> {
     super(ctx, env);
     configureClock(env);
     this.ledger = new GateLedger(ctx.storage.kv.get<GateState>('ledger'));
-    ctx.blockConcurrencyWhile(async () => {
-      this.alarmAt = await ctx.storage.getAlarm();
-      // Usage of an earlier release still held here: written on the next alarm.
-      const owed =
-        ctx.storage.kv.get('flush') !== undefined || Object.keys(this.ledger.snapshot().usage).length > 0;
-      if (owed && this.alarmAt === null) this.arm(clockNow());
-    });
+    // Usage of an earlier release still held here: written on an alarm set now (no sooner alarm can exist).
+    const owed =
+      ctx.storage.kv.get('flush') !== undefined || Object.keys(this.ledger.snapshot().usage).length > 0;
+    if (owed) this.arm(clockNow());
+    else
+      ctx.blockConcurrencyWhile(async () => {
+        this.alarmAt = await ctx.storage.getAlarm();
+      });
   }
 
   /** An isolate's call: reports refunded, tokens granted per its counters' limits. */
