@@ -5,7 +5,7 @@ import { toBeforeMinuteBoundary } from '../../worker/clock';
 import { newKey } from '../../worker/control-client';
 import { awayFromMinuteEnd, hit, limit, limitedTenant, usageReaches } from '../../worker/gate-helpers';
 import { seedTenant } from '../../worker/helpers';
-import { admitted, burst, hammer, secondsLeft } from './limits-load';
+import { admitted, burst, hammer, inSequence, secondsLeft } from './limits-load';
 
 describe('battery: limits', () => {
   test('17 across a minute boundary never more than the limit per window, and the new window is whole', async () => {
@@ -61,7 +61,12 @@ describe('battery: limits', () => {
     // The key's own limit refuses 18 of these; none of the 18 is taken from the tenant's 6.
     const keyBurst = await burst(20, t, { key: keyLimited.secret });
     expect(admitted(keyBurst)).toBe(2);
-    const rest = await burst(20, t);
+    // What is left of the tenant's 6, asked one at a time: near a budget's end a grant is one token (at most a
+    // quarter of what is left), so a concurrent burst would wait a round trip per token, and on a loaded
+    // machine a lease call slower than its timeout answers 503 by the failure policy, which is not what this
+    // case is about (the concurrent cases 16, 17 and 19 are).
+    const rest = await inSequence(20, t);
+    expect(rest.filter((o) => o.status !== 200 && o.status !== 429)).toEqual([]);
     expect(admitted(rest)).toBe(4);
     const expected = { requests: 60, allowed: 6, rate_limited: 34, unauthorized: 20 };
     expect(await usageReaches(t.tenantId, expected)).toMatchObject(expected);
