@@ -8,9 +8,8 @@ import {
   fullCounts,
   mergeDelivery,
   type UsageMessage,
-  type UsageRow,
 } from '../core/usage/usage-batch';
-import { USAGE_FIELDS, type UsageField } from '../core/usage/usage-counts';
+import { USAGE_FIELDS, type UsageCounts, type UsageField } from '../core/usage/usage-counts';
 import type { Database } from './client';
 import { tenants, usageBatches, usageDaily, usageKeyDaily } from './schema';
 
@@ -24,8 +23,9 @@ const CHUNK = 1_000;
 const columnKey = (field: UsageField) =>
   field.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()) as keyof CounterColumns;
 
-function counterColumns(row: UsageRow): CounterColumns {
-  const counts = fullCounts(row.counts);
+/** Counts as the usage tables' counter columns (missing counters 0); also the gate's flush (./usage). */
+export function counterColumns(partial: Partial<UsageCounts>): CounterColumns {
+  const counts = fullCounts(partial);
   const out: Record<string, number> = {};
   for (const field of USAGE_FIELDS) out[columnKey(field)] = counts[field];
   return out as CounterColumns;
@@ -37,7 +37,7 @@ function addTo(table: 'usage_daily' | 'usage_key_daily') {
     USAGE_FIELDS.map((field) => [columnKey(field), sql.raw(`${table}.${field} + excluded.${field}`)]),
   );
 }
-const addToDaily = addTo('usage_daily');
+export const addToDaily = addTo('usage_daily');
 const addToKeyDaily = addTo('usage_key_daily');
 
 function chunks<T>(items: T[]): T[][] {
@@ -94,7 +94,7 @@ export async function writeUsageDelivery(db: Database, messages: UsageMessage[])
     for (const part of chunks(daily)) {
       await tx
         .insert(usageDaily)
-        .values(part.map((row) => ({ tenantId: row.tenant, date: row.date, ...counterColumns(row) })))
+        .values(part.map((row) => ({ tenantId: row.tenant, date: row.date, ...counterColumns(row.counts) })))
         .onConflictDoUpdate({ target: [usageDaily.tenantId, usageDaily.date], set: addToDaily });
     }
     for (const part of chunks(keyed)) {
@@ -105,7 +105,7 @@ export async function writeUsageDelivery(db: Database, messages: UsageMessage[])
             tenantId: row.tenant,
             keyId: row.key as string,
             date: row.date,
-            ...counterColumns(row),
+            ...counterColumns(row.counts),
           })),
         )
         .onConflictDoUpdate({

@@ -1,27 +1,11 @@
 import { eq, lt, sql } from 'drizzle-orm';
-import { USAGE_FIELDS, type UsageCounts, type UsageDelta } from '../core/usage/usage-counts';
+import type { UsageDelta } from '../core/usage/usage-counts';
 import type { Database } from './client';
 import { tenants, usageDaily, usageFlushes } from './schema';
+import { addToDaily, counterColumns } from './usage-batches';
 
 /** A batch of a TenantGate's usage; its id is kept with it until the write commits. */
 export type UsageFlush = { id: string; tenantId: string; days: UsageDelta };
-
-type UsageRow = typeof usageDaily.$inferInsert;
-type UsageField = (typeof USAGE_FIELDS)[number];
-
-// USAGE_FIELDS are usage_daily's column names; Drizzle knows them by their camelCase keys.
-const keyOf = (field: UsageField) =>
-  field.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()) as keyof UsageRow;
-// The counters add to what the row holds.
-const addToRow = Object.fromEntries(
-  USAGE_FIELDS.map((field) => [keyOf(field), sql.raw(`usage_daily.${field} + excluded.${field}`)]),
-);
-
-function row(tenantId: string, date: string, counts: UsageCounts): UsageRow {
-  const row: Record<string, unknown> = { tenantId, date };
-  for (const field of USAGE_FIELDS) row[keyOf(field)] = counts[field];
-  return row as UsageRow;
-}
 
 /**
  * Adds a flush to usage_daily, once: the flush row and the counters commit together, so a retried flush
@@ -41,8 +25,8 @@ export async function writeUsageFlush(db: Database, flush: UsageFlush): Promise<
     if (!tenant || days.length === 0) return;
     await tx
       .insert(usageDaily)
-      .values(days.map(([date, counts]) => row(flush.tenantId, date, counts)))
-      .onConflictDoUpdate({ target: [usageDaily.tenantId, usageDaily.date], set: addToRow });
+      .values(days.map(([date, counts]) => ({ tenantId: flush.tenantId, date, ...counterColumns(counts) })))
+      .onConflictDoUpdate({ target: [usageDaily.tenantId, usageDaily.date], set: addToDaily });
   });
 }
 

@@ -31,7 +31,6 @@ export function setFeedPollerForTests(poller?: FeedPoller) {
 
 let replica: number | undefined;
 let inflight: { promise: Promise<void>; startedAt: number } | null = null;
-let polls = 0;
 
 /** Before a snapshot is used: confirms this isolate's snapshots are current, waiting only when it must. */
 export async function confirmFreshness(env: Bindings, ctx: WaitUntil): Promise<void> {
@@ -49,11 +48,6 @@ export async function confirmFreshness(env: Bindings, ctx: WaitUntil): Promise<v
 /** How long this isolate's snapshots have gone unconfirmed (for `limits.on_stale`). */
 export function unconfirmedFor(now: number): number {
   return cursor.unconfirmedFor(now);
-}
-
-/** For tests and the bench: how many polls this isolate has sent. */
-export function feedPolls(): number {
-  return polls;
 }
 
 function liveInflight(now: number) {
@@ -77,7 +71,6 @@ function poll(env: Bindings): Promise<void> {
 async function pollNow(env: Bindings): Promise<void> {
   replica ??= Math.floor(Math.random() * feedReplicaCount(env));
   const sentAt = clockNow();
-  polls += 1;
   try {
     const answer = await withTimeout(
       pollFeed(env, replica, cursor.cursor),

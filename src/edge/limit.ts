@@ -50,16 +50,10 @@ const gateStub: GateClient = (env, request) =>
     request,
   ) as Promise<GateLeaseResponse>;
 let callGate = gateStub;
-let gateCalls = 0;
 
 /** Tests only: how calls reach the gate (e.g. one that fails); without an argument, the real one. */
 export function setGateClientForTests(client?: GateClient) {
   callGate = client ?? gateStub;
-}
-
-/** For tests and the bench: how many gate calls this isolate has made. */
-export function gateCallCount(): number {
-  return gateCalls;
 }
 
 // Random values may not be made at startup (global scope): made with the first wallet.
@@ -196,7 +190,6 @@ function leaseCall(
       ...limiter.wallet.buildRequest(specs, version, clockNow()),
       tenantId: limiter.tenantId,
     };
-    gateCalls += 1;
     // An answer later than the timeout is still taken when it comes (the wallet takes each answer once): the
     // gate counted its tokens, and dropping them would leave them spent for the rest of the window.
     const accepted = callGate(env, request).then((response) => {
