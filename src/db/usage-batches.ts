@@ -3,12 +3,7 @@
 // Ids and rows go in one fixed order (ids ascending; rows by tenant, key, date), so two consumers writing
 // at once wait for each other's row locks in the same order and never deadlock.
 import { inArray, lt, sql } from 'drizzle-orm';
-import {
-  distinctMessages,
-  fullCounts,
-  mergeDelivery,
-  type UsageMessage,
-} from '../core/usage/usage-batch';
+import { distinctMessages, fullCounts, mergeDelivery, type UsageMessage } from '../core/usage/usage-batch';
 import { USAGE_FIELDS, type UsageCounts, type UsageField } from '../core/usage/usage-counts';
 import type { Database } from './client';
 import { tenants, usageBatches, usageDaily, usageKeyDaily } from './schema';
