@@ -24,7 +24,7 @@ const TEST_QUEUE_CONSUMERS = {
 };
 
 /** The battery's Node-side cases: raw HTTP to the gateway in a workerd process (test/battery/process/setup). */
-function processProject(name: string, include: string[], timeoutMs: number) {
+function processProject(name: string, include: string[], timeoutMs: number, parallel = false) {
   return {
     test: {
       name,
@@ -35,7 +35,7 @@ function processProject(name: string, include: string[], timeoutMs: number) {
       hookTimeout: 120_000,
       // One gateway process serves every file of the project: files run one at a time, so a memory
       // reading or a timing belongs to the test that takes it.
-      fileParallelism: false,
+      fileParallelism: parallel,
     },
   };
 }
@@ -168,9 +168,11 @@ export default defineConfig({
       workerProject('worker-outage', [OUTAGE_TESTS], []),
       workerProject('battery-outage', [BATTERY_OUTAGE_TESTS], [], { oneFileAtATime: true }),
       processProject('battery-process', ['test/battery/process/**/*.test.ts'], 120_000),
-      // `npm run battery`: the long cases (the soak), only when asked for, so `npm test` stays bounded.
+      // `npm run battery`: the long cases (the soak, the usage outage), only when asked for, so `npm test`
+      // stays bounded. Side by side: the outage case brings its own Postgres and workerd and reads nothing
+      // of the soak's process, and both are mostly waiting (a paced load, a 60 s outage).
       ...(process.env.GATEWAY_BATTERY_LONG
-        ? [processProject('battery-long', ['test/battery/long/**/*.test.ts'], 900_000)]
+        ? [processProject('battery-long', ['test/battery/long/**/*.test.ts'], 900_000, true)]
         : []),
       // Chromium against `npm run dev`, which the test starts itself: slow to start, so long timeouts.
       {

@@ -7,7 +7,14 @@ export type Answer = { status: number; body: string; at: number; headers: http.I
 
 export function request(
   url: string,
-  opts: { host: string; method?: string; path?: string; headers?: Record<string, string>; fresh?: boolean },
+  opts: {
+    host: string;
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    fresh?: boolean;
+  },
 ): Promise<Answer> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
@@ -34,7 +41,7 @@ export function request(
     );
     req.setTimeout(10_000, () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
-    req.end();
+    req.end(opts.body);
   });
 }
 
