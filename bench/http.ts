@@ -48,3 +48,22 @@ export function request(
 export function closeConnections() {
   agent.destroy();
 }
+
+/**
+ * Polls every 10 ms until an answer is 401 once `armed()` (the revocation was sent), or `timeoutMs` ran out:
+ * the time (performance.now()) that 401 arrived, or null.
+ */
+export async function firstUnauthorized(
+  poll: () => Promise<Answer>,
+  timeoutMs: number,
+  armed: () => boolean,
+): Promise<number | null> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const started = performance.now();
+    const answer = await poll();
+    if (armed() && answer.status === 401) return answer.at;
+    await new Promise((r) => setTimeout(r, Math.max(0, 10 - (performance.now() - started))));
+  }
+  return null;
+}

@@ -2,7 +2,8 @@
 // loop with the harness, its bridge or the upstream. Open loop: request n of the generated sequence
 // (bench/requests.ts) is due at start + n / (tenants × rate), so each tenant sends `rate` requests a second,
 // tenants evenly out of phase, and request k of a tenant goes to socket (tenant + k) mod sockets, so each
-// tenant's requests alternate over the isolates. A request due while `maxInFlight` are unanswered waits (it is
+// tenant's requests alternate over the isolates (`spread: 'pinned'`: socket tenant mod sockets, so each
+// tenant stays on one isolate). A request due while `maxInFlight` are unanswered waits (it is
 // counted late when sent more than 100 ms after its time); one still unsent when the time is up is not sent.
 // `warm` mode instead sends one request per tenant to every socket, `maxInFlight` at a time, until done or
 // the deadline. Either way every answer is logged (one line each: n, socket, sent and answered at in epoch
@@ -12,12 +13,16 @@ import http from 'node:http';
 import { finished } from 'node:stream/promises';
 import { type Generated, generatedRequest } from './requests';
 
+export type PacedSpread = 'alternate' | 'pinned';
+
 export type PacedSpec = {
   mode: 'paced' | 'warm';
   urls: string[];
   generated: Generated;
   /** Paced: requests per second per tenant. */
   ratePerTenant: number;
+  /** Paced: `alternate` sends a tenant's requests to each socket in turn, `pinned` all to one. */
+  spread?: PacedSpread;
   /** Paced: how long requests are sent; warm: the deadline. */
   seconds: number;
   maxInFlight: number;
@@ -147,7 +152,7 @@ async function runSpec(spec: PacedSpec): Promise<PacedSummary> {
       if (now - due > 100) late++;
       const tenant = n % tenants;
       const k = Math.floor(n / tenants);
-      send(n, (tenant + k) % spec.urls.length);
+      send(n, (tenant + (spec.spread === 'pinned' ? 0 : k)) % spec.urls.length);
       sent++;
       n++;
     }

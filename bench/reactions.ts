@@ -1,7 +1,7 @@
 // Accuracy and reaction figures: how many of a burst a 100/min limit admits, how long a revoked key keeps
 // working in the isolate that revoked it (the long tail's revocation across isolates: bench/tail.ts).
 import type pg from 'pg';
-import { request } from './http';
+import { firstUnauthorized, request } from './http';
 import type { SeededTenant } from './seed';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,19 +45,7 @@ export async function revocationDelay(
   if (warm.status !== 200)
     throw new Error(`the key to revoke does not work before revocation (${warm.status})`);
   let revokedAt = 0;
-  let first401: number | null = null;
-  const polling = (async () => {
-    const deadline = performance.now() + timeoutMs;
-    while (performance.now() < deadline) {
-      const started = performance.now();
-      const answer = await poll();
-      if (revokedAt > 0 && answer.status === 401) {
-        first401 = answer.at;
-        return;
-      }
-      await sleep(Math.max(0, 10 - (performance.now() - started)));
-    }
-  })();
+  const polling = firstUnauthorized(poll, timeoutMs, () => revokedAt > 0);
   await sleep(100);
   revokedAt = performance.now();
   const deleted = await request(url, {
@@ -74,6 +62,6 @@ export async function revocationDelay(
     ]);
     via = `SQL (revoked_at + version bump): the control API answered ${deleted.status} to the DELETE`;
   }
-  await polling;
+  const first401 = await polling;
   return { ms: first401 === null ? null : first401 - revokedAt, via };
 }

@@ -5,29 +5,31 @@
 // loads both isolates of its deployment and is compared with the 1-tenant scenario of the same limit
 // configuration:
 //   (a) 1,000 tenants in use, no limit and a limit too high to trigger, out of 10,000 and of 100,000;
-//   (b) 1,000 tenants limited to 60/min, paced just under the limit; then pushed to twice it, with the
-//       limit checked per tenant and calendar minute from the paced client's own log;
+//   (b) 1,000 limited tenants paced at one request a second each, every tenant on one isolate, for several
+//       lease lives (a lease lives ≤ 30 s, so a shorter run would measure its first call, not the steady
+//       state); then 1,000 tenants pushed to twice their limit, with the limit checked per tenant and
+//       calendar minute from the paced client's own log;
 //   (c) keys revoked through isolate 1 while isolate 2 is polled with them, 1,000 tenants in use.
-// Rounds of (a) and the paced half of (b) are taken in turn; gate calls, feed polls and Postgres transactions
+// Rounds of (a) are taken in turn, then (b) and (c) run once each; gate calls, feed polls and Postgres transactions
 // are counted around each run (reading every counter after each one, so each run is charged its own).
 import path from 'node:path';
 import { type BenchDatabase, siblingDatabase, transactionCounts } from './database';
 import { request } from './http';
 import { generatorVersion, type LoadResult, runLoad } from './load';
 import { medianResult } from './measure';
-import { checkLimit, type LimitCheck, type PacedRecord, type PacedRun, runPaced } from './paced';
-import type { PacedSummary } from './paced-child';
+import { checkLimit, type LimitCheck, type PacedRun, runPaced } from './paced';
+import type { PacedSpread, PacedSummary } from './paced-child';
 import { type ProfileShare, profileWhile } from './profile';
 import type { Generated } from './requests';
 import {
   analyzeTenants,
   configureTenantsInUse,
-  generatedTenant,
   KEYS_PER_TENANT,
   type RateLimitConfig,
   seedGeneratedTenants,
   seedInstance,
 } from './seed';
+import { type Revocations, revoke } from './tail-revoke';
 import { type Bundle, type RunningWorker, startWorkers } from './workerd';
 
 export type TailPlan = {
@@ -39,8 +41,6 @@ export type TailPlan = {
   rounds: number;
   /** One closed-loop run (wrk / autocannon). */
   seconds: number;
-  /** One paced run of (b). */
-  pacedSeconds: number;
   /** Closed-loop load per scenario before the first round (after every tenant was loaded). */
   warmupSeconds: number;
   /** The tenant loading before the rounds gives up after this. */
@@ -50,7 +50,8 @@ export type TailPlan = {
    * deployment does meanwhile (usage reports and flushes trail a request by up to ~5 s) is charged to the run.
    */
   settleMs: number;
-  quiet: { limit: number; rate: number };
+  /** The quiet half of (b): one run of `seconds`, each tenant's requests on one isolate. */
+  quiet: { limit: number; rate: number; seconds: number };
   /** `seconds: null`: until the second full calendar minute after the start is over (120–180 s). */
   pushed: { limit: number; rate: number; seconds: number | null };
   revocations: { count: number; spacingMs: number; timeoutMs: number; backgroundRate: number };
@@ -106,20 +107,6 @@ export type TailRow = {
   note?: string;
 };
 
-export type Revocations = {
-  tenantsInUse: number;
-  background: string;
-  delays: number[];
-  /** Revocations whose key still worked when the timeout ran out. */
-  missed: number;
-  /** DELETE answers other than 204, and answers carrying `X-Gateway-Propagation: delayed`. */
-  refused: string[];
-  delayed: number;
-  p50: number | null;
-  p99: number | null;
-  max: number | null;
-};
-
 export type TailWarmup = {
   deployment: string;
   tenants: number;
@@ -137,7 +124,7 @@ export type TailResults = {
   warmup: TailWarmup[];
   rows: TailRow[];
   pushed: { row: string; check: LimitCheck; summary: PacedSummary; seconds: number };
-  quietCheck: LimitCheck;
+  quiet: { row: string; check: LimitCheck };
   revocations: Revocations;
   profile: { name: string; shares: ProfileShare[] } | null;
 };
@@ -150,14 +137,13 @@ type Deployment = {
   urls: string[];
 };
 
-type LimitName = 'none' | 'high' | 'quiet';
+type LimitName = 'none' | 'high';
 
 type TailScenario = {
   name: string;
   deployment: Deployment;
   tenants: number[];
   limit: LimitName;
-  kind: 'closed' | 'paced';
   /** Name of the 1-tenant scenario of its limit configuration (none for the references themselves). */
   reference: string | null;
 };
@@ -169,19 +155,12 @@ const perMinute = (limit: number): RateLimitConfig => ({
   requests_per_day: null,
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
 const count = (n: number) => n.toLocaleString('en');
 
 /** What a warm-up did not load, for a log line or the report. */
 export function refusals(w: TailWarmup): string {
   const first = w.firstRefusal ? `; first refusal: ${w.firstRefusal}` : '';
   return `${w.refused} refused, ${w.unsent} not tried before the deadline${first}`;
-}
-
-function percentile(sorted: number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 type Calls = { gate: number; feed: number | null };
@@ -254,7 +233,7 @@ async function seedDeployment(
 }
 
 type Sets = Record<
-  'none' | 'high' | 'quiet' | 'pushed' | 'noneLarge' | 'highLarge' | 'none1' | 'high1' | 'quiet1',
+  'none' | 'high' | 'quiet' | 'pushed' | 'noneLarge' | 'highLarge' | 'none1' | 'high1',
   number[]
 >;
 
@@ -294,7 +273,6 @@ export async function prepareTail(plan: TailPlan, ctx: TailContext): Promise<Tai
     // The references: one tenant each, out of the sets' way.
     none1: [5],
     high1: [6],
-    quiet1: [7],
   };
   if (sets.pushed.length === 0) sets.pushed = sets.quiet;
   const keys = KEYS_PER_TENANT - 1;
@@ -323,7 +301,7 @@ export async function prepareTail(plan: TailPlan, ctx: TailContext): Promise<Tai
       // Key KEYS_PER_TENANT of the unlimited tenants is the one (c) revokes; the load never presents it.
       { tenants: [...sets.none, ...sets.none1], limit: null, lastKey: KEYS_PER_TENANT },
       { tenants: [...sets.high, ...sets.high1], limit: TAIL_HIGH_LIMIT, lastKey: keys },
-      { tenants: [...sets.quiet, ...sets.quiet1], limit: perMinute(plan.quiet.limit), lastKey: keys },
+      { tenants: sets.quiet, limit: perMinute(plan.quiet.limit), lastKey: keys },
       ...(sets.pushed === sets.quiet
         ? []
         : [{ tenants: sets.pushed, limit: perMinute(plan.pushed.limit), lastKey: keys }]),
@@ -356,7 +334,6 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
       ? [
           ...sets.none1,
           ...sets.high1,
-          ...sets.quiet1,
           ...sets.none,
           ...sets.high,
           ...sets.quiet,
@@ -400,11 +377,9 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
   const warmRecords = warmRuns[0].run.records;
 
   const scenarios: TailScenario[] = [];
-  const add = (s: Omit<TailScenario, 'kind'> & { kind?: TailScenario['kind'] }) =>
-    scenarios.push({ kind: 'closed', ...s });
+  const add = (s: TailScenario) => scenarios.push(s);
   const noLimit = 'no limit';
   const high = `limit ${count(TAIL_HIGH_LIMIT.requests_per_minute ?? 0)}/min`;
-  const quiet = `limit ${plan.quiet.limit}/min, paced ${plan.quiet.rate} req/s each`;
   const ref = (limit: string) => `1 tenant of ${count(smaller)}, ${limit}`;
   add({ name: ref(noLimit), deployment: a, tenants: sets.none1, limit: 'none', reference: null });
   add({
@@ -436,22 +411,6 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
     limit: 'high',
     reference: ref(high),
   });
-  add({
-    name: ref(quiet),
-    deployment: a,
-    tenants: sets.quiet1,
-    limit: 'quiet',
-    reference: null,
-    kind: 'paced',
-  });
-  add({
-    name: `${of(smaller)}, ${quiet}`,
-    deployment: a,
-    tenants: sets.quiet,
-    limit: 'quiet',
-    reference: ref(quiet),
-    kind: 'paced',
-  });
 
   const generated = (tenants: number[]): Generated => ({ tenants, keys: KEYS_PER_TENANT - 1 });
   const closed = (s: TailScenario, seconds: number) =>
@@ -464,7 +423,7 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
       seconds,
       tmpDir: plan.tmpDir,
     });
-  const paced = (d: Deployment, tenants: number[], rate: number, seconds: number) =>
+  const paced = (d: Deployment, tenants: number[], rate: number, seconds: number, spread: PacedSpread) =>
     runPaced(
       {
         mode: 'paced',
@@ -472,6 +431,7 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
         generated: generated(tenants),
         ratePerTenant: rate,
         seconds,
+        spread,
         maxInFlight: plan.maxInFlight,
       },
       plan.tmpDir,
@@ -479,22 +439,14 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
 
   if (plan.warmupSeconds > 0) {
     log(`  warm-up: ${plan.warmupSeconds} s of load per closed-loop scenario …`);
-    for (const s of scenarios) if (s.kind === 'closed') await closed(s, plan.warmupSeconds);
+    for (const s of scenarios) await closed(s, plan.warmupSeconds);
   }
 
-  const runs = new Map<string, (TailRun & { limited: number })[]>(scenarios.map((s) => [s.name, []]));
-  const quietSet = new Set([...sets.quiet, ...sets.quiet1]);
-  const quietRoundRecords: PacedRecord[] = [];
+  const runs = new Map<string, TailRun[]>(scenarios.map((s) => [s.name, []]));
   let reading = await readCounters(deployments, plan.settleMs);
   for (let round = 1; round <= plan.rounds; round++) {
     for (const s of scenarios) {
-      let result: LoadResult & { limited: number };
-      if (s.kind === 'closed') result = { ...(await closed(s, plan.seconds)), limited: 0 };
-      else {
-        const run = await paced(s.deployment, s.tenants, plan.quiet.rate, plan.pacedSeconds);
-        quietRoundRecords.push(...run.records);
-        result = pacedResult(run, plan.pacedSeconds);
-      }
+      const result = await closed(s, plan.seconds);
       const after = await readCounters(deployments, plan.settleMs);
       const cost = costOf(s.deployment, reading, after);
       reading = after;
@@ -502,8 +454,7 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
       log(
         `  round ${round}/${plan.rounds} ${s.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99.toFixed(1)} ms, ` +
           `${cost.gateCalls} gate calls, ${cost.feedCalls ?? '—'} feed polls, ${cost.transactions} transactions` +
-          (result.bad ? `, ${result.bad} errors` : '') +
-          (result.limited ? `, ${result.limited} × 429` : ''),
+          (result.bad ? `, ${result.bad} errors` : ''),
       );
     }
   }
@@ -523,35 +474,82 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
     reading = await readCounters(deployments, plan.settleMs);
   }
 
-  // (b), pushed: twice the limit, long enough for full calendar minutes (in a full run).
+  /** One paced run of deployment a as a row, charged with what the deployment did meanwhile. */
+  const pacedRow = async (
+    name: string,
+    tenants: number[],
+    load: { limit: number; rate: number; seconds: number; spread: PacedSpread },
+  ) => {
+    log(`  ${name}: ${load.seconds} s …`);
+    const run = await paced(a, tenants, load.rate, load.seconds, load.spread);
+    const after = await readCounters(deployments, plan.settleMs);
+    const cost = costOf(a, reading, after);
+    reading = after;
+    const result = pacedResult(run, load.seconds);
+    const per1000 = (v: number) => (result.requests > 0 ? (v / result.requests) * 1000 : 0);
+    const row: TailRow = {
+      name,
+      load: `paced ${load.rate}/s × ${count(tenants.length)}, ${load.seconds} s`,
+      tenantsInDatabase: smaller,
+      tenantsInUse: tenants.length,
+      limit: `${load.limit}/min`,
+      runs: [{ ...result, ...cost }],
+      requests: result.requests,
+      median: result,
+      reference: null,
+      isReference: false,
+      ratio: null,
+      gatePer1000: per1000(cost.gateCalls),
+      feedPer1000: cost.feedCalls === null ? null : per1000(cost.feedCalls),
+      transactionsPer1000: per1000(cost.transactions),
+      limited: result.limited,
+      note: `${run.summary.unsent} unsent, ${run.summary.late} sent late (the gateway did not keep up)`,
+    };
+    log(
+      `  ${Math.round(result.rps)} req/s answered (${run.summary.byStatus['200'] ?? 0} × 200, ${result.limited} × 429, ` +
+        `${result.bad} other, ${run.summary.unsent} unsent, ${run.summary.late} late), ${cost.gateCalls} gate calls`,
+    );
+    return { run, row };
+  };
+
+  // (b), quiet: well under the limit, each tenant's requests on one isolate (`pinned`).
+  const quietName = `${of(smaller)}, limit ${plan.quiet.limit}/min, paced ${plan.quiet.rate} req/s each, each on one isolate`;
+  const quiet = await pacedRow(quietName, sets.quiet, { ...plan.quiet, spread: 'pinned' });
+  const quietSet = new Set(sets.quiet);
+  const quietRecords = [...warmRecords.filter((r) => quietSet.has(r.tenant)), ...quiet.run.records];
+  const quietCheck = checkLimit(quietRecords, plan.quiet.limit, { from: 0, to: 0 });
+
+  // (b), pushed: twice the limit, long enough for full calendar minutes (in a full run), alternating isolates.
   const pushedSeconds = plan.pushed.seconds ?? Math.ceil(120 + (60_000 - (Date.now() % 60_000)) / 1000 + 1);
   const pushedName = `${of(smaller)}, limit ${plan.pushed.limit}/min, pushed ${plan.pushed.rate} req/s each`;
-  log(`  ${pushedName}: ${pushedSeconds} s …`);
-  const pushedRun = await paced(a, sets.pushed, plan.pushed.rate, pushedSeconds);
-  const pushedAfter = await readCounters(deployments, plan.settleMs);
-  const pushedCost = costOf(a, reading, pushedAfter);
-  reading = pushedAfter;
-  const pushedResult = pacedResult(pushedRun, pushedSeconds);
-  // Every request these tenants were sent: the warm-up's, the quiet rounds' when they are the same tenants.
+  const pushed = await pacedRow(pushedName, sets.pushed, {
+    ...plan.pushed,
+    seconds: pushedSeconds,
+    spread: 'alternate',
+  });
+  // Every request these tenants were sent: the warm-up's, the quiet run's when they are the same tenants.
   const pushedSet = new Set(sets.pushed);
   const pushedCheck = checkLimit(
     [
       ...warmRecords.filter((r) => pushedSet.has(r.tenant)),
-      ...(sets.pushed === sets.quiet ? quietRoundRecords : []),
-      ...pushedRun.records,
+      ...(sets.pushed === sets.quiet ? quiet.run.records : []),
+      ...pushed.run.records,
     ],
     plan.pushed.limit,
-    { from: pushedRun.summary.startedAt, to: pushedRun.summary.endedAt },
+    { from: pushed.run.summary.startedAt, to: pushed.run.summary.endedAt },
   );
   log(
-    `  ${Math.round(pushedResult.rps)} req/s answered (${pushedRun.summary.byStatus['200'] ?? 0} × 200, ${pushedResult.limited} × 429, ` +
-      `${pushedResult.bad} other, ${pushedRun.summary.unsent} unsent, ${pushedRun.summary.late} late); ` +
-      `${pushedCheck.over} tenant-minutes over the limit (most admitted ${pushedCheck.mostAdmitted}); ` +
+    `  ${pushedCheck.over} tenant-minutes over the limit (most admitted ${pushedCheck.mostAdmitted}); ` +
       `${pushedCheck.fullMinutes} full tenant-minutes, ${pushedCheck.fullBelow90} below 90 %`,
   );
 
   // (c): revocations through isolate 1, seen through isolate 2, the unlimited tenants in use meanwhile.
-  const revocations = await revoke(plan, ctx, a, sets.none, paced);
+  const revocations = await revoke(
+    { ...plan.revocations, adminKey: ctx.adminKey, log },
+    a.urls,
+    sets.none,
+    (tenants, rate, seconds) => paced(a, tenants, rate, seconds, 'alternate'),
+  );
 
   const rows: TailRow[] = scenarios.map((s) => {
     const list = runs.get(s.name)!;
@@ -562,13 +560,10 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
       : list.reduce((x, r) => x + (r.feedCalls ?? 0), 0);
     return {
       name: s.name,
-      load:
-        s.kind === 'closed'
-          ? `${plan.connections} connections`
-          : `paced ${plan.quiet.rate}/s × ${count(s.tenants.length)}`,
+      load: `${plan.connections} connections`,
       tenantsInDatabase: s.deployment.total,
       tenantsInUse: s.tenants.length,
-      limit: s.limit === 'none' ? noLimit : s.limit === 'high' ? high : `${plan.quiet.limit}/min`,
+      limit: s.limit === 'none' ? noLimit : high,
       runs: list,
       requests,
       median: medianResult(list),
@@ -578,34 +573,14 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
       gatePer1000: per1000(list.reduce((x, r) => x + r.gateCalls, 0)),
       feedPer1000: feed === null ? null : per1000(feed),
       transactionsPer1000: per1000(list.reduce((x, r) => x + r.transactions, 0)),
-      limited: list.reduce((x, r) => x + r.limited, 0),
+      limited: 0,
     };
   });
   for (const row of rows) {
     const reference = rows.find((r) => r.name === row.reference);
-    const s = scenarios.find((x) => x.name === row.name)!;
-    if (reference && s.kind === 'closed') row.ratio = row.median.rps / reference.median.rps;
+    if (reference) row.ratio = row.median.rps / reference.median.rps;
   }
-  const pushedRequests = pushedResult.requests;
-  const per1000 = (v: number) => (pushedRequests > 0 ? (v / pushedRequests) * 1000 : 0);
-  rows.push({
-    name: pushedName,
-    load: `paced ${plan.pushed.rate}/s × ${count(sets.pushed.length)}, ${pushedSeconds} s`,
-    tenantsInDatabase: smaller,
-    tenantsInUse: sets.pushed.length,
-    limit: `${plan.pushed.limit}/min`,
-    runs: [{ ...pushedResult, ...pushedCost }],
-    requests: pushedResult.requests,
-    median: pushedResult,
-    reference: null,
-    isReference: false,
-    ratio: null,
-    gatePer1000: per1000(pushedCost.gateCalls),
-    feedPer1000: pushedCost.feedCalls === null ? null : per1000(pushedCost.feedCalls),
-    transactionsPer1000: per1000(pushedCost.transactions),
-    limited: pushedResult.limited,
-    note: `${pushedRun.summary.unsent} unsent, ${pushedRun.summary.late} sent late (the gateway did not keep up)`,
-  });
+  rows.push(quiet.row, pushed.row);
 
   return {
     method:
@@ -614,101 +589,18 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
       'in one workerd process (Miniflare), sharing its Durable Objects and queues, each isolate on its own direct ' +
       `socket. Closed-loop rows: ${generatorVersion()} with ${plan.connections} connections split over the two ` +
       'sockets (one thread per socket), so each isolate holds half the connections; paced rows: a Node client ' +
-      "sending each tenant's requests on a fixed schedule, alternating isolates. Each tenant in use presents its " +
+      "sending each tenant's requests on a fixed schedule (pushed and (c): alternating isolates). Each tenant in use presents its " +
       `${KEYS_PER_TENANT} keys in turn, on varied paths and query strings. ${plan.rounds} round(s) of ${plan.seconds} s ` +
-      `(paced: ${plan.pacedSeconds} s) taken in turn, median reported; gate calls, feed polls and Postgres ` +
-      'transactions are summed over the rounds per 1,000 requests, each run charged with what its deployment did ' +
+      'of the closed-loop rows taken in turn, median reported; the paced rows run once each, after the rounds ' +
+      `(the quiet one for ${plan.quiet.seconds} s, several lease lives, with each tenant's requests on one isolate). ` +
+      'Gate calls, feed polls and Postgres transactions are summed per 1,000 requests, each run charged with what its deployment did ' +
       `until ${(Math.max(1_100, plan.settleMs) / 1000).toFixed(1)} s after it ended.`,
     seedingMs,
     warmup: warmRuns.map((w) => w.warm),
     rows,
-    pushed: { row: pushedName, check: pushedCheck, summary: pushedRun.summary, seconds: pushedSeconds },
-    quietCheck: checkLimit(
-      [...warmRecords.filter((r) => quietSet.has(r.tenant)), ...quietRoundRecords],
-      plan.quiet.limit,
-      { from: 0, to: 0 },
-    ),
+    pushed: { row: pushedName, check: pushedCheck, summary: pushed.run.summary, seconds: pushedSeconds },
+    quiet: { row: quietName, check: quietCheck },
     revocations,
     profile,
   };
-}
-
-async function revoke(
-  plan: TailPlan,
-  ctx: TailContext,
-  d: Deployment,
-  inUse: number[],
-  paced: (d: Deployment, tenants: number[], rate: number, seconds: number) => Promise<PacedRun>,
-): Promise<Revocations> {
-  const { count: total, spacingMs, timeoutMs, backgroundRate } = plan.revocations;
-  const [isolate1, isolate2] = d.urls;
-  const tenants = Array.from({ length: total }, (_, i) => inUse[Math.floor((i * inUse.length) / total)]);
-  ctx.log(
-    `  revocation: ${total} keys revoked through isolate 1, ${spacingMs} ms apart, each polled every 10 ms through isolate 2, ` +
-      `${count(inUse.length)} tenants in use at ${backgroundRate} req/s each …`,
-  );
-  const seconds = Math.ceil((1_000 + total * spacingMs + timeoutMs) / 1000);
-  const background = paced(d, inUse, backgroundRate, seconds);
-  await sleep(1_000);
-  const refused: string[] = [];
-  let delayed = 0;
-  const one = async (n: number, i: number): Promise<number | null> => {
-    await sleep(i * spacingMs);
-    const key = generatedTenant(n, KEYS_PER_TENANT);
-    const poll = () => request(isolate2, { host: key.host, headers: bearer(key.secret) });
-    const warm = await poll();
-    if (warm.status !== 200) {
-      refused.push(`${key.keyId}: ${warm.status} before the revocation`);
-      return null;
-    }
-    let revokedAt = 0;
-    let first401: number | null = null;
-    const polling = (async () => {
-      const deadline = performance.now() + timeoutMs + 200;
-      while (performance.now() < deadline) {
-        const started = performance.now();
-        const answer = await poll();
-        if (revokedAt > 0 && answer.status === 401) {
-          first401 = answer.at;
-          return;
-        }
-        await sleep(Math.max(0, 10 - (performance.now() - started)));
-      }
-    })();
-    await sleep(100);
-    revokedAt = performance.now();
-    const deleted = await request(isolate1, {
-      host: 'control.localhost',
-      method: 'DELETE',
-      path: `/v1/tenants/${key.id}/keys/${key.keyId}`,
-      headers: bearer(ctx.adminKey),
-      fresh: true,
-    });
-    if (deleted.status !== 204)
-      refused.push(`DELETE ${key.keyId}: ${deleted.status} ${deleted.body.slice(0, 120)}`);
-    if (deleted.headers['x-gateway-propagation'] === 'delayed') delayed++;
-    await polling;
-    return first401 === null ? null : first401 - revokedAt;
-  };
-  const results = await Promise.all(tenants.map(one));
-  await background;
-  const delays = results.filter((r): r is number => r !== null).sort((x, y) => x - y);
-  const revocations: Revocations = {
-    tenantsInUse: inUse.length,
-    background: `${backgroundRate} req/s per tenant`,
-    delays,
-    missed: results.length - delays.length,
-    refused,
-    delayed,
-    p50: percentile(delays, 50),
-    p99: percentile(delays, 99),
-    max: delays.at(-1) ?? null,
-  };
-  const ms = (v: number | null) => (v === null ? '—' : `${v.toFixed(0)} ms`);
-  ctx.log(
-    `  first 401 after the revocation: p50 ${ms(revocations.p50)}, p99 ${ms(revocations.p99)}, max ${ms(revocations.max)}` +
-      (revocations.missed ? `, ${revocations.missed} never within ${timeoutMs / 1000} s` : '') +
-      (refused.length ? `; ${refused.length} refused (${refused[0]})` : ''),
-  );
-  return revocations;
 }
