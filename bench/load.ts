@@ -20,6 +20,8 @@ export type LoadResult = {
   p99: number;
   /** Answers that were not 2xx/3xx, and socket errors and timeouts. */
   bad: number;
+  /** User + system CPU time of the worker's workerd process per request answered (bench/measure). */
+  cpuMicrosPerRequest?: number;
 };
 export type LoadSpec = {
   url: string;

@@ -2,6 +2,7 @@
 // alike), and the median of each figure over the rounds.
 import { type BenchDatabase, transactionCount } from './database';
 import { type LoadResult, runLoad, type Target } from './load';
+import { processCpuMicros } from './process-cpu';
 
 export type Scenario = {
   name: string;
@@ -12,6 +13,8 @@ export type Scenario = {
   connections?: number;
   /** The gateway: its database queries are counted. */
   usesDatabase?: boolean;
+  /** A worker's workerd process: its CPU time per request is measured. */
+  pid?: number;
 };
 export type Plan = { connections: number; rounds: number; seconds: number; tmpDir: string };
 export type Measured = {
@@ -29,6 +32,7 @@ function median(values: number[]): number {
 
 export function medianResult(rounds: LoadResult[]): LoadResult {
   const of = (pick: (r: LoadResult) => number) => median(rounds.map(pick));
+  const cpu = rounds.flatMap((r) => (r.cpuMicrosPerRequest === undefined ? [] : [r.cpuMicrosPerRequest]));
   return {
     requests: of((r) => r.requests),
     rps: of((r) => r.rps),
@@ -36,7 +40,17 @@ export function medianResult(rounds: LoadResult[]): LoadResult {
     p90: of((r) => r.p90),
     p99: of((r) => r.p99),
     bad: rounds.reduce((sum, r) => sum + r.bad, 0),
+    ...(cpu.length > 0 && { cpuMicrosPerRequest: median(cpu) }),
   };
+}
+
+/** One load run; with `pid`, charged with that process's CPU time over it. */
+async function withCpu(pid: number | undefined, run: () => Promise<LoadResult>): Promise<LoadResult> {
+  if (pid === undefined) return run();
+  const before = await processCpuMicros(pid);
+  const result = await run();
+  const used = (await processCpuMicros(pid)) - before;
+  return { ...result, cpuMicrosPerRequest: result.requests > 0 ? used / result.requests : 0 };
 }
 
 /**
@@ -62,10 +76,12 @@ export async function measure(
   const rounds = new Map<string, LoadResult[]>(scenarios.map((s) => [s.name, []]));
   for (let round = 1; round <= plan.rounds; round++) {
     for (const s of scenarios) {
-      const result = await load(s, plan.seconds);
+      const result = await withCpu(s.pid, () => load(s, plan.seconds));
       rounds.get(s.name)!.push(result);
+      const cpu = result.cpuMicrosPerRequest;
       log(
         `  round ${round}/${plan.rounds} ${s.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99.toFixed(2)} ms` +
+          (cpu === undefined ? '' : `, ${cpu.toFixed(0)} µs CPU/req`) +
           (result.bad ? `, ${result.bad} errors` : ''),
       );
     }

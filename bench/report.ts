@@ -48,10 +48,11 @@ export function renderMarkdown(r: Results): string {
           ms(s.median.p90),
           ms(s.median.p99),
           s.ratio === null ? '' : `${s.ratio.toFixed(2)}×`,
+          s.median.cpuMicrosPerRequest === undefined ? '' : s.median.cpuMicrosPerRequest.toFixed(0),
           s.dbQueriesPer1000 === null ? '' : s.dbQueriesPer1000.toFixed(1),
           s.median.bad,
         ])
-      : row([s.name, s.note ?? 'not run', '', '', '', '', '', '']),
+      : row([s.name, s.note ?? 'not run', '', '', '', '', '', '', '']),
   );
   return [
     `Last run ${r.date} on ${r.machine}.`,
@@ -65,10 +66,11 @@ export function renderMarkdown(r: Results): string {
       'p90 ms',
       'p99 ms',
       '× passthrough',
+      'CPU µs / req',
       'DB queries / 1k req',
       'errors',
     ]),
-    row(['---', '--:', '--:', '--:', '--:', '--:', '--:', '--:']),
+    row(['---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:']),
     ...scenarios,
     ...(r.tail ? ['', ...renderTail(r.tail)] : []),
     '',

@@ -13,6 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { Miniflare } from 'miniflare';
 import { freePort } from '../scripts/lib/ports';
 import { onCleanup } from './cleanup';
+import { pidListeningOn } from './process-cpu';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -278,7 +279,8 @@ export async function tail(file: string, lines: number): Promise<string> {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-export type RunningWorker = { name: string; url: string; port: number };
+/** `pid`: the workerd process that runs it (every worker of one startWorkers call shares it). */
+export type RunningWorker = { name: string; url: string; port: number; pid: number };
 
 /**
  * Several workers running the same bundle in one workerd process (one Miniflare), each its own isolate with
@@ -368,11 +370,13 @@ export async function startWorkers(opts: {
       { cause: error },
     );
   }
+  const pid = await pidListeningOn(ports[0]);
   return Promise.all(
     opts.workers.map(async (w, i) => ({
       name: w.name,
       url: (await mf.unsafeGetDirectURL(w.name)).toString().replace(/\/$/, ''),
       port: ports[i],
+      pid,
     })),
   );
 }

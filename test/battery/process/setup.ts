@@ -2,28 +2,13 @@
 // upstreams) and the gateway itself, built as `wrangler deploy` builds it and run in a workerd process on a
 // direct socket, so tests can speak raw HTTP to it (duplicate headers, conflicting framing, WebSockets) and
 // read the process's memory.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { stopAll } from '../../../bench/cleanup';
 import { buildBundle, startWorker } from '../../../bench/workerd';
 import { startTestServices } from '../../setup/services';
-
-/** Processes whose parent is this one and whose command is workerd. */
-async function workerdChildren(): Promise<Set<number>> {
-  const found = new Set<number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    // pid (comm) state ppid …: comm may hold spaces, so split after its closing parenthesis.
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const ppid = Number(stat.slice(close + 2).split(' ')[1]);
-    if (comm === 'workerd' && ppid === process.pid) found.add(Number(entry));
-  }
-  return found;
-}
 
 /** Whether a test file of `project` failed. */
 function projectFailed(project: TestProject): boolean {
@@ -49,7 +34,6 @@ export default async function setup(project: TestProject) {
       project.provide(name as keyof typeof services.values, value);
     // Cached by content (bench/workerd.ts): a second run, the soak and the bench build nothing new.
     const bundle = await buildBundle();
-    const before = await workerdChildren();
     const worker = await startWorker({
       name: 'gateway',
       bundle,
@@ -66,9 +50,8 @@ export default async function setup(project: TestProject) {
         ALLOW_PRIVATE_UPSTREAMS: 'true',
       },
     });
-    const started = [...(await workerdChildren())].filter((pid) => !before.has(pid));
     project.provide('gatewayUrl', worker.url);
-    project.provide('workerdPid', started[0] ?? 0);
+    project.provide('workerdPid', worker.pid);
     project.provide('workerdLog', workerdLog);
     return close;
   } catch (error) {
