@@ -28,8 +28,10 @@ export async function authenticateRequest(
     if (keyOptional) return ANONYMOUS;
     throw new ApiError('missing_api_key', 'An API key is required (Authorization: Bearer … or X-API-Key)');
   }
-  // A map lookup on the SHA-256 of the presented key: its time does not depend on how much of it is right.
-  const key = snapshot.keys.get(await sha256Hex(credential.secret));
+  // A map lookup (on the secret once matched, else on its SHA-256): its time does not depend on how much of
+  // the secret is right.
+  const key =
+    snapshot.keysBySecret.get(credential.secret) ?? (await matchSecret(snapshot, credential.secret));
   if (!key || (key.expiresAt !== null && key.expiresAt <= now)) {
     throw new ApiError('invalid_api_key', 'The API key is not valid for this tenant');
   }
@@ -40,4 +42,10 @@ export async function authenticateRequest(
     }
   }
   return { key, credential };
+}
+
+async function matchSecret(snapshot: TenantSnapshot, secret: string): Promise<KeyEntry | undefined> {
+  const key = snapshot.keys.get(await sha256Hex(secret));
+  if (key) snapshot.keysBySecret.set(secret, key);
+  return key;
 }

@@ -29,6 +29,12 @@ export type TenantSnapshot = {
   domains: Map<string, string | null>;
   /** By SHA-256 hex of the secret. */
   keys: Map<string, KeyEntry>;
+  /**
+   * Secrets this isolate has already matched to a key of `keys`, so a warm key skips the SHA-256. Only
+   * matches are kept (never a wrong secret), so it holds at most one entry per key; it lives and dies with
+   * the snapshot, so a revoked or rotated key's secret goes with the snapshot that held it.
+   */
+  keysBySecret: Map<string, KeyEntry>;
   routes: CompiledRoutes;
 };
 
@@ -66,6 +72,7 @@ export async function compileSnapshot(
         },
       ]),
     ),
+    keysBySecret: new Map(),
     routes: compileRoutes(record.routes),
   };
 }
