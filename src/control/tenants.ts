@@ -7,7 +7,7 @@ import { selectTenantViews } from '../db/tenants';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { useDatabase } from '../request-database';
-import { Timestamp } from '../tenancy/shared-schemas';
+import { TenantStatusSchema, Timestamp } from '../tenancy/shared-schemas';
 import { installUrl, invalid, loadTenantView } from '../tenancy/tenant-placement';
 import {
   CreateTenant,
@@ -78,7 +78,7 @@ const listTenantsRoute = createRoute({
   middleware: operator,
   request: {
     query: PageQuery.extend({
-      status: z.enum(['pending', 'active', 'suspended']).optional(),
+      status: TenantStatusSchema.optional(),
       q: z.string().max(200).optional().openapi({ description: 'Part of the name or slug, any case' }),
     }),
   },

@@ -9,7 +9,7 @@ import { newId } from '../core/crypto/ids';
 import { schemaNameFor } from '../core/tenancy/slug';
 import { writeTenantEvent } from '../db/events';
 import { issueInstallToken } from '../db/install-tokens';
-import { tenantInstances, tenants } from '../db/schema';
+import { type TenantStatus, tenantInstances, tenants } from '../db/schema';
 import { bumpTenantVersions, type TenantView } from '../db/tenants';
 import { ApiError } from '../errors';
 import { writeAudit } from './audit';
@@ -24,7 +24,6 @@ import {
 import { type CreateTenant, toTenantJson, type UpdateTenant, withTenantDefaults } from './tenant-schemas';
 import { runWrite, type Writer } from './writer';
 
-type TenantStatus = (typeof tenants.$inferSelect)['status'];
 type InstallToken = Awaited<ReturnType<typeof issueInstallToken>>;
 
 /** A new tenant: its fields as created (defaults for those left out), its slug checked, its domains canonical. */
