@@ -1,25 +1,22 @@
-// Applies a configuration file in one transaction, with the resource APIs' own validation and writes:
-// instances first (tenants name them), then tenants and their keys, then what `prune` removes. A dry run is
-// the same transaction, rolled back, so it reports exactly what an apply would do, conflicts included.
-import { asc, eq } from 'drizzle-orm';
-import { newId } from '../core/crypto/ids';
-import { seal } from '../core/crypto/seal';
-import { generateSecret } from '../core/crypto/secrets';
+// Applies a configuration file as a planner: it reads the database once, diffs the file against it into
+// steps (instances first, since tenants name them, then each tenant with its keys, then what `prune`
+// removes), and runs each step's write through the same tenancy writes the resource APIs use, all in the
+// apply's one transaction (`tenancy/apply-transaction.ts`). A dry run is the same transaction, rolled back,
+// so it reports exactly what an apply would do, conflicts included.
+import { asc } from 'drizzle-orm';
 import { changedFields } from '../core/tenancy/config-diff';
 import { checkSlug } from '../core/tenancy/slug';
-import type { Transaction } from '../db/queryable';
-import { auditLog, instances, tenantInstances, tenants } from '../db/schema';
-import { bumpTenantVersions, selectTenantViews, type TenantView } from '../db/tenants';
-import { tenantChanged } from '../edge';
+import type { Queryable } from '../db/queryable';
+import { instances } from '../db/schema';
+import { selectTenantViews, type TenantView } from '../db/tenants';
 import { ApiError } from '../errors';
-import { useDatabase } from '../request-database';
 import { inApplyTransaction } from '../tenancy/apply-transaction';
-import { type AuditEntry, type Auditor, auditorOf, auditRow } from '../tenancy/audit';
+import { createInstance, deleteInstance, tenantPlacedOn, updateInstance } from '../tenancy/instances';
 import { installUrl } from '../tenancy/tenant-placement';
-import { changeTenantIn, createTenantIn, deleteTenantIn, type TenantChange } from '../tenancy/tenants';
-import { applyKeys } from './config-apply-keys';
+import { changeTenant, createTenant, deleteTenant, type TenantChange } from '../tenancy/tenants';
+import type { Writer } from '../tenancy/writer';
+import { type ApplyState, keySteps, liveKeysOf, type Step } from './config-apply-keys';
 import {
-  type ApplyStep,
   type Ctx,
   checkFile,
   currentTenant,
@@ -31,206 +28,167 @@ import {
 } from './config-check';
 import type { ConfigChange, ConfigFile } from './config-schema';
 import { toInstanceJson } from './instances';
+import { writer } from './writer';
 
-class Applier implements ApplyStep {
-  readonly changes: ConfigChange[] = [];
-  readonly touched = new Set<string>();
-  private readonly by: Auditor;
+type Wanted = ReturnType<typeof checkFile>;
 
-  constructor(
-    readonly c: Ctx,
-    readonly tx: Transaction,
-    readonly prune: boolean,
-  ) {
-    this.by = auditorOf(c);
+/** What the file is diffed against: every instance and tenant, and the live keys of the tenants it names. */
+async function readState(db: Queryable, wanted: Wanted): Promise<ApplyState> {
+  const instanceRows = await db.select().from(instances).orderBy(asc(instances.name));
+  const views = await selectTenantViews(db);
+  const bySlug = new Map(views.map((view) => [view.tenant.slug, view]));
+  const managed = wanted.tenants.filter((t) => t.body.keys).map((t) => bySlug.get(t.slug)?.tenant.id);
+  return {
+    instances: new Map(instanceRows.map((row) => [row.name, row])),
+    tenants: bySlug,
+    keys: await liveKeysOf(
+      db,
+      managed.filter((id) => id !== undefined),
+    ),
+    ids: new Map(views.map((view) => [view.tenant.slug, view.tenant.id])),
+  };
+}
+
+function instanceStep(c: Ctx, want: WantedInstance, state: ApplyState): Step {
+  const row = state.instances.get(want.name);
+  const fields = { upstreams: want.upstreams, timeoutMs: want.timeout_ms, hooksUrl: want.hooks_url };
+  if (!row) {
+    return {
+      change: { kind: 'instance', name: want.name, action: 'create' },
+      write: async (w, _state, show) => {
+        const created = await createInstance(w, { name: want.name, ...fields }, c.env.SEALING_KEY ?? '');
+        show({ signing_secret: created.signingSecret });
+      },
+    };
   }
+  const changed = changedFields(toInstanceJson(row), {
+    upstreams: want.upstreams,
+    timeout_ms: want.timeout_ms,
+    hooks_url: want.hooks_url,
+  });
+  if (changed.length === 0) return { change: { kind: 'instance', name: want.name, action: 'unchanged' } };
+  return {
+    change: { kind: 'instance', name: want.name, action: 'update', fields: changed },
+    write: (w) => updateInstance(w, want.name, fields),
+  };
+}
 
-  audit(entry: AuditEntry) {
-    return this.tx.insert(auditLog).values(auditRow(this.by, entry));
-  }
-
-  async instances(wanted: WantedInstance[]) {
-    const { tx } = this;
-    const current = new Map((await tx.select().from(instances)).map((row) => [row.name, row]));
-    for (const want of wanted) {
-      const row = current.get(want.name);
-      if (!row) {
-        const signingSecret = generateSecret('whsec_', 40);
-        const [created] = await tx
-          .insert(instances)
-          .values({
-            id: newId('ins'),
-            name: want.name,
-            upstreams: want.upstreams,
-            timeoutMs: want.timeout_ms,
-            hooksUrl: want.hooks_url,
-            signingSecretSealed: await seal(signingSecret, this.c.env.SEALING_KEY ?? ''),
-          })
-          .returning();
-        await this.audit({
-          tenantId: null,
-          resource: 'instance',
-          resourceId: created.id,
-          action: 'create',
-          after: toInstanceJson(created),
-        });
-        this.changes.push({
-          kind: 'instance',
-          name: want.name,
-          action: 'create',
-          signing_secret: signingSecret,
-        });
-        continue;
+function createTenantStep(c: Ctx, want: WantedTenant): Step {
+  const { body, slug, index } = want;
+  return {
+    change: { kind: 'tenant', name: slug, action: 'create' },
+    write: async (w, state, show) => {
+      const problem = checkSlug(slug);
+      if (problem) {
+        const details = [{ path: `tenants.${index}.slug`, message: problem.message }];
+        throw new ApiError(problem.code, problem.message, details);
       }
-      const json = toInstanceJson(row);
-      const fields = changedFields(json, {
-        upstreams: want.upstreams,
-        timeout_ms: want.timeout_ms,
-        hooks_url: want.hooks_url,
-      });
-      if (fields.length === 0) {
-        this.changes.push({ kind: 'instance', name: want.name, action: 'unchanged' });
-        continue;
-      }
-      const [updated] = await tx
-        .update(instances)
-        .set({
-          upstreams: want.upstreams,
-          timeoutMs: want.timeout_ms,
-          hooksUrl: want.hooks_url,
-          updatedAt: new Date(),
-        })
-        .where(eq(instances.id, row.id))
-        .returning();
-      const placed = await tx
-        .select({ id: tenantInstances.tenantId })
-        .from(tenantInstances)
-        .where(eq(tenantInstances.instanceId, row.id));
-      await bumpTenantVersions(
-        tx,
-        placed.map((p) => p.id),
+      const declared = declaredTenant(want);
+      const { view, token } = await within(`tenants.${index}`, () =>
+        createTenant(w, {
+          ...declared,
+          slug,
+          status: declared.status ?? 'pending',
+          instances: body.instances ?? [],
+        }),
       );
-      for (const p of placed) this.touched.add(p.id);
-      await this.audit({
-        tenantId: null,
-        resource: 'instance',
-        resourceId: row.id,
-        action: 'update',
-        before: json,
-        after: toInstanceJson(updated),
-      });
-      this.changes.push({ kind: 'instance', name: want.name, action: 'update', fields });
-    }
-  }
+      state.ids.set(slug, view.tenant.id);
+      if (token) show({ install_token: token.token, install_url: installUrl(c.env, slug, body.instance) });
+    },
+  };
+}
 
-  async tenants(wanted: WantedTenant[]) {
-    const views = new Map((await selectTenantViews(this.tx)).map((view) => [view.tenant.slug, view]));
-    for (const want of wanted) {
-      const view = views.get(want.slug);
-      const tenantId = view ? await this.updateTenant(want, view) : await this.createTenant(want);
-      if (want.body.keys) await applyKeys(this, want, tenantId);
-    }
-  }
+function updateTenantStep(want: WantedTenant, before: TenantView): Step {
+  const { body, index } = want;
+  const declared = declaredTenant(want);
+  const fields = changedFields(currentTenant(before), declared);
+  if (fields.length === 0) return { change: { kind: 'tenant', name: want.slug, action: 'unchanged' } };
+  const placed = fields.includes('instance') || fields.includes('instances');
+  return {
+    change: { kind: 'tenant', name: want.slug, action: 'update', fields },
+    write: async (w) => {
+      const { status } = declared;
+      if (status === 'pending') {
+        throw invalid([
+          { path: `tenants.${index}.status`, message: 'a tenant is pending only until it is installed' },
+        ]);
+      }
+      // Placements are written only when they change, domains too (the PUT's fields otherwise).
+      const change: TenantChange = {
+        fields: {
+          ...declared,
+          status,
+          ...(placed
+            ? { instance: body.instance, instances: body.instances ?? [] }
+            : { instance: undefined, instances: undefined }),
+        },
+        domains: fields.includes('domains') ? want.domains : undefined,
+        action: 'replace',
+      };
+      await within(`tenants.${index}`, () => changeTenant(w, before.tenant.id, change));
+    },
+  };
+}
 
-  private async createTenant(want: WantedTenant): Promise<string> {
-    const { body, slug, index } = want;
-    const problem = checkSlug(slug);
-    if (problem)
-      throw new ApiError(problem.code, problem.message, [
-        { path: `tenants.${index}.slug`, message: problem.message },
-      ]);
-    const declared = declaredTenant(want);
-    const { view, token } = await within(`tenants.${index}`, () =>
-      createTenantIn(this.tx, this.by, {
-        ...declared,
-        slug,
-        status: declared.status ?? 'pending',
-        instances: body.instances ?? [],
+/** With prune: tenants the file does not name (never `public`), then instances it does not name. */
+function pruneSteps(wanted: Wanted, state: ApplyState): Step[] {
+  const slugs = new Set(wanted.tenants.map((t) => t.slug));
+  const names = new Set(wanted.instances.map((i) => i.name));
+  const tenantSteps = [...state.tenants.values()]
+    .filter(({ tenant }) => !slugs.has(tenant.slug) && tenant.slug !== 'public')
+    .map(
+      ({ tenant }): Step => ({
+        change: { kind: 'tenant', name: tenant.slug, action: 'delete' },
+        write: async (w) => {
+          await deleteTenant(w, tenant.id);
+        },
       }),
     );
-    const id = view.tenant.id;
-    this.touched.add(id);
-    this.changes.push({
-      kind: 'tenant',
-      name: slug,
-      action: 'create',
-      ...(token
-        ? { install_token: token.token, install_url: installUrl(this.c.env, slug, body.instance) }
-        : {}),
-    });
-    return id;
-  }
+  const instanceSteps = [...state.instances.values()]
+    .filter((row) => !names.has(row.name))
+    .map(
+      (row): Step => ({
+        change: { kind: 'instance', name: row.name, action: 'delete' },
+        write: async (w) => {
+          await refuseIfPlaced(w.db, row);
+          await deleteInstance(w, row.name);
+        },
+      }),
+    );
+  return [...tenantSteps, ...instanceSteps];
+}
 
-  private async updateTenant(want: WantedTenant, before: TenantView): Promise<string> {
-    const { body, index } = want;
-    const id = before.tenant.id;
-    const declared = declaredTenant(want);
-    const fields = changedFields(currentTenant(before), declared);
-    if (fields.length === 0) {
-      this.changes.push({ kind: 'tenant', name: want.slug, action: 'unchanged' });
-      return id;
-    }
-    if (declared.status === 'pending') {
-      throw invalid([
-        { path: `tenants.${index}.status`, message: 'a tenant is pending only until it is installed' },
-      ]);
-    }
-    const placed = fields.includes('instance') || fields.includes('instances');
-    // Placements are written only when they change, domains too (the PUT's fields otherwise).
-    const change: TenantChange = {
-      fields: {
-        ...declared,
-        status: declared.status,
-        ...(placed
-          ? { instance: body.instance, instances: body.instances ?? [] }
-          : { instance: undefined, instances: undefined }),
-      },
-      domains: fields.includes('domains') ? want.domains : undefined,
-      action: 'replace',
-    };
-    await within(`tenants.${index}`, () => changeTenantIn(this.tx, this.by, id, change));
-    this.touched.add(id);
-    this.changes.push({ kind: 'tenant', name: want.slug, action: 'update', fields });
-    return id;
-  }
+/** The apply's own 409 for an instance left out of the file: it names the instance and a tenant on it. */
+async function refuseIfPlaced(db: Queryable, row: { id: string; name: string }) {
+  const slug = await tenantPlacedOn(db, row.id);
+  if (slug === undefined) return;
+  throw new ApiError(
+    'instance_in_use',
+    `Instance ${row.name} is not in the file but tenant ${slug} is placed on it`,
+  );
+}
 
-  /** Tenants the file does not name (never `public`), then instances. */
-  async pruneUnnamed(wanted: { instances: WantedInstance[]; tenants: WantedTenant[] }) {
-    const { tx } = this;
-    const slugs = new Set(wanted.tenants.map((t) => t.slug));
-    for (const before of await selectTenantViews(tx)) {
-      const { tenant } = before;
-      if (slugs.has(tenant.slug) || tenant.slug === 'public') continue;
-      await deleteTenantIn(tx, this.by, tenant.id);
-      this.touched.add(tenant.id);
-      this.changes.push({ kind: 'tenant', name: tenant.slug, action: 'delete' });
-    }
-    const names = new Set(wanted.instances.map((i) => i.name));
-    for (const row of await tx.select().from(instances).orderBy(asc(instances.name))) {
-      if (names.has(row.name)) continue;
-      const [placed] = await tx
-        .select({ slug: tenants.slug })
-        .from(tenantInstances)
-        .innerJoin(tenants, eq(tenants.id, tenantInstances.tenantId))
-        .where(eq(tenantInstances.instanceId, row.id))
-        .limit(1);
-      if (placed) {
-        throw new ApiError(
-          'instance_in_use',
-          `Instance ${row.name} is not in the file but tenant ${placed.slug} is placed on it`,
-        );
-      }
-      await tx.delete(instances).where(eq(instances.id, row.id));
-      await this.audit({
-        tenantId: null,
-        resource: 'instance',
-        resourceId: row.id,
-        action: 'delete',
-        before: toInstanceJson(row),
-      });
-      this.changes.push({ kind: 'instance', name: row.name, action: 'delete' });
-    }
+/** The diff of the file against the database, in the order its writes run. */
+function plan(c: Ctx, wanted: Wanted, state: ApplyState, prune: boolean): Step[] {
+  return [
+    ...wanted.instances.map((want) => instanceStep(c, want, state)),
+    ...wanted.tenants.flatMap((want) => {
+      const before = state.tenants.get(want.slug);
+      const tenant = before ? updateTenantStep(want, before) : createTenantStep(c, want);
+      return [tenant, ...keySteps(want, state, prune)];
+    }),
+    ...(prune ? pruneSteps(wanted, state) : []),
+  ];
+}
+
+async function run(w: Writer, steps: Step[], state: ApplyState): Promise<ConfigChange[]> {
+  const changes: ConfigChange[] = [];
+  for (const step of steps) {
+    const change = { ...step.change };
+    await step.write?.(w, state, (shown) => Object.assign(change, shown));
+    changes.push(change);
   }
+  return changes;
 }
 
 const SECRET_FIELDS = ['signing_secret', 'secret', 'install_token', 'install_url'] as const;
@@ -242,22 +200,15 @@ export async function applyConfig(
   opts: { dryRun: boolean; prune: boolean },
 ): Promise<ConfigChange[]> {
   const wanted = checkFile(c, file);
-  let applier: Applier | undefined;
-  await inApplyTransaction(await useDatabase(c), opts.dryRun, async (tx) => {
-    applier = new Applier(c, tx, opts.prune);
-    await applier.instances(wanted.instances);
-    await applier.tenants(wanted.tenants);
-    if (opts.prune) await applier.pruneUnnamed(wanted);
+  const changes = await inApplyTransaction(await writer(c), opts.dryRun, async (w) => {
+    const state = await readState(w.db, wanted);
+    return run(w, plan(c, wanted, state, opts.prune), state);
   });
-  const done = applier as Applier;
-  if (opts.dryRun) {
-    // Secrets made inside the rolled-back transaction never existed.
-    return done.changes.map((change) => {
-      const copy = { ...change };
-      for (const field of SECRET_FIELDS) delete copy[field];
-      return copy;
-    });
-  }
-  for (const tenantId of done.touched) tenantChanged(c, tenantId);
-  return done.changes;
+  if (!opts.dryRun) return changes;
+  // Secrets made inside the rolled-back transaction never existed.
+  return changes.map((change) => {
+    const copy = { ...change };
+    for (const field of SECRET_FIELDS) delete copy[field];
+    return copy;
+  });
 }

@@ -3,27 +3,15 @@
 import type { Context } from 'hono';
 import { repeatedNames } from '../core/tenancy/config-diff';
 import { slugify } from '../core/tenancy/slug';
-import type { Transaction } from '../db/queryable';
 import type { TenantView } from '../db/tenants';
 import type { AppEnv } from '../env';
 import { ApiError, type ErrorDetail } from '../errors';
-import type { AuditEntry } from '../tenancy/audit';
 import { toTenantJson, withTenantDefaults } from '../tenancy/tenant-schemas';
-import type { ConfigChange, ConfigFile, ConfigTenant } from './config-schema';
+import type { ConfigFile, ConfigTenant } from './config-schema';
 import { checkUrls, DEFAULT_TIMEOUT_MS } from './instances';
 import { requestedDomains } from './tenants';
 
 export type Ctx = Context<AppEnv>;
-
-/** An apply under way: its transaction, and what it has changed so far. */
-export interface ApplyStep {
-  readonly c: Ctx;
-  readonly tx: Transaction;
-  readonly prune: boolean;
-  readonly changes: ConfigChange[];
-  readonly touched: Set<string>;
-  audit(entry: AuditEntry): PromiseLike<unknown>;
-}
 
 export function invalid(details: ErrorDetail[]): ApiError {
   return new ApiError('validation_failed', 'The configuration is not valid', details);

@@ -2,7 +2,7 @@
 // Its objects are the resource APIs' own bodies: an instance as created, a tenant as created plus its status
 // and key declarations.
 import { z } from '@hono/zod-openapi';
-import { RateLimitSchema } from '../tenancy/shared-schemas';
+import { RateLimitSchema, TenantStatusSchema } from '../tenancy/shared-schemas';
 import { CreateTenant } from '../tenancy/tenant-schemas';
 import { CreateInstance } from './instances';
 import { keyFields } from './keys';
@@ -15,10 +15,9 @@ const ConfigKey = z
   });
 
 const ConfigTenant = CreateTenant.extend({
-  status: z
-    .enum(['pending', 'active', 'suspended'])
-    .optional()
-    .openapi({ description: 'Default: `pending` for a new tenant, left as it is for an existing one' }),
+  status: TenantStatusSchema.optional().openapi({
+    description: 'Default: `pending` for a new tenant, left as it is for an existing one',
+  }),
   keys: z
     .array(ConfigKey)
     .max(100)

@@ -3,12 +3,10 @@ import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import { events, tenants } from '../db/schema';
 import type { AppEnv } from '../env';
 import { useDatabase } from '../request-database';
-import { Timestamp } from '../tenancy/shared-schemas';
+import { EventStatusSchema, Timestamp } from '../tenancy/shared-schemas';
 import { authenticate, operatorOnly } from './auth';
 import { decodeCursor, invalidCursor, toPage } from './cursor';
 import { errorResponses, json, PageQuery, page, security } from './openapi';
-
-const EventStatus = z.enum(['pending', 'delivered', 'failed']);
 
 const EventSchema = z
   .object({
@@ -16,7 +14,7 @@ const EventSchema = z
     type: z.string().openapi({ example: 'tenant.created' }),
     tenant_id: z.string(),
     instance_id: z.string().nullable().openapi({ description: 'The instance whose hooks_url it goes to' }),
-    status: EventStatus,
+    status: EventStatusSchema,
     attempts: z.number().int().openapi({ description: '0 when the instance had no hooks_url' }),
     last_error: z.string().nullable(),
     next_attempt_at: Timestamp.nullable().openapi({ description: 'Set while pending' }),
@@ -55,7 +53,7 @@ const listRoute = createRoute({
   request: {
     query: PageQuery.extend({
       tenant: z.string().max(128).optional().openapi({ description: 'Tenant id or slug' }),
-      status: EventStatus.optional(),
+      status: EventStatusSchema.optional(),
     }),
   },
   responses: { 200: json(page(EventSchema, 'EventPage'), 'Events'), ...errorResponses() },

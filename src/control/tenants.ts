@@ -4,12 +4,10 @@ import type { Context } from 'hono';
 import { checkSlug, slugify } from '../core/tenancy/slug';
 import { tenants } from '../db/schema';
 import { selectTenantViews } from '../db/tenants';
-import { tenantChanged } from '../edge';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { useDatabase } from '../request-database';
-import { auditorOf } from '../tenancy/audit';
-import { Timestamp } from '../tenancy/shared-schemas';
+import { TenantStatusSchema, Timestamp } from '../tenancy/shared-schemas';
 import { installUrl, invalid, loadTenantView } from '../tenancy/tenant-placement';
 import {
   CreateTenant,
@@ -25,6 +23,7 @@ import { decodeCursor, toPage } from './cursor';
 import { checkCustomDomains } from './custom-domain';
 import { jsonOnly } from './json-body';
 import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam } from './openapi';
+import { writer } from './writer';
 
 type Fields = z.infer<typeof UpdateTenant>;
 
@@ -79,7 +78,7 @@ const listTenantsRoute = createRoute({
   middleware: operator,
   request: {
     query: PageQuery.extend({
-      status: z.enum(['pending', 'active', 'suspended']).optional(),
+      status: TenantStatusSchema.optional(),
       q: z.string().max(200).optional().openapi({ description: 'Part of the name or slug, any case' }),
     }),
   },
@@ -161,12 +160,7 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
     if (problem)
       throw new ApiError(problem.code, problem.message, [{ path: 'slug', message: problem.message }]);
     const domains = requestedDomains(c, body) ?? [];
-    const { view, token } = await createTenant(await useDatabase(c), auditorOf(c), {
-      ...body,
-      slug,
-      domains,
-    });
-    tenantChanged(c, view.tenant.id);
+    const { view, token } = await createTenant(await writer(c), { ...body, slug, domains });
     if (!token) throw new Error('a pending tenant has an install token');
     return c.json(
       {
@@ -210,8 +204,7 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
     const domains = requestedDomains(c, body) ?? [];
     const fields = { ...withTenantDefaults(body), instances: body.instances ?? [] };
     const change = { fields, domains, action: 'replace' as const };
-    const view = await changeTenant(await useDatabase(c), auditorOf(c), current.id, change);
-    tenantChanged(c, current.id);
+    const view = await changeTenant(await writer(c), current.id, change);
     return c.json({ tenant: toTenantJson(view) }, 200);
   });
 
@@ -219,22 +212,19 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
     const current = await tenantFor(c, c.req.valid('param').tenant, { tenantAdmin: false });
     const body = c.req.valid('json');
     const change = { fields: body, domains: requestedDomains(c, body), action: 'update' as const };
-    const view = await changeTenant(await useDatabase(c), auditorOf(c), current.id, change);
-    tenantChanged(c, current.id);
+    const view = await changeTenant(await writer(c), current.id, change);
     return c.json({ tenant: toTenantJson(view) }, 200);
   });
 
   app.openapi(deleteTenantRoute, async (c) => {
     const current = await tenantFor(c, c.req.valid('param').tenant, { tenantAdmin: false });
-    await deleteTenant(await useDatabase(c), auditorOf(c), current.id);
-    tenantChanged(c, current.id);
+    await deleteTenant(await writer(c), current.id);
     return c.body(null, 204);
   });
 
   app.openapi(installTokenRoute, async (c) => {
     const current = await tenantFor(c, c.req.valid('param').tenant, { tenantAdmin: false });
-    const { token, view } = await reissueInstallToken(await useDatabase(c), auditorOf(c), current.id);
-    tenantChanged(c, current.id);
+    const { token, view } = await reissueInstallToken(await writer(c), current.id);
     return c.json(
       {
         install_token: token.token,

@@ -12,13 +12,29 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import {
+  type EventStatus,
+  type RateLimit,
+  TENANT_STATUSES,
+  type TenantAuth,
+  type TenantLimits,
+  type TenantRoute,
+  type TenantSettings,
+  type TenantStatus,
+} from './column-types';
 
-// Shapes of the JSON columns. They are the API's shapes too, so they stay snake_case.
-export type RateLimit = { requests_per_minute: number | null; requests_per_day: number | null };
-export type TenantAuth = { mode: 'required' | 'optional' | 'none'; public_paths: string[] };
-export type TenantRoute = { methods?: string[]; path: string; scope: string };
-export type TenantLimits = { on_gate_error: 'closed' | 'open'; on_stale?: 'serve' | 'refuse' };
-export type TenantStatus = 'pending' | 'active' | 'suspended';
+// The JSON columns' shapes and the status enums are zod's (./column-types), never written out here.
+export type {
+  EventStatus,
+  RateLimit,
+  TenantAuth,
+  TenantLimits,
+  TenantRoute,
+  TenantStatus,
+} from './column-types';
+
+/** A check that a text column holds one of the enum's values. */
+const oneOf = (options: readonly string[]) => sql.raw(options.map((o) => `'${o}'`).join(', '));
 
 const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
 
@@ -46,7 +62,7 @@ export const tenants = pgTable(
     rateLimit: jsonb().$type<RateLimit>(),
     auth: jsonb().$type<TenantAuth>().notNull().default({ mode: 'required', public_paths: [] }),
     routes: jsonb().$type<TenantRoute[]>().notNull().default([]),
-    settings: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    settings: jsonb().$type<TenantSettings>().notNull().default({}),
     limits: jsonb().$type<TenantLimits>().notNull().default({ on_gate_error: 'closed' }),
     // Bumped by every change that alters what the data plane decides for this tenant.
     version: bigint({ mode: 'number' }).notNull().default(1),
@@ -54,7 +70,7 @@ export const tenants = pgTable(
     updatedAt: createdAt(),
   },
   (t) => [
-    check('tenants_status_check', sql`${t.status} in ('pending', 'active', 'suspended')`),
+    check('tenants_status_check', sql`${t.status} in (${oneOf(TENANT_STATUSES)})`),
     check('tenants_slug_check', sql`${t.slug} ~ '^[a-z0-9]{1,62}$'`),
   ],
 );
@@ -233,7 +249,7 @@ export const events = pgTable(
     instanceId: text(),
     type: text().notNull(),
     payload: jsonb().notNull(),
-    status: text().$type<'pending' | 'delivered' | 'failed'>().notNull().default('pending'),
+    status: text().$type<EventStatus>().notNull().default('pending'),
     attempts: integer().notNull().default(0),
     nextAttemptAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     lastError: text(),

@@ -1,5 +1,5 @@
 // Custom domain writes: add and remove. Each bumps the tenant's version and writes its audit row in its own
-// transaction and, once committed, tells the writer's `tenantChanged`.
+// transaction (`runWrite`) and, once committed, tells the writer's `tenantChanged`.
 import { and, eq } from 'drizzle-orm';
 import { uniqueViolation } from '../db/conflict';
 import { domains, instances, tenantInstances } from '../db/schema';
@@ -7,7 +7,7 @@ import { bumpTenantVersions } from '../db/tenants';
 import { ApiError } from '../errors';
 import { writeAudit } from './audit';
 import { type DomainRow, selectDomains, toDomainJson } from './domain-schemas';
-import type { Writer } from './writer';
+import { runWrite, type Writer } from './writer';
 
 /**
  * Adds a custom domain (`hostname` already checked and normalised by the caller), served from the tenant's
@@ -18,48 +18,45 @@ export async function addDomain(
   tenantId: string,
   input: { hostname: string; instance?: string | null },
 ): Promise<DomainRow> {
-  const row = await w.db
-    .transaction(async (tx) => {
-      let instanceId: string | null = null;
-      if (input.instance) {
-        const [placed] = await tx
-          .select({ id: instances.id })
-          .from(tenantInstances)
-          .innerJoin(instances, eq(instances.id, tenantInstances.instanceId))
-          .where(and(eq(tenantInstances.tenantId, tenantId), eq(instances.name, input.instance)));
-        if (!placed) {
-          throw new ApiError('validation_failed', 'The request is not valid', [
-            { path: 'instance', message: `tenant is not placed on an instance named ${input.instance}` },
-          ]);
-        }
-        instanceId = placed.id;
+  return runWrite(w, async (tx, changed) => {
+    let instanceId: string | null = null;
+    if (input.instance) {
+      const [placed] = await tx
+        .select({ id: instances.id })
+        .from(tenantInstances)
+        .innerJoin(instances, eq(instances.id, tenantInstances.instanceId))
+        .where(and(eq(tenantInstances.tenantId, tenantId), eq(instances.name, input.instance)));
+      if (!placed) {
+        throw new ApiError('validation_failed', 'The request is not valid', [
+          { path: 'instance', message: `tenant is not placed on an instance named ${input.instance}` },
+        ]);
       }
-      await tx.insert(domains).values({ hostname: input.hostname, tenantId, instanceId });
-      await bumpTenantVersions(tx, [tenantId]);
-      const [added] = await tx
-        .select(selectDomains())
-        .from(domains)
-        .where(eq(domains.hostname, input.hostname));
-      await writeAudit(tx, w.by(), {
-        tenantId,
-        resource: 'domain',
-        resourceId: added.hostname,
-        action: 'create',
-        after: toDomainJson(added),
-      });
-      return added;
-    })
-    .catch((err: unknown) => {
-      if (uniqueViolation(err) !== null) throw new ApiError('conflict', 'This domain is already in use');
-      throw err;
+      instanceId = placed.id;
+    }
+    await tx.insert(domains).values({ hostname: input.hostname, tenantId, instanceId });
+    await bumpTenantVersions(tx, [tenantId]);
+    changed(tenantId);
+    const [added] = await tx
+      .select(selectDomains())
+      .from(domains)
+      .where(eq(domains.hostname, input.hostname));
+    await writeAudit(tx, w.by(), {
+      tenantId,
+      resource: 'domain',
+      resourceId: added.hostname,
+      action: 'create',
+      after: toDomainJson(added),
     });
-  w.tenantChanged(tenantId);
-  return row;
+    return added;
+  }).catch((err: unknown) => {
+    if (uniqueViolation(err) !== null) throw new ApiError('conflict', 'This domain is already in use');
+    throw err;
+  });
 }
 
 /** Removes one of the tenant's custom domains (a normalised hostname); 404 if it has none such. */
 export async function removeDomain(w: Writer, tenantId: string, hostname: string): Promise<void> {
-  await w.db.transaction(async (tx) => {
+  await runWrite(w, async (tx, changed) => {
     const [before] = await tx
       .select(selectDomains())
       .from(domains)
@@ -67,6 +64,7 @@ export async function removeDomain(w: Writer, tenantId: string, hostname: string
     if (!before) throw new ApiError('not_found', 'No such domain');
     await tx.delete(domains).where(eq(domains.hostname, hostname));
     await bumpTenantVersions(tx, [tenantId]);
+    changed(tenantId);
     await writeAudit(tx, w.by(), {
       tenantId,
       resource: 'domain',
@@ -75,5 +73,4 @@ export async function removeDomain(w: Writer, tenantId: string, hostname: string
       before: toDomainJson(before),
     });
   });
-  w.tenantChanged(tenantId);
 }

@@ -13,7 +13,7 @@ import { ApiError } from '../errors';
 import { writeAudit } from './audit';
 import { toKeyJson } from './key-schemas';
 import { toTenantJson } from './tenant-schemas';
-import type { Writer } from './writer';
+import { runWrite, type Writer } from './writer';
 
 export function invalidInstallToken(): ApiError {
   return new ApiError('invalid_install_token', 'The install token is wrong, used or expired');
@@ -47,7 +47,7 @@ export async function installTenant(
   input: { tokenHash: string; email: string; passwordHash: string },
 ) {
   const tenantId = pending.id;
-  const installed = await w.db.transaction(async (tx) => {
+  const installed = await runWrite(w, async (tx, changed) => {
     // Of two installs racing with one token, the second waits on this row and then finds it used.
     const [token] = await tx
       .update(installTokens)
@@ -79,9 +79,9 @@ export async function installTenant(
         after: { status: 'active', admin: { id: adminId, email: input.email }, key: toKeyJson(created.key) },
       },
     );
+    changed(tenantId);
     return { adminId, ...created };
   });
-  w.tenantChanged(tenantId);
   const [view] = await selectTenantViews(w.db).where(eq(tenants.id, tenantId));
   return {
     adminId: installed.adminId,

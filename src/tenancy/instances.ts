@@ -1,18 +1,19 @@
-// Instance writes: create, change, rotate the signing secret, delete. Each runs in its own transaction with
-// its audit row; a change that reaches the data plane bumps the version of every tenant placed on the
-// instance and, once committed, tells the writer's `tenantChanged` of each.
+// Instance writes: create, change, rotate the signing secret, delete; the control API's and config apply's.
+// Each runs in its own transaction (`runWrite`) with its audit row; a change that reaches the data plane bumps
+// the version of every tenant placed on the instance and, once committed, tells the writer's `tenantChanged`
+// of each.
 import { eq } from 'drizzle-orm';
 import { newId } from '../core/crypto/ids';
 import { seal } from '../core/crypto/seal';
 import { generateSecret } from '../core/crypto/secrets';
 import { isForeignKeyViolation, uniqueViolation } from '../db/conflict';
-import type { Transaction } from '../db/queryable';
+import type { Queryable, Transaction } from '../db/queryable';
 import { instances, tenantInstances, tenants } from '../db/schema';
 import { bumpTenantVersions } from '../db/tenants';
 import { ApiError } from '../errors';
 import { writeAudit } from './audit';
 import { DEFAULT_TIMEOUT_MS, toInstanceJson } from './instance-schemas';
-import type { Writer } from './writer';
+import { runWrite, type Writer } from './writer';
 
 type InstanceRow = typeof instances.$inferSelect;
 
@@ -37,29 +38,27 @@ export async function createInstance(
   sealingKey: string,
 ): Promise<{ row: InstanceRow; signingSecret: string }> {
   const signingSecret = generateSecret('whsec_', 40);
-  const row = await w.db
-    .transaction(async (tx) => {
-      const [created] = await tx
-        .insert(instances)
-        .values({
-          id: newId('ins'),
-          name: input.name,
-          upstreams: input.upstreams ?? [],
-          timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-          hooksUrl: input.hooksUrl ?? null,
-          signingSecretSealed: await seal(signingSecret, sealingKey),
-        })
-        .returning();
-      await writeAudit(tx, w.by(), {
-        tenantId: null,
-        resource: 'instance',
-        resourceId: created.id,
-        action: 'create',
-        after: toInstanceJson(created),
-      });
-      return created;
-    })
-    .catch(nameTaken);
+  const row = await runWrite(w, async (tx) => {
+    const [created] = await tx
+      .insert(instances)
+      .values({
+        id: newId('ins'),
+        name: input.name,
+        upstreams: input.upstreams ?? [],
+        timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        hooksUrl: input.hooksUrl ?? null,
+        signingSecretSealed: await seal(signingSecret, sealingKey),
+      })
+      .returning();
+    await writeAudit(tx, w.by(), {
+      tenantId: null,
+      resource: 'instance',
+      resourceId: created.id,
+      action: 'create',
+      after: toInstanceJson(created),
+    });
+    return created;
+  }).catch(nameTaken);
   return { row, signingSecret };
 }
 
@@ -111,7 +110,7 @@ async function changePlacedInstance(
   action: 'update' | 'rotate',
   change: (tx: Transaction) => Promise<{ before?: InstanceRow; after: InstanceRow }>,
 ): Promise<InstanceRow> {
-  const { row, tenantIds } = await w.db.transaction(async (tx) => {
+  return runWrite(w, async (tx, changed) => {
     const { before, after } = await change(tx);
     const placed = await tx
       .select({ id: tenantInstances.tenantId })
@@ -119,6 +118,7 @@ async function changePlacedInstance(
       .where(eq(tenantInstances.instanceId, after.id));
     const ids = placed.map((p) => p.id);
     await bumpTenantVersions(tx, ids);
+    for (const id of ids) changed(id);
     await writeAudit(tx, w.by(), {
       tenantId: null,
       resource: 'instance',
@@ -127,37 +127,44 @@ async function changePlacedInstance(
       before: before && toInstanceJson(before),
       after: toInstanceJson(after),
     });
-    return { row: after, tenantIds: ids };
+    return after;
   });
-  for (const id of tenantIds) w.tenantChanged(id);
-  return row;
+}
+
+/** The slug of a tenant placed on the instance, if any is. */
+export async function tenantPlacedOn(db: Queryable, instanceId: string): Promise<string | undefined> {
+  const [placed] = await db
+    .select({ slug: tenants.slug })
+    .from(tenantInstances)
+    .innerJoin(tenants, eq(tenants.id, tenantInstances.tenantId))
+    .where(eq(tenantInstances.instanceId, instanceId))
+    .limit(1);
+  return placed?.slug;
 }
 
 /** Deletes an instance no tenant is placed on (`409 instance_in_use` otherwise). */
 export async function deleteInstance(w: Writer, name: string): Promise<void> {
-  await w.db
-    .transaction(async (tx) => {
-      const [before] = await tx.select().from(instances).where(eq(instances.name, name)).for('update');
-      if (!before) throw noSuchInstance();
-      const [placed] = await tx
-        .select({ id: tenants.id })
-        .from(tenantInstances)
-        .innerJoin(tenants, eq(tenants.id, tenantInstances.tenantId))
-        .where(eq(tenantInstances.instanceId, before.id))
-        .limit(1);
-      if (placed) throw instanceInUse();
-      await tx.delete(instances).where(eq(instances.id, before.id));
-      await writeAudit(tx, w.by(), {
-        tenantId: null,
-        resource: 'instance',
-        resourceId: before.id,
-        action: 'delete',
-        before: toInstanceJson(before),
-      });
-    })
-    .catch((err: unknown) => {
-      // A tenant placed on it between the check and the delete.
-      if (isForeignKeyViolation(err)) throw instanceInUse();
-      throw err;
+  await runWrite(w, async (tx) => {
+    const [before] = await tx.select().from(instances).where(eq(instances.name, name)).for('update');
+    if (!before) throw noSuchInstance();
+    const [placed] = await tx
+      .select({ id: tenants.id })
+      .from(tenantInstances)
+      .innerJoin(tenants, eq(tenants.id, tenantInstances.tenantId))
+      .where(eq(tenantInstances.instanceId, before.id))
+      .limit(1);
+    if (placed) throw instanceInUse();
+    await tx.delete(instances).where(eq(instances.id, before.id));
+    await writeAudit(tx, w.by(), {
+      tenantId: null,
+      resource: 'instance',
+      resourceId: before.id,
+      action: 'delete',
+      before: toInstanceJson(before),
     });
+  }).catch((err: unknown) => {
+    // A tenant placed on it between the check and the delete.
+    if (isForeignKeyViolation(err)) throw instanceInUse();
+    throw err;
+  });
 }

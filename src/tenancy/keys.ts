@@ -1,25 +1,29 @@
 // Key writes shared by the control API, the tenant console and config apply. Each runs in its own
-// transaction (a savepoint of the caller's, if the writer's db is one); a tenant key's write bumps the
-// tenant's version and, once committed, tells the writer's `tenantChanged`, so the change takes effect on
-// the data plane at once.
+// transaction (`runWrite`: a savepoint of the caller's, if the writer's db is one); a tenant key's write
+// bumps the tenant's version and, once committed, tells the writer's `tenantChanged`, so the change takes
+// effect on the data plane at once.
 import { and, eq, isNull } from 'drizzle-orm';
 import { generateSecret, keyPrefix, sha256Hex } from '../core/crypto/secrets';
 import { createApiKey, type NewApiKey } from '../db/keys';
-import { apiKeys } from '../db/schema';
+import type { Transaction } from '../db/queryable';
+import { apiKeys, type RateLimit } from '../db/schema';
 import { bumpTenantVersions } from '../db/tenants';
 import { ApiError } from '../errors';
 import { writeAudit } from './audit';
 import { toKeyJson } from './key-schemas';
-import type { Writer } from './writer';
+import { runWrite, type Writer } from './writer';
 
 type KeyRow = typeof apiKeys.$inferSelect;
 
 /** Makes a key (a tenant's, or an operator's with `tenantId: null`) and returns it with its secret, shown once. */
-export async function createKey(w: Writer, input: NewApiKey): Promise<{ key: KeyRow; secret: string }> {
+export function createKey(w: Writer, input: NewApiKey): Promise<{ key: KeyRow; secret: string }> {
   const { tenantId } = input;
-  const created = await w.db.transaction(async (tx) => {
+  return runWrite(w, async (tx, changed) => {
     const result = await createApiKey(tx, input);
-    if (tenantId !== null) await bumpTenantVersions(tx, [tenantId]);
+    if (tenantId !== null) {
+      await bumpTenantVersions(tx, [tenantId]);
+      changed(tenantId);
+    }
     await writeAudit(tx, w.by(), {
       tenantId,
       resource: 'key',
@@ -29,29 +33,58 @@ export async function createKey(w: Writer, input: NewApiKey): Promise<{ key: Key
     });
     return result;
   });
-  if (tenantId !== null) w.tenantChanged(tenantId);
-  return created;
 }
 
-/** Revokes a tenant key: the API's and the console's way. */
-export async function revokeTenantKey(w: Writer, tenantId: string, before: KeyRow): Promise<void> {
-  await w.db.transaction(async (tx) => {
-    const [after] = await tx
-      .update(apiKeys)
-      .set({ revokedAt: new Date() })
-      .where(eq(apiKeys.id, before.id))
-      .returning();
+/**
+ * A change to one of a tenant's keys, `before` as it was: `change` writes and returns the row after; then the
+ * tenant's version bump and the audit row, and after commit `tenantChanged`.
+ */
+function changeTenantKey(
+  w: Writer,
+  tenantId: string,
+  before: KeyRow,
+  action: 'update' | 'revoke' | 'rotate',
+  change: (tx: Transaction) => Promise<KeyRow>,
+): Promise<KeyRow> {
+  return runWrite(w, async (tx, changed) => {
+    const after = await change(tx);
     await bumpTenantVersions(tx, [tenantId]);
     await writeAudit(tx, w.by(), {
       tenantId,
       resource: 'key',
       resourceId: before.id,
-      action: 'revoke',
+      action,
       before: toKeyJson(before),
       after: toKeyJson(after),
     });
+    changed(tenantId);
+    return after;
   });
-  w.tenantChanged(tenantId);
+}
+
+/** Revokes a tenant key: the API's, the console's and config apply's way. */
+export async function revokeTenantKey(w: Writer, tenantId: string, before: KeyRow): Promise<void> {
+  await changeTenantKey(w, tenantId, before, 'revoke', async (tx) => {
+    const [after] = await tx
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(eq(apiKeys.id, before.id))
+      .returning();
+    return after;
+  });
+}
+
+/** A tenant key's new scopes, expiry and limit (config apply's update of a declared key). */
+export function updateTenantKey(
+  w: Writer,
+  tenantId: string,
+  before: KeyRow,
+  fields: { scopes: string[]; expiresAt: Date | null; rateLimit: RateLimit | null },
+): Promise<KeyRow> {
+  return changeTenantKey(w, tenantId, before, 'update', async (tx) => {
+    const [after] = await tx.update(apiKeys).set(fields).where(eq(apiKeys.id, before.id)).returning();
+    return after;
+  });
 }
 
 /** Gives a live tenant key a new secret, shown once; the old secret stops working with the version bump. */
@@ -61,31 +94,21 @@ export async function rotateTenantKey(
   before: KeyRow,
 ): Promise<{ after: KeyRow; secret: string }> {
   const secret = generateSecret('gw_', 40);
-  const after = await w.db.transaction(async (tx) => {
+  const after = await changeTenantKey(w, tenantId, before, 'rotate', async (tx) => {
     const [rotated] = await tx
       .update(apiKeys)
       .set({ keyHash: await sha256Hex(secret), prefix: keyPrefix(secret), lastUsedAt: null })
       .where(and(eq(apiKeys.id, before.id), isNull(apiKeys.revokedAt)))
       .returning();
     if (!rotated) throw new ApiError('conflict', 'A revoked key cannot be rotated');
-    await bumpTenantVersions(tx, [tenantId]);
-    await writeAudit(tx, w.by(), {
-      tenantId,
-      resource: 'key',
-      resourceId: before.id,
-      action: 'rotate',
-      before: toKeyJson(before),
-      after: toKeyJson(rotated),
-    });
     return rotated;
   });
-  w.tenantChanged(tenantId);
   return { after, secret };
 }
 
 /** Revokes an operator key; revoking twice is not an error (the first revocation time stays). 404 if none. */
 export async function revokeOperatorKey(w: Writer, id: string): Promise<void> {
-  await w.db.transaction(async (tx) => {
+  await runWrite(w, async (tx) => {
     const [before] = await tx
       .select()
       .from(apiKeys)

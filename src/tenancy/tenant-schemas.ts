@@ -1,61 +1,15 @@
 // The tenant resource: its JSON shape, the bodies that create and change it, and the row → JSON mapping.
 import { z } from '@hono/zod-openapi';
-import { MAX_FREE_JSON_DEPTH, nestingDepth } from '../core/http/input';
-import { isValidScope } from '../core/tenancy/scopes';
 import type { TenantAuth, TenantLimits } from '../db/schema';
 import type { TenantView } from '../db/tenants';
-import { RateLimitSchema, Timestamp } from './shared-schemas';
+import { columns, RateLimitSchema, TenantStatusSchema, Timestamp } from './shared-schemas';
 
-const MAX_SETTINGS_BYTES = 64 * 1024;
-
-const PathPattern = z
-  .string()
-  .max(512)
-  .regex(/^(\*|\/\S*)$/, 'a path starts with / (a trailing /* matches everything below), or is *')
-  .openapi({ example: '/static/*' });
-
-const Scope = z.string().refine(isValidScope, 'not a valid scope').openapi({ example: 'proxy:read' });
-
-const AuthSchema = z
-  .strictObject({
-    mode: z.enum(['required', 'optional', 'none']).default('required'),
-    public_paths: z.array(PathPattern).max(100).default([]),
-  })
-  .openapi('TenantAuth');
-
-const RouteRuleSchema = z
-  .strictObject({
-    methods: z
-      .array(
-        z
-          .string()
-          .regex(/^[A-Za-z]{1,20}$/, 'an HTTP method such as GET')
-          .transform((m) => m.toUpperCase()),
-      )
-      .max(16)
-      .optional(),
-    path: PathPattern,
-    scope: Scope,
-  })
-  .openapi('TenantRoute', { example: { methods: ['POST'], path: '/emails/*', scope: 'send' } });
-
-const LimitsSchema = z
-  .strictObject({
-    on_gate_error: z.enum(['closed', 'open']).default('closed'),
-    // When the ChangeFeed cannot be reached: keep serving the cached snapshot, or refuse once it is
-    // unconfirmed for more than 10 s (DESIGN.md, Limiter failure policy).
-    on_stale: z.enum(['serve', 'refuse']).default('serve'),
-  })
-  .openapi('TenantLimits');
-
-const Settings = z
-  .record(z.string(), z.unknown())
-  .refine((s) => JSON.stringify(s).length <= MAX_SETTINGS_BYTES, 'settings must be at most 64 KiB of JSON')
-  .refine(
-    (s) => nestingDepth(s) <= MAX_FREE_JSON_DEPTH,
-    `settings may nest at most ${MAX_FREE_JSON_DEPTH} levels deep`,
-  )
-  .openapi({ description: "Free JSON object for the tenant's own configuration" });
+// The JSON columns' schemas are db's (db/column-types.ts): here they get their OpenAPI component names.
+const AuthSchema = columns.TenantAuth.openapi('TenantAuth');
+const RouteRuleSchema = columns.TenantRoute.openapi('TenantRoute', {
+  example: { methods: ['POST'], path: '/emails/*', scope: 'send' },
+});
+const LimitsSchema = columns.TenantLimits.openapi('TenantLimits');
 
 const Hostname = z.string().max(300).openapi({ example: 'api.acme.com' });
 
@@ -65,7 +19,7 @@ export const TenantSchema = z
     name: z.string().openapi({ example: 'Acme Inc.' }),
     slug: z.string().openapi({ example: 'acme' }),
     schema_name: z.string().openapi({ example: 't_acme' }),
-    status: z.enum(['pending', 'active', 'suspended']),
+    status: TenantStatusSchema,
     instance: z.string().nullable().openapi({ description: 'Home instance name' }),
     instances: z.array(z.string()).openapi({ description: 'Instances it is placed on (includes home)' }),
     domains: z.array(z.string()).openapi({ description: 'Custom domain hostnames' }),
@@ -117,12 +71,12 @@ const mutableFields = {
   auth: AuthSchema.optional(),
   routes: z.array(RouteRuleSchema).max(200).optional(),
   limits: LimitsSchema.optional(),
-  settings: Settings.optional(),
+  settings: columns.TenantSettings.optional(),
 };
 
-const Status = z
-  .enum(['active', 'suspended'])
-  .openapi({ description: 'Set by operators; `pending` until install' });
+const Status = TenantStatusSchema.exclude(['pending']).openapi({
+  description: 'Set by operators; `pending` until install',
+});
 
 export const CreateTenant = z
   .strictObject({
@@ -158,8 +112,8 @@ export const UpdateTenant = z
   })
   .openapi('TenantUpdate');
 
-export const DEFAULT_AUTH: TenantAuth = { mode: 'required', public_paths: [] };
-export const DEFAULT_LIMITS: TenantLimits = { on_gate_error: 'closed', on_stale: 'serve' };
+export const DEFAULT_AUTH: TenantAuth = columns.TenantAuth.parse({});
+export const DEFAULT_LIMITS: TenantLimits = columns.TenantLimits.parse({});
 
 type Defaulted = 'rate_limit' | 'auth' | 'routes' | 'limits' | 'settings';
 

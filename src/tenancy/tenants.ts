@@ -1,20 +1,18 @@
-// Tenant writes shared by the control API and config apply. Each runs its whole sequence: the checks that need
-// the database, the row, its placements and domains, the version bump, the outbox event and the audit row.
-// `createTenant`, `changeTenant`, `deleteTenant` and `reissueInstallToken` each open their own transaction;
-// the `…In` forms join a caller's (config apply runs a whole file in one). After the commit the caller calls
-// the data plane's `tenantChanged` (edge), which drops the cached tenant and kicks hook delivery.
+// Tenant writes shared by the control API and config apply. Each runs its whole sequence in one transaction
+// (`runWrite`: a savepoint of config apply's when the writer's database is its transaction): the checks that
+// need the database, the row, its placements and domains, the version bump, the outbox event and the audit
+// row; after the commit the writer's `tenantChanged` (the data plane drops the cached tenant and kicks hook
+// delivery).
 import type { z } from '@hono/zod-openapi';
 import { eq, sql } from 'drizzle-orm';
 import { newId } from '../core/crypto/ids';
 import { schemaNameFor } from '../core/tenancy/slug';
-import type { Database } from '../db/client';
 import { writeTenantEvent } from '../db/events';
 import { issueInstallToken } from '../db/install-tokens';
-import type { Transaction } from '../db/queryable';
-import { auditLog, tenantInstances, tenants } from '../db/schema';
+import { type TenantStatus, tenantInstances, tenants } from '../db/schema';
 import { bumpTenantVersions, type TenantView } from '../db/tenants';
 import { ApiError } from '../errors';
-import { type Auditor, auditRow } from './audit';
+import { writeAudit } from './audit';
 import {
   conflicts,
   invalid,
@@ -24,8 +22,8 @@ import {
   resolvePlacements,
 } from './tenant-placement';
 import { type CreateTenant, toTenantJson, type UpdateTenant, withTenantDefaults } from './tenant-schemas';
+import { runWrite, type Writer } from './writer';
 
-type TenantStatus = (typeof tenants.$inferSelect)['status'];
 type InstallToken = Awaited<ReturnType<typeof issueInstallToken>>;
 
 /** A new tenant: its fields as created (defaults for those left out), its slug checked, its domains canonical. */
@@ -43,145 +41,130 @@ export type TenantChange = {
   action: 'update' | 'replace';
 };
 
-/** Runs a write in a transaction of its own, answering its database conflicts as the API does. */
-function inOwnTransaction<T>(db: Database, write: (tx: Transaction) => Promise<T>): Promise<T> {
-  return db.transaction(write).catch(conflicts);
-}
-
-export async function createTenantIn(
-  tx: Transaction,
-  by: Auditor,
+/** Creates a tenant, pending unless `input.status` says otherwise; a pending one gets its install token. */
+export function createTenant(
+  w: Writer,
   input: NewTenant,
 ): Promise<{ view: TenantView; token: InstallToken | null }> {
-  const placements = await resolvePlacements(tx, input.instance, input.instances ?? []);
-  const fields = withTenantDefaults(input);
-  const [row] = await tx
-    .insert(tenants)
-    .values({
-      id: newId('ten'),
-      name: input.name,
-      slug: input.slug,
-      schemaName: schemaNameFor(input.slug),
-      status: input.status ?? 'pending',
-      homeInstanceId: placements.homeId,
-      rateLimit: fields.rate_limit,
-      auth: fields.auth,
-      routes: fields.routes,
-      limits: fields.limits,
-      settings: fields.settings,
-    })
-    .returning();
-  await tx
-    .insert(tenantInstances)
-    .values(placements.ids.map((instanceId) => ({ tenantId: row.id, instanceId })));
-  await replaceDomains(tx, row.id, input.domains);
-  const token = row.status === 'pending' ? await issueInstallToken(tx, row.id) : null;
-  await writeTenantEvent(tx, 'tenant.created', row);
-  const view = await loadTenantView(tx, row.id);
-  await tx.insert(auditLog).values(
-    auditRow(by, {
+  return runWrite(w, async (tx, changed) => {
+    const placements = await resolvePlacements(tx, input.instance, input.instances ?? []);
+    const fields = withTenantDefaults(input);
+    const [row] = await tx
+      .insert(tenants)
+      .values({
+        id: newId('ten'),
+        name: input.name,
+        slug: input.slug,
+        schemaName: schemaNameFor(input.slug),
+        status: input.status ?? 'pending',
+        homeInstanceId: placements.homeId,
+        rateLimit: fields.rate_limit,
+        auth: fields.auth,
+        routes: fields.routes,
+        limits: fields.limits,
+        settings: fields.settings,
+      })
+      .returning();
+    await tx
+      .insert(tenantInstances)
+      .values(placements.ids.map((instanceId) => ({ tenantId: row.id, instanceId })));
+    await replaceDomains(tx, row.id, input.domains);
+    const token = row.status === 'pending' ? await issueInstallToken(tx, row.id) : null;
+    await writeTenantEvent(tx, 'tenant.created', row);
+    const view = await loadTenantView(tx, row.id);
+    await writeAudit(tx, w.by(), {
       tenantId: row.id,
       resource: 'tenant',
       resourceId: row.id,
       action: 'create',
       after: toTenantJson(view),
-    }),
-  );
-  return { view, token };
+    });
+    changed(row.id);
+    return { view, token };
+  }).catch(conflicts);
 }
 
-/** Creates a tenant, pending unless `input.status` says otherwise. */
-export function createTenant(db: Database, by: Auditor, input: NewTenant) {
-  return inOwnTransaction(db, (tx) => createTenantIn(tx, by, input));
-}
-
-/** Writes a PUT or PATCH (or an apply's update) of tenant `tenantId`; its view after. */
-export async function changeTenantIn(
-  tx: Transaction,
-  by: Auditor,
+/**
+ * Writes a PUT or PATCH (or an apply's update) of tenant `tenantId`, its status too (a suspension writes
+ * `tenant.suspended`); its view after.
+ */
+export function changeTenant(
+  w: Writer,
   tenantId: string,
   { fields, domains, action }: TenantChange,
 ): Promise<TenantView> {
-  // Concurrent changes to one tenant queue here rather than interleave their placement and domain writes.
-  await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).for('update');
-  const before = await loadTenantView(tx, tenantId);
-  // Domains first: a PUT may drop a domain together with the placement it was pinned to.
-  if (domains !== undefined) await replaceDomains(tx, tenantId, domains);
-  const home = fields.instance ?? before.instance;
-  let homeId = before.tenant.homeInstanceId;
-  if (fields.instance !== undefined || fields.instances !== undefined) {
-    if (home === null) throw invalid([{ path: 'instance', message: 'a home instance is required' }]);
-    const placements = await resolvePlacements(tx, home, fields.instances ?? before.instances);
-    homeId = placements.homeId;
-    await replacePlacements(tx, tenantId, placements.ids);
-  }
-  const [row] = await tx
-    .update(tenants)
-    .set({
-      name: fields.name,
-      status: fields.status,
-      homeInstanceId: homeId,
-      rateLimit: fields.rate_limit,
-      auth: fields.auth,
-      routes: fields.routes,
-      limits: fields.limits,
-      settings: fields.settings,
-      version: sql`${tenants.version} + 1`,
-      updatedAt: new Date(),
-    })
-    .where(eq(tenants.id, tenantId))
-    .returning();
-  const suspended = row.status === 'suspended' && before.tenant.status !== 'suspended';
-  await writeTenantEvent(tx, suspended ? 'tenant.suspended' : 'tenant.updated', row);
-  const after = await loadTenantView(tx, tenantId);
-  await tx.insert(auditLog).values(
-    auditRow(by, {
+  return runWrite(w, async (tx, changed) => {
+    // Concurrent changes to one tenant queue here rather than interleave their placement and domain writes.
+    await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).for('update');
+    const before = await loadTenantView(tx, tenantId);
+    // Domains first: a PUT may drop a domain together with the placement it was pinned to.
+    if (domains !== undefined) await replaceDomains(tx, tenantId, domains);
+    const home = fields.instance ?? before.instance;
+    let homeId = before.tenant.homeInstanceId;
+    if (fields.instance !== undefined || fields.instances !== undefined) {
+      if (home === null) throw invalid([{ path: 'instance', message: 'a home instance is required' }]);
+      const placements = await resolvePlacements(tx, home, fields.instances ?? before.instances);
+      homeId = placements.homeId;
+      await replacePlacements(tx, tenantId, placements.ids);
+    }
+    const [row] = await tx
+      .update(tenants)
+      .set({
+        name: fields.name,
+        status: fields.status,
+        homeInstanceId: homeId,
+        rateLimit: fields.rate_limit,
+        auth: fields.auth,
+        routes: fields.routes,
+        limits: fields.limits,
+        settings: fields.settings,
+        version: sql`${tenants.version} + 1`,
+        updatedAt: new Date(),
+      })
+      .where(eq(tenants.id, tenantId))
+      .returning();
+    const suspended = row.status === 'suspended' && before.tenant.status !== 'suspended';
+    await writeTenantEvent(tx, suspended ? 'tenant.suspended' : 'tenant.updated', row);
+    const after = await loadTenantView(tx, tenantId);
+    await writeAudit(tx, w.by(), {
       tenantId,
       resource: 'tenant',
       resourceId: tenantId,
       action,
       before: toTenantJson(before),
       after: toTenantJson(after),
-    }),
-  );
-  return after;
-}
-
-/** Changes some or all of a tenant's fields, its status too (a suspension writes `tenant.suspended`). */
-export function changeTenant(db: Database, by: Auditor, tenantId: string, change: TenantChange) {
-  return inOwnTransaction(db, (tx) => changeTenantIn(tx, by, tenantId, change));
+    });
+    changed(tenantId);
+    return after;
+  }).catch(conflicts);
 }
 
 /** Deletes a tenant with its keys, domains and placements; never `public` (409). */
-export async function deleteTenantIn(tx: Transaction, by: Auditor, tenantId: string): Promise<void> {
-  const before = await loadTenantView(tx, tenantId);
-  if (before.tenant.slug === 'public') {
-    throw new ApiError('default_tenant_protected', 'The public tenant cannot be deleted');
-  }
-  await tx.delete(tenants).where(eq(tenants.id, tenantId));
-  await writeTenantEvent(tx, 'tenant.deleted', before.tenant);
-  await tx.insert(auditLog).values(
-    auditRow(by, {
+export function deleteTenant(w: Writer, tenantId: string): Promise<void> {
+  return runWrite(w, async (tx, changed) => {
+    const before = await loadTenantView(tx, tenantId);
+    if (before.tenant.slug === 'public') {
+      throw new ApiError('default_tenant_protected', 'The public tenant cannot be deleted');
+    }
+    await tx.delete(tenants).where(eq(tenants.id, tenantId));
+    await writeTenantEvent(tx, 'tenant.deleted', before.tenant);
+    await writeAudit(tx, w.by(), {
       tenantId,
       resource: 'tenant',
       resourceId: tenantId,
       action: 'delete',
       before: toTenantJson(before),
-    }),
-  );
-}
-
-export function deleteTenant(db: Database, by: Auditor, tenantId: string): Promise<void> {
-  return db.transaction((tx) => deleteTenantIn(tx, by, tenantId));
+    });
+    changed(tenantId);
+  });
 }
 
 /** A new install token for a pending tenant (any earlier one stops working); 409 once it is installed. */
 export function reissueInstallToken(
-  db: Database,
-  by: Auditor,
+  w: Writer,
   tenantId: string,
 ): Promise<{ token: InstallToken; view: TenantView }> {
-  return db.transaction(async (tx) => {
+  return runWrite(w, async (tx, changed) => {
     const [locked] = await tx.select().from(tenants).where(eq(tenants.id, tenantId)).for('update');
     if (!locked) throw new ApiError('not_found', 'No such tenant');
     if (locked.status !== 'pending') {
@@ -189,15 +172,14 @@ export function reissueInstallToken(
     }
     const token = await issueInstallToken(tx, tenantId);
     await bumpTenantVersions(tx, [tenantId]);
-    await tx.insert(auditLog).values(
-      auditRow(by, {
-        tenantId,
-        resource: 'install_token',
-        resourceId: tenantId,
-        action: 'create',
-        after: { expires_at: token.expiresAt.toISOString() },
-      }),
-    );
+    await writeAudit(tx, w.by(), {
+      tenantId,
+      resource: 'install_token',
+      resourceId: tenantId,
+      action: 'create',
+      after: { expires_at: token.expiresAt.toISOString() },
+    });
+    changed(tenantId);
     return { token, view: await loadTenantView(tx, tenantId) };
   });
 }

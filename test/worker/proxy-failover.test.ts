@@ -1,46 +1,16 @@
 // Failover and timeouts (DESIGN.md "Data plane"): a refused connection moves on to the next upstream of the
 // instance, bodies included; none left → 502 upstream_unavailable; no answer in timeout_ms → 504.
 import { env } from 'cloudflare:workers';
-import { eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import type { EchoAnswer } from '../../scripts/lib/echo-answer';
-import { toHex } from '../../src/core/crypto/secrets';
-import { instances } from '../../src/db/schema';
-import { gatewayFetch, seedTenant, withDb } from './helpers';
+import { gatewayFetch } from './helpers';
+import { chunked, randomBytes, sha256, tenantOn } from './proxy-helpers';
 
 type ErrorBody = { error: { code: string; request_id: string } };
 
 const refused = () => env.TEST_REFUSED_UPSTREAM_URL;
 const upstreamA = () => env.TEST_UPSTREAM_URL;
 const upstreamB = () => env.TEST_UPSTREAM_URL_B;
-
-/** A tenant whose instance has these upstreams, in order, and this timeout. */
-async function tenantOn(upstreams: string[], timeoutMs = 30_000) {
-  const t = await seedTenant({ upstreams });
-  await withDb((db) => db.update(instances).set({ timeoutMs }).where(eq(instances.name, t.instance)));
-  return { ...t, auth: { authorization: `Bearer ${t.key}` } };
-}
-
-async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
-}
-
-function randomBytes(n: number): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(n, i + 65536)));
-  return bytes;
-}
-
-function chunked(bytes: Uint8Array, size: number): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (offset >= bytes.length) return controller.close();
-      controller.enqueue(bytes.slice(offset, offset + size));
-      offset += size;
-    },
-  });
-}
 
 describe('failover', () => {
   test('a refused connection moves on to the next upstream', async () => {

@@ -1,35 +1,11 @@
 // Forwarding (DESIGN.md "Data plane"): upstream URL, signature, header rewriting both ways, streamed bodies,
 // redirects, request ids and WebSockets, through the worker and the real echo upstream.
 import { env } from 'cloudflare:workers';
-import { eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import type { EchoAnswer } from '../../scripts/lib/echo-answer';
-import { toHex } from '../../src/core/crypto/secrets';
 import { verifySignature } from '../../src/core/crypto/signing';
-import { instances } from '../../src/db/schema';
 import { gatewayFetch, type SeededTenant, seedTenant, withDb } from './helpers';
-
-async function sha256(bytes: ArrayBuffer | Uint8Array<ArrayBuffer>): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
-}
-
-function randomBytes(n: number): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(n, i + 65536)));
-  return bytes;
-}
-
-/** `bytes` as a stream of `size`-byte chunks, as a client upload arrives. */
-function chunked(bytes: Uint8Array, size: number): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (offset >= bytes.length) return controller.close();
-      controller.enqueue(bytes.slice(offset, offset + size));
-      offset += size;
-    },
-  });
-}
+import { chunked, randomBytes, sha256, tenantOn } from './proxy-helpers';
 
 function signedOver(t: SeededTenant, echo: EchoAnswer, method: string, host: string, keyId: string | null) {
   return verifySignature(
@@ -46,19 +22,9 @@ function signedOver(t: SeededTenant, echo: EchoAnswer, method: string, host: str
   );
 }
 
-async function withBasePath(t: SeededTenant, base: string) {
-  await withDb((db) =>
-    db
-      .update(instances)
-      .set({ upstreams: [base] })
-      .where(eq(instances.name, t.instance)),
-  );
-}
-
 describe('upstream URL and signature', () => {
   test('base path + path + query; signed over what the upstream receives, with the instance secret', async () => {
-    const t = await seedTenant();
-    await withBasePath(t, `${env.TEST_UPSTREAM_URL}/base`);
+    const t = await tenantOn([`${env.TEST_UPSTREAM_URL}/base`]);
     const host = `${t.slug}.localhost`;
     const res = await gatewayFetch(`http://${host}/v1/items?id=7&q=a%20b`, {
       method: 'PUT',
@@ -80,8 +46,7 @@ describe('upstream URL and signature', () => {
   });
 
   test('the path never climbs above the base path', async () => {
-    const t = await seedTenant();
-    await withBasePath(t, `${env.TEST_UPSTREAM_URL}/base`);
+    const t = await tenantOn([`${env.TEST_UPSTREAM_URL}/base`]);
     const auth = { authorization: `Bearer ${t.key}` };
     const cases: [string, string][] = [
       ['/%2e%2e/secret', '/base/secret'],
