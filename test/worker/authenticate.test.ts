@@ -19,7 +19,7 @@ async function snapshotWith(keys: { id: string; secret: string; expiresAt?: stri
     rate_limit: null,
     auth: { mode: 'required', public_paths: [] },
     routes: [],
-    limits: {},
+    limits: { on_gate_error: 'closed' },
     home_instance: null,
     instances: [],
     domains: [],
@@ -32,7 +32,7 @@ async function snapshotWith(keys: { id: string; secret: string; expiresAt?: stri
         rate_limit: null,
       })),
     ),
-  } as TenantRecord;
+  };
   return compileSnapshot(record, undefined);
 }
 
