@@ -3,6 +3,7 @@
 // to 100,000 made by generate_series, the ones in use with 100 keys each.
 import type pg from 'pg';
 import { newId } from '../src/core/crypto/ids';
+import { keySecretChecksum } from '../src/core/crypto/key-secret';
 import { seal } from '../src/core/crypto/seal';
 import { generateSecret, keyPrefix, sha256Hex } from '../src/core/crypto/secrets';
 
@@ -57,7 +58,8 @@ export const KEYS_PER_TENANT = 100;
 
 /** Tenant `n`'s `j`-th key: `gw_bench` + n in 24 digits + j in 8 (deterministic, so wrk's script can make it). */
 export function generatedSecret(n: number, j: number): string {
-  return `gw_bench${String(n).padStart(24, '0')}${String(j).padStart(8, '0')}`;
+  const random = `bench${String(n).padStart(19, '0')}${String(j).padStart(8, '0')}`;
+  return `gw_${random}${keySecretChecksum(random)}`;
 }
 
 /** The n-th generated tenant: slug `b{n}`, id `ten_bench{n}`, keys `key_bench{n}_{j}`. */

@@ -2,6 +2,7 @@
 
 import { eq, or } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
+import { failsKeyChecksum } from '../core/crypto/key-secret';
 import { sha256Hex, timingSafeEqual } from '../core/crypto/secrets';
 import { readCredential } from '../core/http/credential';
 import type { Actor } from '../core/tenancy/actor';
@@ -26,6 +27,10 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (adminKey && timingSafeEqual(credential.secret, adminKey)) {
     c.set('actor', { id: 'admin', scopes: ['*'], tenant: null });
     return next();
+  }
+  // A typo in a checksummed secret is refused before any lookup (the admin key, of any shape, came first).
+  if (failsKeyChecksum(credential.secret)) {
+    throw new ApiError('invalid_api_key', 'The API key is not valid');
   }
   const db = await useDatabase(c);
   const [row] = await db

@@ -1,5 +1,6 @@
 import { newId } from '../core/crypto/ids';
-import { generateSecret, keyPrefix, sha256Hex } from '../core/crypto/secrets';
+import { newKeySecret } from '../core/crypto/key-secret';
+import { keyPrefix, sha256Hex } from '../core/crypto/secrets';
 import type { Queryable } from './queryable';
 import { apiKeys, type RateLimit } from './schema';
 
@@ -13,7 +14,7 @@ export type NewApiKey = {
 
 /** Stores a new key (its SHA-256 only) and returns the row and the secret, which is never stored. */
 export async function createApiKey(db: Queryable, input: NewApiKey) {
-  const secret = generateSecret('gw_', 40);
+  const secret = newKeySecret();
   const [key] = await db
     .insert(apiKeys)
     .values({

@@ -1,3 +1,4 @@
+import { failsKeyChecksum } from '../core/crypto/key-secret';
 import { sha256Hex } from '../core/crypto/secrets';
 import { type Credential, readCredential } from '../core/http/credential';
 import { hasScope, isPublicPath, requiredScope } from '../core/tenancy/scopes';
@@ -45,6 +46,8 @@ export async function authenticateRequest(
 }
 
 async function matchSecret(snapshot: TenantSnapshot, secret: string): Promise<KeyEntry | undefined> {
+  // A typo in a checksummed secret is refused without hashing it.
+  if (failsKeyChecksum(secret)) return undefined;
   const key = snapshot.keys.get(await sha256Hex(secret));
   if (key) snapshot.keysBySecret.set(secret, key);
   return key;

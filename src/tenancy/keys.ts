@@ -3,7 +3,8 @@
 // bumps the tenant's version and, once committed, tells the writer's `tenantChanged`, so the change takes
 // effect on the data plane at once.
 import { and, eq, isNull } from 'drizzle-orm';
-import { generateSecret, keyPrefix, sha256Hex } from '../core/crypto/secrets';
+import { newKeySecret } from '../core/crypto/key-secret';
+import { keyPrefix, sha256Hex } from '../core/crypto/secrets';
 import { createApiKey, type NewApiKey } from '../db/keys';
 import type { Transaction } from '../db/queryable';
 import { apiKeys, type RateLimit } from '../db/schema';
@@ -93,7 +94,7 @@ export async function rotateTenantKey(
   tenantId: string,
   before: KeyRow,
 ): Promise<{ after: KeyRow; secret: string }> {
-  const secret = generateSecret('gw_', 40);
+  const secret = newKeySecret();
   const after = await changeTenantKey(w, tenantId, before, 'rotate', async (tx) => {
     const [rotated] = await tx
       .update(apiKeys)

@@ -113,7 +113,7 @@ describe('PUT /v1/config', () => {
     ]);
     const secrets = Object.fromEntries(first.body.changes.map((c) => [`${c.kind}:${c.name}`, c]));
     expect(secrets[`instance:${instance}`].signing_secret).toMatch(/^whsec_/);
-    expect(secrets[`key:${acme}/ci`].secret).toMatch(/^gw_[0-9A-Za-z]{40}$/);
+    expect(secrets[`key:${acme}/ci`].secret).toMatch(/^gw_[0-9A-Za-z]{38}$/);
     // Only the pending tenant has something to install with.
     expect(secrets[`tenant:${beta}`].install_token).toMatch(/^gwi_/);
     expect(secrets[`tenant:${acme}`].install_token).toBeUndefined();

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { sha256Hex } from '../../src/core/crypto/secrets';
 import { apiKeys, tenants } from '../../src/db/schema';
 import { api, type ErrorBody, errorCode, type KeyJson, newKey, newTenant } from './control-client';
-import { gatewayFetch, unique, withDb } from './helpers';
+import { gatewayFetch, seedTenant, unique, withDb } from './helpers';
 
 type KeyPage = { data: KeyJson[]; next_cursor: string | null };
 
@@ -22,7 +22,7 @@ describe('tenant keys', () => {
     });
     expect(res.status).toBe(201);
     const { key, secret } = res.body;
-    expect(secret).toMatch(/^gw_[0-9A-Za-z]{40}$/);
+    expect(secret).toMatch(/^gw_[0-9A-Za-z]{38}$/);
     expect(key).toEqual({
       id: expect.stringMatching(/^key_/),
       tenant_id: tenant.id,
@@ -116,6 +116,32 @@ describe('tenant keys', () => {
     expect(again.status).toBe(204);
     const shown = await api<{ key: KeyJson }>('GET', `/v1/tenants/${tenant.id}/keys/${key.id}`);
     expect(shown.body.key.revoked_at).not.toBeNull();
+  });
+
+  test('a secret whose checksum fails is 401 invalid_api_key; keys made before the checksum still work', async () => {
+    const tenant = await activeTenant();
+    const { secret } = await newKey(tenant.id, ['proxy:read', 'tenant:admin']);
+    const host = `http://${tenant.slug}.${tenant.instance}.localhost/typo`;
+    const bearer = (s: string) => ({ headers: { authorization: `Bearer ${s}` } });
+    // One character of the random part mistyped: the checksum no longer holds.
+    const at = 12;
+    const typo = secret.slice(0, at) + (secret[at] === 'a' ? 'b' : 'a') + secret.slice(at + 1);
+    const refused = await gatewayFetch(host, bearer(typo));
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as ErrorBody).error.code).toBe('invalid_api_key');
+    const control = await api('GET', `/v1/tenants/${tenant.id}/keys`, { key: typo });
+    expect(control.status).toBe(401);
+    expect(errorCode(control)).toBe('invalid_api_key');
+    expect((await gatewayFetch(host, bearer(secret))).status).toBe(200);
+
+    // A key of the earlier format (`gw_` + 40 characters, no checksum), as stored before this release.
+    const legacy = await seedTenant();
+    expect(legacy.key).toHaveLength(43);
+    const old = await gatewayFetch(
+      `http://${legacy.slug}.${legacy.instance}.localhost/x`,
+      bearer(legacy.key),
+    );
+    expect(old.status).toBe(200);
   });
 
   test('rotate keeps the id and scopes, gives a new secret, and the old one stops working at once', async () => {
