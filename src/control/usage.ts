@@ -5,9 +5,10 @@ import { apiKeys } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { useDatabase } from '../request-database';
-import { keyUsage, tenantUsage } from '../usage/reads';
-import { authenticate, notFound, tenantFor } from './auth';
-import { errorResponses, json, security, TenantParam } from './openapi';
+import { busiestTenants, keyUsage, tenantUsage } from '../usage/reads';
+import { authenticate, notFound, operatorOnly, tenantFor } from './auth';
+import { decodeCursor, invalidCursor, toPage } from './cursor';
+import { errorResponses, json, PageQuery, security, TenantParam } from './openapi';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_DAYS = 30;
@@ -27,6 +28,8 @@ const counters = {
   bytes_out: z.number().int(),
 };
 
+const UsageTotalsSchema = z.object(counters).openapi('UsageTotals');
+
 const UsageDaySchema = z
   .object({ date: z.string().openapi({ example: '2026-04-20' }), ...counters })
   .openapi('UsageDay');
@@ -34,7 +37,7 @@ const UsageDaySchema = z
 const usagePeriod = {
   from: z.string(),
   to: z.string(),
-  totals: z.object(counters).openapi('UsageTotals'),
+  totals: UsageTotalsSchema,
   days: z
     .array(UsageDaySchema)
     .openapi({ description: 'Every day from `from` to `to`; days without traffic are zero' }),
@@ -114,7 +117,64 @@ const keyUsageRoute = createRoute({
   responses: { 200: json(KeyUsageSchema, 'Usage of the key'), ...errorResponses(404) },
 });
 
+const TenantTotalsSchema = z
+  .object({
+    tenant_id: z.string(),
+    slug: z.string().nullable().openapi({ description: 'Null once the tenant was deleted' }),
+    totals: UsageTotalsSchema,
+  })
+  .openapi('TenantUsageTotals');
+
+const allUsageRoute = createRoute({
+  method: 'get',
+  path: '/v1/usage',
+  tags: ['usage'],
+  summary: "Every tenant's usage totals, busiest first",
+  description:
+    'One row per tenant that counted anything from `from` to `to` (UTC dates, inclusive; default the last 30 ' +
+    'days; at most 366), most requests first, ties by tenant id. For dashboards and billing exports. Operators only.',
+  security,
+  middleware: [authenticate, operatorOnly],
+  request: { query: PageQuery.extend({ from: UtcDate.optional(), to: UtcDate.optional() }) },
+  responses: {
+    200: json(
+      z
+        .object({
+          from: z.string(),
+          to: z.string(),
+          data: z.array(TenantTotalsSchema),
+          next_cursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page' }),
+        })
+        .openapi('TenantUsagePage'),
+      'Usage by tenant',
+    ),
+    ...errorResponses(403),
+  },
+});
+
+/** A page's last row as the cursor's key: its requests and tenant id. */
+function busiestAfter(cursor: string | undefined) {
+  const key = decodeCursor(cursor);
+  if (key === undefined) return undefined;
+  const match = /^(\d{1,15}):(.{1,64})$/.exec(key);
+  if (!match) throw invalidCursor();
+  return { requests: Number(match[1]), tenantId: match[2] };
+}
+
 export function registerUsage(app: OpenAPIHono<AppEnv>) {
+  app.openapi(allUsageRoute, async (c) => {
+    const { limit, cursor, ...query } = c.req.valid('query');
+    const range = dateRange(query, clockNow());
+    const rows = await busiestTenants(await useDatabase(c), range, limit, busiestAfter(cursor));
+    const listed = toPage(
+      rows,
+      limit,
+      (row) => `${row.totals.requests}:${row.tenantId}`,
+      (row) => ({ tenant_id: row.tenantId, slug: row.slug, totals: row.totals }),
+    );
+    return c.json({ ...listed, from: range.from, to: range.to }, 200);
+  });
+
   app.openapi(usageRoute, async (c) => {
     const tenant = await tenantFor(c, c.req.valid('param').tenant, { tenantAdmin: true });
     const range = dateRange(c.req.valid('query'), clockNow());

@@ -1,9 +1,10 @@
 // The usage reads of the control API (DESIGN.md "Usage"): a tenant's days from usage_daily, one key's from
-// usage_key_daily, every day of the range present (zero when nothing was counted), with the range's totals.
-import { and, asc, between, eq } from 'drizzle-orm';
-import { addUsage, emptyUsage, type UsageCounts } from '../core/usage/usage-counts';
+// usage_key_daily, every day of the range present (zero when nothing was counted), with the range's totals;
+// and every tenant's totals over a range, busiest first, for operators.
+import { and, asc, between, desc, eq, gt, lt, or, type SQL, sql } from 'drizzle-orm';
+import { addUsage, emptyUsage, USAGE_FIELDS, type UsageCounts } from '../core/usage/usage-counts';
 import type { Database } from '../db/client';
-import { usageDaily, usageKeyDaily } from '../db/schema';
+import { tenants, usageDaily, usageKeyDaily } from '../db/schema';
 
 const DAY_MS = 86_400_000;
 
@@ -66,4 +67,48 @@ export async function keyUsage(db: Database, tenantId: string, keyId: string, ra
     )
     .orderBy(asc(usageKeyDaily.date));
   return report(rows, range);
+}
+
+/** Where a page of {@link busiestTenants} starts: after this tenant, with this many requests. */
+export type BusiestAfter = { requests: number; tenantId: string };
+
+/**
+ * Every tenant's totals over `range` that counted anything, busiest (most requests) first, ties by tenant
+ * id; `limit` + 1 rows, so the caller knows whether there is another page. A deleted tenant's usage stays,
+ * with a null slug.
+ */
+export async function busiestTenants(db: Database, range: DateRange, limit: number, after?: BusiestAfter) {
+  // The counter columns are named as the fields are (db/schema, snake_case).
+  const sums: Record<string, SQL<number>> = Object.fromEntries(
+    USAGE_FIELDS.map((field) => [
+      field,
+      sql<number>`sum(${sql.identifier('usage_daily')}.${sql.identifier(field)})`.mapWith(Number),
+    ]),
+  );
+  const requests = sql`sum(${usageDaily.requests})`;
+  const page: SQL[] = [];
+  if (after) {
+    page.push(
+      or(
+        lt(requests, after.requests),
+        and(sql`${requests} = ${after.requests}`, gt(usageDaily.tenantId, after.tenantId)),
+      ) as SQL,
+    );
+  }
+  const rows = await db
+    .select({ tenantId: usageDaily.tenantId, slug: tenants.slug, ...sums })
+    .from(usageDaily)
+    .leftJoin(tenants, eq(tenants.id, usageDaily.tenantId))
+    .where(between(usageDaily.date, range.from, range.to))
+    .groupBy(usageDaily.tenantId, tenants.slug)
+    .having(page.length > 0 ? page[0] : undefined)
+    .orderBy(desc(requests), asc(usageDaily.tenantId))
+    .limit(limit + 1);
+  return rows.map(({ tenantId, slug, ...counts }) => ({
+    tenantId,
+    slug,
+    totals: Object.fromEntries(
+      USAGE_FIELDS.map((f) => [f, Number((counts as Record<string, unknown>)[f] ?? 0)]),
+    ) as UsageCounts,
+  }));
 }

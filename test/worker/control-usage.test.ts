@@ -193,3 +193,49 @@ test("a key of another tenant, or no key at all, is 404; a tenant:admin key read
     403,
   );
 });
+
+type TenantTotals = { tenant_id: string; slug: string | null; totals: Record<string, number> };
+type UsagePage = { from: string; to: string; data: TenantTotals[]; next_cursor: string | null };
+
+test('GET /v1/usage: every tenant’s totals for the range, busiest first, ties by id, paged', async () => {
+  // Dates no other case writes, so the shared database holds only these rows there.
+  const made = await Promise.all([newTenant(), newTenant(), newTenant()]);
+  const [a, b] = made.map((m) => m.tenant).sort((x, y) => (x.id < y.id ? -1 : 1));
+  const c = made.map((m) => m.tenant).find((t) => t !== a && t !== b)!;
+  await withDb((db) =>
+    db.insert(usageDaily).values([
+      { tenantId: a.id, date: '2031-03-01', requests: 30, status2xx: 30, bytesOut: 300 },
+      { tenantId: a.id, date: '2031-03-03', requests: 20, status2xx: 15, unauthorized: 5, status4xx: 5 },
+      { tenantId: b.id, date: '2031-03-02', requests: 50, status2xx: 50 },
+      { tenantId: c.id, date: '2031-03-02', requests: 10, rateLimited: 10, status4xx: 10 },
+      // Outside the range: not counted.
+      { tenantId: c.id, date: '2031-03-04', requests: 1_000 },
+    ]),
+  );
+  const first = await api<UsagePage>('GET', '/v1/usage?from=2031-03-01&to=2031-03-03&limit=2');
+  expect(first.status).toBe(200);
+  expect(first.body).toMatchObject({ from: '2031-03-01', to: '2031-03-03' });
+  expect(first.body.data.map((r) => [r.slug, r.totals.requests])).toEqual([
+    [a.slug, 50],
+    [b.slug, 50],
+  ]);
+  expect(first.body.data[0].totals).toMatchObject({ status_2xx: 45, unauthorized: 5, bytes_out: 300 });
+  expect(first.body.next_cursor).not.toBeNull();
+  const second = await api<UsagePage>(
+    'GET',
+    `/v1/usage?from=2031-03-01&to=2031-03-03&limit=2&cursor=${first.body.next_cursor}`,
+  );
+  expect(second.status).toBe(200);
+  expect(second.body.data.map((r) => [r.tenant_id, r.totals.requests, r.totals.rate_limited])).toEqual([
+    [c.id, 10, 10],
+  ]);
+  expect(second.body.next_cursor).toBeNull();
+
+  // Operators only; a cursor this API did not hand out and a range past 366 days are refused.
+  const { secret } = await newKey(a.id, ['tenant:admin']);
+  expect((await api('GET', '/v1/usage', { key: secret })).status).toBe(403);
+  const forged = await api<ErrorBody>('GET', '/v1/usage?cursor=bm9wZQ');
+  expect([forged.status, forged.body.error.code]).toEqual([422, 'validation_failed']);
+  const long = await api<ErrorBody>('GET', '/v1/usage?from=2029-01-01&to=2031-03-03');
+  expect(long.status).toBe(422);
+});
