@@ -110,6 +110,7 @@ function workerProject(name: string, include: string[], exclude: string[], opts 
           TEST_REFUSED_UPSTREAM_URL: inject('refusedUpstreamUrl'),
           TEST_HOOK_RECEIVER_URL: inject('hookReceiverUrl'),
           TEST_CONFIG_DATABASE_URL: inject('configDatabaseUrl'),
+          TEST_SEALING_DATABASE_URL: inject('sealingDatabaseUrl'),
           TEST_CONTROL_URL: inject('testControlUrl'),
           // Every wait of core/time/clock's table (flushes, back-offs, throttle steps) at a quarter: tests
           // inject time instead of waiting for it. Timeouts and the contract's figures are not scaled.

@@ -10,6 +10,7 @@ declare module 'vitest' {
     refusedUpstreamUrl: string;
     hookReceiverUrl: string;
     configDatabaseUrl: string;
+    sealingDatabaseUrl: string;
     /** The browser project: its database on the run's Postgres, migrated (test/setup/browser-database.ts). */
     browserDatabaseUrl: string;
     /** The battery's process projects: the gateway in a workerd process, on a direct socket. */
@@ -32,6 +33,7 @@ declare global {
       TEST_REFUSED_UPSTREAM_URL: string;
       TEST_HOOK_RECEIVER_URL: string;
       TEST_CONFIG_DATABASE_URL: string;
+      TEST_SEALING_DATABASE_URL: string;
       GATEWAY_TIME_SCALE: string;
     }
   }

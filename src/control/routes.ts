@@ -9,6 +9,7 @@ import { registerHealth } from './health';
 import { registerInstances } from './instances';
 import { registerKeys } from './keys';
 import { registerOperatorKeys } from './operator-keys';
+import { registerSealing } from './sealing';
 import { registerTenants } from './tenants';
 import { registerUsage } from './usage';
 
@@ -20,6 +21,7 @@ export function registerControlRoutes(app: OpenAPIHono<AppEnv>) {
   registerDomains(app);
   registerKeys(app);
   registerOperatorKeys(app);
+  registerSealing(app);
   registerUsage(app);
   registerAudit(app);
   registerEvents(app);

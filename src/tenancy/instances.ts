@@ -13,7 +13,7 @@ import { bumpTenantVersions } from '../db/tenants';
 import { ApiError } from '../errors';
 import { writeAudit } from './audit';
 import { DEFAULT_TIMEOUT_MS, toInstanceJson } from './instance-schemas';
-import { runWrite, type Writer } from './writer';
+import { type MarkChanged, runWrite, type Writer } from './writer';
 
 type InstanceRow = typeof instances.$inferSelect;
 
@@ -112,22 +112,33 @@ async function changePlacedInstance(
 ): Promise<InstanceRow> {
   return runWrite(w, async (tx, changed) => {
     const { before, after } = await change(tx);
-    const placed = await tx
-      .select({ id: tenantInstances.tenantId })
-      .from(tenantInstances)
-      .where(eq(tenantInstances.instanceId, after.id));
-    const ids = placed.map((p) => p.id);
-    await bumpTenantVersions(tx, ids);
-    for (const id of ids) changed(id);
-    await writeAudit(tx, w.by(), {
-      tenantId: null,
-      resource: 'instance',
-      resourceId: after.id,
-      action,
-      before: before && toInstanceJson(before),
-      after: toInstanceJson(after),
-    });
+    await placedInstanceChanged(w, tx, changed, { action, before, after });
     return after;
+  });
+}
+
+/** What follows a change the data plane sees, in its transaction: every placed tenant's bump, the audit row. */
+export async function placedInstanceChanged(
+  w: Writer,
+  tx: Transaction,
+  changed: MarkChanged,
+  change: { action: 'update' | 'rotate' | 'reseal'; before?: InstanceRow; after: InstanceRow },
+): Promise<void> {
+  const { action, before, after } = change;
+  const placed = await tx
+    .select({ id: tenantInstances.tenantId })
+    .from(tenantInstances)
+    .where(eq(tenantInstances.instanceId, after.id));
+  const ids = placed.map((p) => p.id);
+  await bumpTenantVersions(tx, ids);
+  for (const id of ids) changed(id);
+  await writeAudit(tx, w.by(), {
+    tenantId: null,
+    resource: 'instance',
+    resourceId: after.id,
+    action,
+    before: before && toInstanceJson(before),
+    after: toInstanceJson(after),
   });
 }
 

@@ -14,6 +14,7 @@ import { leaseTestPostgres } from './shared-postgres';
 export type TestServices = {
   databaseUrl: string;
   configDatabaseUrl: string;
+  sealingDatabaseUrl: string;
   wsProxy: string;
   testControlUrl: string;
   adminApiKey: string;
@@ -39,6 +40,8 @@ export async function startTestServices(): Promise<{ values: TestServices; close
     // The declarative config tests apply whole files with prune, which deletes everything a file does not
     // name: they get a database of their own, so the other files' tenants are never theirs to delete.
     const configDatabaseUrl = await postgres.create(`${name}_config`);
+    // The sealing-key rotation test re-seals every instance of its database: a database of its own too.
+    const sealingDatabaseUrl = await postgres.create(`${name}_sealing`);
 
     // The switch is this project's own: an outage test takes this project's database away, no other's.
     const target = new URL(databaseUrl);
@@ -60,6 +63,7 @@ export async function startTestServices(): Promise<{ values: TestServices; close
     const values: TestServices = {
       databaseUrl,
       configDatabaseUrl,
+      sealingDatabaseUrl,
       wsProxy: `127.0.0.1:${bridge.port}/v2`,
       testControlUrl: databaseSwitch.controlUrl,
       adminApiKey: `test_admin_${randomBytes(16).toString('hex')}`,

@@ -1,5 +1,7 @@
 // Sealing (authenticated encryption) for secrets the gateway must read back, such as an instance's
-// signing secret: unlike API keys they cannot be stored as a hash.
+// signing secret: unlike API keys they cannot be stored as a hash. SEALING_KEY may list several keys,
+// comma-separated, newest first: values are sealed with the first and opened with whichever fits, so the key
+// can be rotated without downtime (add the new one in front, re-seal, later drop the old one).
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const keys = new Map<string, Promise<CryptoKey>>();
@@ -42,8 +44,18 @@ function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** `v1.{iv}.{ciphertext}`, base64url, AES-256-GCM under a key derived from `secret` with HKDF. */
-export async function seal(plaintext: string, secret: string): Promise<string> {
+/** The keys a SEALING_KEY value lists, newest first (comma-separated; blanks dropped). */
+export function sealingKeys(list: string): string[] {
+  return list
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0);
+}
+
+/** `v1.{iv}.{ciphertext}`, base64url, AES-256-GCM under a key derived with HKDF from the newest of `keys`. */
+export async function seal(plaintext: string, keys: string): Promise<string> {
+  const [secret] = sealingKeys(keys);
+  if (secret === undefined) throw new Error('no sealing key');
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ciphertext = await crypto.subtle.encrypt(
     { name: 'AES-GCM', iv },
@@ -53,14 +65,32 @@ export async function seal(plaintext: string, secret: string): Promise<string> {
   return `v1.${toBase64Url(iv)}.${toBase64Url(new Uint8Array(ciphertext))}`;
 }
 
-/** Throws when the value was not sealed with `secret` or was altered. */
-export async function unseal(sealed: string, secret: string): Promise<string> {
+/**
+ * The plaintext, and whether the newest of `keys` sealed it (else re-sealing would change it). Throws when
+ * none of `keys` sealed the value or it was altered.
+ */
+export async function openSealed(
+  sealed: string,
+  keys: string,
+): Promise<{ plaintext: string; newest: boolean }> {
   const [version, iv, ciphertext] = sealed.split('.');
   if (version !== 'v1' || !iv || !ciphertext) throw new Error('not a sealed value');
-  const plaintext = await crypto.subtle.decrypt(
-    { name: 'AES-GCM', iv: fromBase64Url(iv) },
-    await sealingKey(secret),
-    fromBase64Url(ciphertext),
-  );
-  return decoder.decode(plaintext);
+  const list = sealingKeys(keys);
+  for (let i = 0; i < list.length; i++) {
+    // AES-GCM checks its tag: a wrong key fails here, never yields garbage.
+    const plaintext = await crypto.subtle
+      .decrypt(
+        { name: 'AES-GCM', iv: fromBase64Url(iv) },
+        await sealingKey(list[i]),
+        fromBase64Url(ciphertext),
+      )
+      .catch(() => null);
+    if (plaintext) return { plaintext: decoder.decode(plaintext), newest: i === 0 };
+  }
+  throw new Error('no sealing key opens this value');
+}
+
+/** Throws when the value was not sealed with any of `keys` or was altered. */
+export async function unseal(sealed: string, keys: string): Promise<string> {
+  return (await openSealed(sealed, keys)).plaintext;
 }

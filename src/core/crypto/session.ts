@@ -2,6 +2,7 @@
 // and valid until its expiry; and CSRF tokens derived from it, so a form is only accepted from a page that
 // was rendered for that very session.
 
+import { sealingKeys } from './seal';
 import { timingSafeEqual, toHex } from './secrets';
 
 export type Session = { tenantId: string; adminId: string /** Unix ms. */; expiresAt: number };
@@ -48,7 +49,11 @@ async function mac(secret: string, message: string): Promise<string> {
 /** `v1.{tenant id}.{admin id}.{expiry, unix ms}.{hex HMAC of what precedes}` */
 export async function signSession(session: Session, secret: string): Promise<string> {
   const body = `v1.${session.tenantId}.${session.adminId}.${Math.floor(session.expiresAt)}`;
-  return `${body}.${await mac(secret, body)}`;
+  // SEALING_KEY may list several keys, newest first (./seal): signed with the newest, read with any, so a
+  // rotation does not sign every admin out.
+  const [newest] = sealingKeys(secret);
+  if (newest === undefined) throw new Error('no session key');
+  return `${body}.${await mac(newest, body)}`;
 }
 
 /** The session a token carries, or null when it is malformed, forged, altered or expired. */
@@ -60,22 +65,33 @@ export async function readSession(
   const match = token ? TOKEN.exec(token) : null;
   if (!match || !token) return null;
   const body = token.slice(0, token.lastIndexOf('.'));
-  if (!timingSafeEqual(await mac(secret, body), match[4])) return null;
+  let valid = false;
+  for (const key of sealingKeys(secret)) {
+    if (timingSafeEqual(await mac(key, body), match[4])) valid = true;
+  }
+  if (!valid) return null;
   const expiresAt = Number(match[3]);
   if (expiresAt <= now) return null;
   return { tenantId: match[1], adminId: match[2], expiresAt };
 }
 
-/** The CSRF token of every form rendered for this session. */
+/** The CSRF token of every form rendered for this session (under the newest key, as the session is). */
 export function csrfToken(sessionToken: string, secret: string): Promise<string> {
-  return mac(secret, `csrf\n${sessionToken}`);
+  const [newest] = sealingKeys(secret);
+  if (newest === undefined) throw new Error('no session key');
+  return mac(newest, `csrf\n${sessionToken}`);
 }
 
+/** A form rendered before a key rotation still posts: any listed key's token is accepted. */
 export async function checkCsrfToken(
   sessionToken: string,
   given: string | undefined,
   secret: string,
 ): Promise<boolean> {
   if (typeof given !== 'string') return false;
-  return timingSafeEqual(await csrfToken(sessionToken, secret), given);
+  let valid = false;
+  for (const key of sealingKeys(secret)) {
+    if (timingSafeEqual(await mac(key, `csrf\n${sessionToken}`), given)) valid = true;
+  }
+  return valid;
 }

@@ -38,6 +38,25 @@ describe('session tokens', () => {
   });
 });
 
+describe('sessions across a sealing-key rotation (SEALING_KEY lists keys, newest first)', () => {
+  it('signs with the newest key and reads with any, so a rotation signs no admin out', async () => {
+    const before = await signSession(session, 'k-old');
+    expect(await readSession(before, 'k-new,k-old', 0)).toEqual(session);
+    const after = await signSession(session, 'k-new,k-old');
+    expect(after).toBe(await signSession(session, 'k-new'));
+    expect(await readSession(after, 'k-old', 0)).toBeNull();
+    // Once the old key is dropped, what it signed is refused.
+    expect(await readSession(before, 'k-new', 0)).toBeNull();
+  });
+
+  it('CSRF tokens likewise: made with the newest, any listed key accepted', async () => {
+    const old = await csrfToken('tok', 'k-old');
+    expect(await checkCsrfToken('tok', old, 'k-new,k-old')).toBe(true);
+    expect(await csrfToken('tok', 'k-new,k-old')).toBe(await csrfToken('tok', 'k-new'));
+    expect(await checkCsrfToken('tok', old, 'k-new')).toBe(false);
+  });
+});
+
 describe('CSRF tokens', () => {
   it('are accepted for the session they were made for only', async () => {
     const token = await signSession(session, secret);
