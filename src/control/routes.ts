@@ -10,6 +10,7 @@ import { registerInstances } from './instances';
 import { registerKeys } from './keys';
 import { registerOperatorKeys } from './operator-keys';
 import { registerSealing } from './sealing';
+import { registerTenantProxy } from './tenant-proxy';
 import { registerTenants } from './tenants';
 import { registerUsage } from './usage';
 
@@ -18,6 +19,7 @@ export function registerControlRoutes(app: OpenAPIHono<AppEnv>) {
   registerHealth(app);
   registerInstances(app);
   registerTenants(app);
+  registerTenantProxy(app);
   registerDomains(app);
   registerKeys(app);
   registerOperatorKeys(app);

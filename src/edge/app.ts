@@ -1,27 +1,16 @@
 // The tenant hosts' app, for every host but the control host: `/_gateway/*` is the gateway's own pages
 // (install, tenant console), every other path the data plane, forwarded to the tenant's instance.
 import { Hono } from 'hono';
-import { matchTenantHost, parseBaseDomains } from '../core/http/host';
-import type { Bindings } from '../env';
+import { matchTenantHost } from '../core/http/host';
 import { renderError } from '../errors';
 import { frontDoor } from '../front-door';
+import { configuredBaseDomains } from './base-domains';
 import { confirmFreshness } from './freshness';
 import { handleTenantRequest } from './handle';
 import type { PageEnv } from './pages/env';
 import { createGatewayPages } from './pages/pages';
 import { resolveTenantFromHost } from './resolve';
 import { propagateChanges } from './tenant-changed';
-
-// Parsed once per isolate and per distinct value (env vars do not change within an isolate).
-let baseDomainsSource: string | undefined;
-let baseDomains: string[] = [];
-function configuredBaseDomains(env: Bindings): string[] {
-  if (env.BASE_DOMAINS !== baseDomainsSource) {
-    baseDomainsSource = env.BASE_DOMAINS;
-    baseDomains = parseBaseDomains(env.BASE_DOMAINS ?? '');
-  }
-  return baseDomains;
-}
 
 function isGatewayPath(pathname: string): boolean {
   return pathname === '/_gateway' || pathname.startsWith('/_gateway/');

@@ -14,6 +14,8 @@ export type ForwardContext = {
   requestId: string;
   resolved: ResolvedTenant;
   auth: Authenticated;
+  /** An operator's request through the control API (`X-Gateway-Operator: 1`, after the client's are gone). */
+  operator?: boolean;
 };
 
 // How much of a request body is kept so it can be sent again to the next upstream (see ReplayableBody).
@@ -75,6 +77,7 @@ export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
             credentialHeader: auth.credential?.header ?? null,
             keepUpgrade: webSocket,
           });
+          if (fc.operator) headers.set('x-gateway-operator', '1');
         } else {
           headers.set('x-gateway-signature', signature);
         }

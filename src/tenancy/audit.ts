@@ -9,7 +9,7 @@ export type AuditEntry = {
   tenantId: string | null;
   resource: 'instance' | 'tenant' | 'domain' | 'key' | 'install_token';
   resourceId: string;
-  action: 'create' | 'update' | 'replace' | 'delete' | 'revoke' | 'rotate' | 'install' | 'reseal';
+  action: 'create' | 'update' | 'replace' | 'delete' | 'revoke' | 'rotate' | 'install' | 'reseal' | 'proxy';
   // API views only: they never hold a secret or a hash.
   before?: unknown;
   after?: unknown;
