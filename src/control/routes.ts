@@ -5,6 +5,7 @@ import { registerConfig } from './config';
 import { registerDocs } from './docs';
 import { registerDomains } from './domains';
 import { registerEvents } from './events';
+import { registerExplain } from './explain';
 import { registerHealth } from './health';
 import { registerInstances } from './instances';
 import { registerKeys } from './keys';
@@ -20,6 +21,7 @@ export function registerControlRoutes(app: OpenAPIHono<AppEnv>) {
   registerInstances(app);
   registerTenants(app);
   registerTenantProxy(app);
+  registerExplain(app);
   registerDomains(app);
   registerKeys(app);
   registerOperatorKeys(app);

@@ -9,6 +9,38 @@ export type Authenticated = { key: KeyEntry | null; credential: Credential | nul
 
 const ANONYMOUS: Authenticated = { key: null, credential: null };
 
+/** What a request to `path` asks of a key: the data plane and the explain endpoint read it alike. */
+export type AuthRequirement = {
+  mode: 'required' | 'optional' | 'none';
+  publicPath: boolean;
+  /** A request without a key passes anonymously (mode `optional`, or a public path). */
+  keyOptional: boolean;
+  /** The scope the path needs of a key (none is checked when the key is optional). */
+  scope: string;
+};
+
+export function authRequirement(snapshot: TenantSnapshot, method: string, path: string): AuthRequirement {
+  const { auth } = snapshot.record;
+  const publicPath = auth.mode !== 'none' && isPublicPath(path, auth.public_paths);
+  return {
+    mode: auth.mode,
+    publicPath,
+    keyOptional: auth.mode === 'optional' || publicPath,
+    scope: requiredScope(method, path, snapshot.routes),
+  };
+}
+
+/** A found key, held to the requirement: `401` when none was found or it expired, `403` without the scope. */
+export function checkKey(key: KeyEntry | undefined, need: AuthRequirement, now: number): KeyEntry {
+  if (!key || (key.expiresAt !== null && key.expiresAt <= now)) {
+    throw new ApiError('invalid_api_key', 'The API key is not valid for this tenant');
+  }
+  if (!need.keyOptional && !hasScope(key.scopes, need.scope)) {
+    throw new ApiError('insufficient_scope', `This request needs the scope ${need.scope}`);
+  }
+  return key;
+}
+
 /**
  * Key and scope for a proxied request. Mode `none` reads no key (the backend's own `Authorization` passes
  * through). A public path or mode `optional` lets a request without a key through anonymously, but a key
@@ -21,28 +53,18 @@ export async function authenticateRequest(
   headers: Headers,
   now: number,
 ): Promise<Authenticated> {
-  const { auth } = snapshot.record;
-  if (auth.mode === 'none') return ANONYMOUS;
-  const keyOptional = auth.mode === 'optional' || isPublicPath(path, auth.public_paths);
+  if (snapshot.record.auth.mode === 'none') return ANONYMOUS;
+  const need = authRequirement(snapshot, method, path);
   const credential = readCredential(headers);
   if (!credential) {
-    if (keyOptional) return ANONYMOUS;
+    if (need.keyOptional) return ANONYMOUS;
     throw new ApiError('missing_api_key', 'An API key is required (Authorization: Bearer … or X-API-Key)');
   }
   // A map lookup (on the secret once matched, else on its SHA-256): its time does not depend on how much of
   // the secret is right.
-  const key =
+  const found =
     snapshot.keysBySecret.get(credential.secret) ?? (await matchSecret(snapshot, credential.secret));
-  if (!key || (key.expiresAt !== null && key.expiresAt <= now)) {
-    throw new ApiError('invalid_api_key', 'The API key is not valid for this tenant');
-  }
-  if (!keyOptional) {
-    const needed = requiredScope(method, path, snapshot.routes);
-    if (!hasScope(key.scopes, needed)) {
-      throw new ApiError('insufficient_scope', `This request needs the scope ${needed}`);
-    }
-  }
-  return { key, credential };
+  return { key: checkKey(found, need, now), credential };
 }
 
 async function matchSecret(snapshot: TenantSnapshot, secret: string): Promise<KeyEntry | undefined> {

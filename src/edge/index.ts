@@ -2,5 +2,6 @@
 // the data plane. Control imports the edge only through this module (scripts/check-imports.ts holds it to
 // that); the explain endpoint and the operator proxy will decide and forward requests through it too.
 export { createTenantHostApp } from './app';
+export { type Explanation, explainRequest } from './explain';
 export { forwardAsOperator } from './operator-proxy';
 export { propagateChanges, tenantChanged } from './tenant-changed';

@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { newId } from '../core/crypto/ids';
-import { GateLedger, type GateState } from '../core/limits/gate-ledger';
+import { type CounterState, GateLedger, type GateState } from '../core/limits/gate-ledger';
+import type { CounterSpec } from '../core/limits/lease';
 import { now as clockNow, configureClock, runtimeTime, waitMs } from '../core/time/clock';
 import { connectDatabase } from '../db/client';
 import { type UsageFlush, writeUsageFlush } from '../db/usage';
@@ -51,6 +52,11 @@ export class TenantGate extends DurableObject<Bindings> {
       this.arm(now + waitMs('usageFlushDelay'));
     }
     return lease;
+  }
+
+  /** The counters' state now, spending nothing (the explain endpoint). */
+  peek(specs: CounterSpec[]): CounterState[] {
+    return this.ledger.peek(specs, clockNow());
   }
 
   /** For tests and operators: what this gate has done since it started. */

@@ -4,6 +4,7 @@
 // grant them again.
 import { mergeUsage, type UsageDelta } from '../usage/usage-counts';
 import {
+  type CounterSpec,
   cleanLimit,
   type Grant,
   LEASE_MAX_TTL_MS,
@@ -17,6 +18,15 @@ import { type WindowKind, windowEnd, windowMs, windowStart } from './windows';
 const USAGE_SEQ_KEEP_MS = 3_600_000;
 // A grant is at most this share of what the window has left (minimum 1).
 const GRANT_SHARE = 4;
+
+/** What {@link GateLedger.peek} tells of one counter. */
+export type CounterState = {
+  counter: string;
+  kind: WindowKind;
+  limit: number;
+  used: number;
+  resetMs: number;
+};
 
 type GrantRecord = { windowStart: number; windowEnd: number; expiresAt: number; tokens: number };
 
@@ -91,6 +101,25 @@ export class GateLedger {
       });
     }
     return { leaseId, version, grants };
+  }
+
+  /**
+   * Each counter's state now, spending nothing (the explain endpoint): `used` counts what the gate has
+   * handed out in the current window (tokens still unspent in isolates' wallets included).
+   */
+  peek(specs: readonly CounterSpec[], nowMs: number): CounterState[] {
+    return specs.map((spec) => {
+      const counter = this.state.counters[spec.id];
+      const start = windowStart(spec.kind, nowMs);
+      const used = counter && counter.kind === spec.kind && counter.windowStart === start ? counter.used : 0;
+      return {
+        counter: spec.id,
+        kind: spec.kind,
+        limit: spec.limit,
+        used: Math.min(used, spec.limit),
+        resetMs: windowEnd(spec.kind, nowMs) - nowMs,
+      };
+    });
   }
 
   drainUsage(): UsageDelta {
