@@ -3,7 +3,7 @@
 // `instance1` and active tenant `demo` with a key, the bridge, the worker's vars, and the banner.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
@@ -31,6 +31,7 @@ const VAR_NAMES = [
 
 type DevSecrets = { adminApiKey: string; sealingKey: string; pgPassword: string; demoKey: string };
 
+/** Made once per folder, then kept: two local gateways started at once (the tests do) agree on them. */
 async function loadSecrets(): Promise<DevSecrets> {
   const file = path.join(dataDir, 'secrets.json');
   const saved: Partial<DevSecrets> = existsSync(file) ? JSON.parse(await readFile(file, 'utf8')) : {};
@@ -40,7 +41,19 @@ async function loadSecrets(): Promise<DevSecrets> {
     pgPassword: saved.pgPassword ?? randomBytes(16).toString('hex'),
     demoKey: saved.demoKey ?? generateSecret('gw_', 40),
   };
-  await writeFile(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  if (Object.keys(saved).length === Object.keys(secrets).length) return secrets;
+  // A temporary file linked into place: only the first of two racing starts makes the file, the other reads it.
+  const temporary = `${file}.${process.pid}`;
+  await writeFile(temporary, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  try {
+    if (existsSync(file)) await rename(temporary, file);
+    else await link(temporary, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return loadSecrets();
+  } finally {
+    await rm(temporary, { force: true });
+  }
   return secrets;
 }
 

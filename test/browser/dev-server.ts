@@ -69,7 +69,12 @@ function stopGroup(child: ChildProcess): Promise<void> {
 
 /** `npm run dev` (`script` dev.ts) or `npm start` (start.ts), with PORT, ADMIN_API_KEY and DATABASE_URL set. */
 export async function startDevServer(
-  opts: { script?: 'dev.ts' | 'start.ts'; databaseUrl?: string } = {},
+  opts: {
+    script?: 'dev.ts' | 'start.ts';
+    databaseUrl?: string;
+    /** Use the admin key kept in .data/secrets.json, as a user who sets none does. */
+    savedAdminKey?: boolean;
+  } = {},
 ): Promise<DevServer> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const cleanup = async () => {
@@ -78,7 +83,10 @@ export async function startDevServer(
   try {
     const databaseUrl = opts.databaseUrl ?? inject('browserDatabaseUrl');
     const port = await freePort();
-    const adminApiKey = `browser_admin_${randomBytes(16).toString('hex')}`;
+    const given = opts.savedAdminKey ? undefined : `browser_admin_${randomBytes(16).toString('hex')}`;
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl };
+    if (given) env.ADMIN_API_KEY = given;
+    else delete env.ADMIN_API_KEY;
     const child = spawn(
       process.execPath,
       [path.join(root, 'node_modules/tsx/dist/cli.mjs'), `scripts/${opts.script ?? 'dev.ts'}`],
@@ -86,12 +94,13 @@ export async function startDevServer(
         cwd: root,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, PORT: String(port), ADMIN_API_KEY: adminApiKey, DATABASE_URL: databaseUrl },
+        env,
       },
     );
     cleanups.push(() => stopGroup(child));
     const output: string[] = [];
     await waitForOutput(child, 'Ctrl-C stops everything.', output);
+    const adminApiKey = /admin key\s+(\S+)/.exec(output.join(''))?.[1] ?? '';
     const demoKey = /Host: demo\.instance1\.localhost' -H 'Authorization: Bearer (\S+)'/.exec(
       output.join(''),
     )?.[1];
