@@ -1,6 +1,5 @@
 // The bench's view of the shared workerd runner (scripts/lib/bundle.ts, scripts/lib/workerd.ts): every
 // workerd process it starts is registered with the harness's cleanup, so none outlives a run.
-import type { Bundle } from '../scripts/lib/bundle';
 import * as shared from '../scripts/lib/workerd';
 import { onCleanup } from './cleanup';
 

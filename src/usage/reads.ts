@@ -23,6 +23,8 @@ function toCounts(row: Omit<CounterRow, 'tenantId'>): UsageCounts {
     status_3xx: row.status3xx,
     status_4xx: row.status4xx,
     status_5xx: row.status5xx,
+    backend_4xx: row.backend4xx,
+    backend_5xx: row.backend5xx,
     bytes_in: row.bytesIn,
     bytes_out: row.bytesOut,
   };

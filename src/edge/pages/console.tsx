@@ -1,18 +1,23 @@
-import { and, desc, eq, gte } from 'drizzle-orm';
+// The console's overview: the tenant, its limits, a chart of its usage by outcome, its keys with their own
+// usage, its custom domains and the new-key form. Every write is a form post to the routes of keys.tsx,
+// key-edit.tsx and domains.tsx, which go through src/tenancy/.
+import { and, desc, eq, gte, sql } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { now as clockNow } from '../../core/time/clock';
-import { fillDays, lastDays } from '../../core/usage/usage-chart';
-import { apiKeys, tenants, usageDaily } from '../../db/schema';
+import { chartDay, fillDays, fromFirstTraffic, lastDays } from '../../core/usage/usage-chart';
+import { apiKeys, tenants, usageDaily, usageKeyDaily } from '../../db/schema';
 import { selectTenantViews } from '../../db/tenants';
 import { useDatabase } from '../../request-database';
 import { toTenantJson } from '../../tenancy/tenant-schemas';
+import { DomainsSection, tenantDomains } from './domains';
 import { type PageEnv, tenantOf } from './env';
-import { KeyList, NewKeyForm } from './keys';
+import { filterKeys, KeyFilter, KeyList } from './key-list';
+import { NewKeyForm } from './keys';
+import { UsageChart } from './kit';
 import { Layout } from './layout';
 import { ConsoleNav } from './nav';
 import { loadSession } from './session';
 import { SignInPage } from './sign-in';
-import { UsageChart } from './usage-chart';
 
 const USAGE_DAYS = 30;
 const KEYS_SHOWN = 200;
@@ -25,7 +30,7 @@ async function loadOverview(c: Context<PageEnv>) {
   const tenantId = tenantOf(c).id;
   const db = await useDatabase(c);
   const dates = lastDays(clockNow(), USAGE_DAYS);
-  const [[view], keys, usage] = await Promise.all([
+  const [[view], keys, usage, perKey, domainRows] = await Promise.all([
     selectTenantViews(db).where(eq(tenants.id, tenantId)),
     db
       .select()
@@ -34,16 +39,37 @@ async function loadOverview(c: Context<PageEnv>) {
       .orderBy(desc(apiKeys.createdAt))
       .limit(KEYS_SHOWN),
     db
-      .select({
-        date: usageDaily.date,
-        requests: usageDaily.requests,
-        allowed: usageDaily.allowed,
-        rate_limited: usageDaily.rateLimited,
-      })
+      .select()
       .from(usageDaily)
       .where(and(eq(usageDaily.tenantId, tenantId), gte(usageDaily.date, dates[0]))),
+    db
+      .select({ keyId: usageKeyDaily.keyId, requests: sql<number>`sum(${usageKeyDaily.requests})::float8` })
+      .from(usageKeyDaily)
+      .where(and(eq(usageKeyDaily.tenantId, tenantId), gte(usageKeyDaily.date, dates[0])))
+      .groupBy(usageKeyDaily.keyId),
+    tenantDomains(c),
   ]);
-  return { tenant: toTenantJson(view), keys, days: fillDays(dates, usage) };
+  const rows = usage.map((r) =>
+    chartDay(r.date, {
+      requests: r.requests,
+      rate_limited: r.rateLimited,
+      quota_exceeded: r.quotaExceeded,
+      unauthorized: r.unauthorized,
+      status_2xx: r.status2xx,
+      status_3xx: r.status3xx,
+      status_4xx: r.status4xx,
+      status_5xx: r.status5xx,
+      backend_4xx: r.backend4xx,
+      backend_5xx: r.backend5xx,
+    }),
+  );
+  return {
+    tenant: toTenantJson(view),
+    keys,
+    requests: new Map(perKey.map((k) => [k.keyId, Number(k.requests)])),
+    days: fromFirstTraffic(fillDays(dates, rows)),
+    domains: domainRows,
+  };
 }
 
 export function registerConsole(app: Hono<PageEnv>) {
@@ -54,7 +80,9 @@ export function registerConsole(app: Hono<PageEnv>) {
     if (tenantOf(c).status === 'pending') return c.redirect('/_gateway/install', 302);
     const session = c.get('session');
     if (!session) return c.html(<SignInPage c={c} />);
-    const { tenant, keys, days } = await loadOverview(c);
+    const { tenant, keys, requests, days, domains } = await loadOverview(c);
+    const q = c.req.query('q') ?? '';
+    const shownKeys = filterKeys(keys, q);
     const nonce = c.get('secureHeadersNonce') ?? '';
     return c.html(
       <Layout title="Console" nonce={nonce} tenantName={tenant.name} nav={<ConsoleNav c={c} />}>
@@ -78,12 +106,6 @@ export function registerConsole(app: Hono<PageEnv>) {
             <dd>{tenant.instance ?? '—'}</dd>
             <dt>Placed on</dt>
             <dd>{tenant.instances.join(', ') || '—'}</dd>
-            {tenant.domains.length > 0 ? (
-              <>
-                <dt>Custom domains</dt>
-                <dd>{tenant.domains.join(', ')}</dd>
-              </>
-            ) : null}
           </dl>
         </section>
         <section id="limits">
@@ -110,17 +132,24 @@ export function registerConsole(app: Hono<PageEnv>) {
           </dl>
         </section>
         <section id="usage">
-          <h2>Usage, last {USAGE_DAYS} days</h2>
+          <h2>Usage, {days.length === USAGE_DAYS ? `last ${USAGE_DAYS} days` : `since ${days[0]?.date}`}</h2>
           <UsageChart days={days} />
         </section>
         <section id="keys">
           <h2>API keys</h2>
-          <KeyList keys={keys} csrf={session.csrf} />
+          {keys.length > 5 || q ? <KeyFilter q={q} shown={shownKeys.length} total={keys.length} /> : null}
+          <KeyList keys={shownKeys} requests={requests} csrf={session.csrf} />
         </section>
         <section id="new-key">
           <h2>New key</h2>
           <NewKeyForm csrf={session.csrf} />
         </section>
+        <DomainsSection
+          domains={domains}
+          home={tenant.instance}
+          placements={tenant.instances}
+          csrf={session.csrf}
+        />
       </Layout>,
     );
   });

@@ -11,8 +11,10 @@ import { databaseScope } from '../../request-database';
 import { isJsonRequest } from './body';
 import { registerConsole } from './console';
 import { csrfRejected, sameOrigin } from './csrf';
+import { registerDomains } from './domains';
 import { type PageEnv, tenantOf } from './env';
 import { installPage, registerInstall } from './install';
+import { registerKeyEdit } from './key-edit';
 import { registerKeys } from './keys';
 import { Layout } from './layout';
 import { registerSignIn } from './sign-in';
@@ -62,6 +64,8 @@ const pageFrame = every(
     contentSecurityPolicy: {
       defaultSrc: ["'none'"],
       styleSrc: [NONCE],
+      // The copy button's script only (kit.tsx): the pages work without it.
+      scriptSrc: [NONCE],
       imgSrc: ["'self'", 'data:'],
       formAction: ["'self'"],
       frameAncestors: ["'none'"],
@@ -91,6 +95,8 @@ export function createGatewayPages() {
   registerSignIn(pages);
   registerConsole(pages);
   registerKeys(pages);
+  registerKeyEdit(pages);
+  registerDomains(pages);
 
   // Last: every other gateway path and method, so that it gets this app's error page.
   pages.all('*', () => {
