@@ -213,6 +213,7 @@ export async function announce(setup: LocalSetup, how: string) {
 Tenant gateway is running (${how}).
 
   control API   http://${controlHost}:${port}   (Host: ${controlHost})
+  dashboard     http://${controlHost}:${port}/   (sign in with the admin key)
   admin key     ${adminApiKey}
   demo tenant   http://demo.instance1.localhost:${port}   → demo upstream ${setup.upstreamUrl}
 

@@ -2,4 +2,7 @@
 // the data plane. Control imports the edge only through this module (scripts/check-imports.ts holds it to
 // that); the explain endpoint and the operator proxy will decide and forward requests through it too.
 export { createTenantHostApp } from './app';
+// The page kit the operator dashboard shares with the tenant console: headers, shell, chart, copy button.
+export { CopyButton, PageShell, Sparkline, UsageChart } from './pages/kit';
+export { pageHeaders } from './pages/pages';
 export { propagateChanges, tenantChanged } from './tenant-changed';

@@ -1,6 +1,7 @@
 // The usage reads of the control API (DESIGN.md "Usage"): a tenant's days from usage_daily, one key's from
 // usage_key_daily, every day of the range present (zero when nothing was counted), with the range's totals.
-import { and, asc, between, eq } from 'drizzle-orm';
+import { and, asc, between, eq, gte } from 'drizzle-orm';
+import { chartDay, fillDays, fromFirstTraffic, lastDays } from '../core/usage/usage-chart';
 import { addUsage, emptyUsage, type UsageCounts } from '../core/usage/usage-counts';
 import type { Database } from '../db/client';
 import { usageDaily, usageKeyDaily } from '../db/schema';
@@ -68,4 +69,22 @@ export async function keyUsage(db: Database, tenantId: string, keyId: string, ra
     )
     .orderBy(asc(usageKeyDaily.date));
   return report(rows, range);
+}
+
+/**
+ * A tenant's last `days` days for the usage charts of the console and the dashboard: each day's requests split
+ * by outcome (core/usage/usage-chart), from the first day with traffic on.
+ */
+export async function tenantChartDays(db: Database, tenantId: string, now: number, days = 30) {
+  const dates = lastDays(now, days);
+  const rows = await db
+    .select()
+    .from(usageDaily)
+    .where(and(eq(usageDaily.tenantId, tenantId), gte(usageDaily.date, dates[0])));
+  return fromFirstTraffic(
+    fillDays(
+      dates,
+      rows.map((row) => chartDay(row.date, toCounts(row))),
+    ),
+  );
 }

@@ -4,11 +4,12 @@
 import { and, desc, eq, gte, sql } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { now as clockNow } from '../../core/time/clock';
-import { chartDay, fillDays, fromFirstTraffic, lastDays } from '../../core/usage/usage-chart';
-import { apiKeys, tenants, usageDaily, usageKeyDaily } from '../../db/schema';
+import { lastDays } from '../../core/usage/usage-chart';
+import { apiKeys, tenants, usageKeyDaily } from '../../db/schema';
 import { selectTenantViews } from '../../db/tenants';
 import { useDatabase } from '../../request-database';
 import { toTenantJson } from '../../tenancy/tenant-schemas';
+import { tenantChartDays } from '../../usage/reads';
 import { DomainsSection, tenantDomains } from './domains';
 import { type PageEnv, tenantOf } from './env';
 import { filterKeys, KeyFilter, KeyList } from './key-list';
@@ -30,7 +31,7 @@ async function loadOverview(c: Context<PageEnv>) {
   const tenantId = tenantOf(c).id;
   const db = await useDatabase(c);
   const dates = lastDays(clockNow(), USAGE_DAYS);
-  const [[view], keys, usage, perKey, domainRows] = await Promise.all([
+  const [[view], keys, days, perKey, domainRows] = await Promise.all([
     selectTenantViews(db).where(eq(tenants.id, tenantId)),
     db
       .select()
@@ -38,10 +39,7 @@ async function loadOverview(c: Context<PageEnv>) {
       .where(eq(apiKeys.tenantId, tenantId))
       .orderBy(desc(apiKeys.createdAt))
       .limit(KEYS_SHOWN),
-    db
-      .select()
-      .from(usageDaily)
-      .where(and(eq(usageDaily.tenantId, tenantId), gte(usageDaily.date, dates[0]))),
+    tenantChartDays(db, tenantId, clockNow(), USAGE_DAYS),
     db
       .select({ keyId: usageKeyDaily.keyId, requests: sql<number>`sum(${usageKeyDaily.requests})::float8` })
       .from(usageKeyDaily)
@@ -49,25 +47,11 @@ async function loadOverview(c: Context<PageEnv>) {
       .groupBy(usageKeyDaily.keyId),
     tenantDomains(c),
   ]);
-  const rows = usage.map((r) =>
-    chartDay(r.date, {
-      requests: r.requests,
-      rate_limited: r.rateLimited,
-      quota_exceeded: r.quotaExceeded,
-      unauthorized: r.unauthorized,
-      status_2xx: r.status2xx,
-      status_3xx: r.status3xx,
-      status_4xx: r.status4xx,
-      status_5xx: r.status5xx,
-      backend_4xx: r.backend4xx,
-      backend_5xx: r.backend5xx,
-    }),
-  );
   return {
     tenant: toTenantJson(view),
     keys,
     requests: new Map(perKey.map((k) => [k.keyId, Number(k.requests)])),
-    days: fromFirstTraffic(fillDays(dates, rows)),
+    days,
     domains: domainRows,
   };
 }

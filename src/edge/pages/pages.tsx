@@ -53,8 +53,11 @@ function renderPageError(raw: unknown, c: Context<PageEnv>): Response | Promise<
   return c.html(<ErrorPage c={c} error={err} />, err.status);
 }
 
-/** What every page carries (its headers, a database connection closed after it), whatever asked for it. */
-const pageFrame = every(
+/**
+ * The headers of every HTML page of the gateway's, the console's and the operator dashboard's alike: the CSP
+ * (nothing but this response's own inline style and script), no framing, no referrer, no caching.
+ */
+export const pageHeaders = every(
   async (c, next) => {
     await next();
     c.header('x-request-id', c.get('requestId'));
@@ -74,8 +77,10 @@ const pageFrame = every(
     xFrameOptions: 'DENY',
     referrerPolicy: 'no-referrer',
   }),
-  databaseScope(),
 );
+
+/** What every page carries (its headers, a database connection closed after it), whatever asked for it. */
+const pageFrame = every(pageHeaders, databaseScope());
 
 /** The `/_gateway/*` routes, for the tenant the host resolved to. */
 export function createGatewayPages() {
