@@ -1,6 +1,6 @@
 // npm run config:apply -- file.yaml [--dry-run] [--prune]
 // Sends a configuration file to a running gateway (PUT /v1/config) and prints what changed as a table.
-// GATEWAY_URL (default http://localhost:PORT, where PORT is the environment's, else the port the running
+// GATEWAY_URL (default http://127.0.0.1:PORT, where PORT is the environment's, else the port the running
 // `npm run dev` or `npm start` wrote to .data/listen.json, else 8787), CONTROL_HOST (sent as Host; default
 // the running gateway's, control.localhost when GATEWAY_URL is local, else GATEWAY_URL's own host),
 // ADMIN_API_KEY (default: the one `npm run dev` keeps in .data/secrets.json). Prints the URL it used. Exits 1
@@ -94,7 +94,8 @@ async function main() {
 
   const listen = await localListen();
   const port = process.env.PORT ?? listen.port ?? 8787;
-  const base = new URL(process.env.GATEWAY_URL ?? `http://localhost:${port}`);
+  // 127.0.0.1, where the local gateway listens: `localhost` may first resolve to ::1, where another server may be.
+  const base = new URL(process.env.GATEWAY_URL ?? `http://127.0.0.1:${port}`);
   const local = base.hostname === 'localhost' || base.hostname === '127.0.0.1';
   const host = process.env.CONTROL_HOST ?? (local ? (listen.control_host ?? 'control.localhost') : base.host);
   const url = new URL('/v1/config', base);

@@ -1,8 +1,9 @@
 // The README's walkthrough, run as a reader runs it (issue 19): every fenced block marked `sh walkthrough`, in
 // the README's order, in one bash session, against `npm run dev` on a fresh database; a `yaml file=NAME`
 // block is saved as NAME first, as the README asks the reader to. Two things differ from a reader's terminal,
-// both because the machine is shared: the dev server listens on a free port (`localhost:8787` in the blocks
-// is rewritten to it, and PORT is exported, as a reader with another PORT would), and the blocks run in a
+// both because the machine is shared: the dev server listens on a free port of 127.0.0.1 (`localhost:8787` in
+// the blocks is rewritten to `127.0.0.1:` that port, since `localhost` may resolve to ::1 first, where another
+// server may hold the same port; and PORT is exported, as a reader with another PORT would), and the blocks run in a
 // temporary folder that links the checkout's files, so `gateway.yaml` and `exported.yaml` land there.
 // `curl` fails the run on any status ≥ 400 (`--fail-with-body`): a walkthrough step that is refused fails.
 import { spawn } from 'node:child_process';
@@ -85,7 +86,7 @@ test('every walkthrough block of the README runs, in order, on a fresh database'
       continue;
     }
     script.push(`echo "::README line ${block.line}::" >&2`);
-    script.push(block.text.replaceAll('localhost:8787', `localhost:${dev.port}`));
+    script.push(block.text.replaceAll('localhost:8787', `127.0.0.1:${dev.port}`));
   }
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(dev.port) };
   delete env.ADMIN_API_KEY;

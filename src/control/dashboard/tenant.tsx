@@ -20,6 +20,16 @@ import { type DashboardEnv, dashboardOf, requireWriter } from './session';
 
 const limitText = (n: number | null | undefined) => (n == null ? 'unlimited' : n.toLocaleString('en'));
 
+/** A tenant URL as this gateway serves it: locally (`*.localhost`) over this request's scheme and port. */
+function asServed(c: Context<DashboardEnv>, url: string): string {
+  const target = new URL(url);
+  if (target.hostname !== 'localhost' && !target.hostname.endsWith('.localhost')) return url;
+  const here = new URL(c.req.url);
+  target.protocol = here.protocol;
+  target.port = here.port;
+  return target.toString().replace(/\/$/, '');
+}
+
 async function tenantNamed(c: Context<DashboardEnv>, ref: string) {
   const db = await useDatabase(c);
   const [view] = await selectTenantViews(db).where(or(eq(tenants.slug, ref), eq(tenants.id, ref)));
@@ -55,7 +65,8 @@ async function TenantPage(
 ) {
   const { tenant, keys, domainRows, days, eventRows, auditRows } = await loadTenant(c, ref);
   const { csrf, operator } = dashboardOf(c);
-  const home = installUrl(c.env, tenant.slug, tenant.instance)?.replace(/\/_gateway\/install$/, '');
+  const install = installUrl(c.env, tenant.slug, tenant.instance);
+  const home = install ? asServed(c, install).replace(/\/_gateway\/install$/, '') : null;
   const action = (path: string) => `/dashboard/tenants/${tenant.slug}/${path}`;
   return c.html(
     <DashboardLayout c={c} title={tenant.name}>
@@ -149,7 +160,10 @@ async function TenantPage(
       </section>
       <section id="keys">
         <h2>Keys</h2>
-        <div class="table">
+        {keys.length === 0 ? (
+          <p class="muted">None yet (the tenant's admin key is made at install).</p>
+        ) : null}
+        <div class="table" hidden={keys.length === 0}>
           <table class="cards">
             <thead>
               <tr>
@@ -215,9 +229,7 @@ export function registerTenantPage(app: Hono<DashboardEnv>) {
     const { token } = await reissueInstallToken(await useDatabase(c), auditorOf(c), view.tenant.id);
     tenantChanged(c, view.tenant.id);
     // The token is in this answer only (no redirect that would need to carry it).
-    return TenantPage(c, view.tenant.slug, {
-      token: token.token,
-      url: installUrl(c.env, view.tenant.slug, view.instance),
-    });
+    const url = installUrl(c.env, view.tenant.slug, view.instance);
+    return TenantPage(c, view.tenant.slug, { token: token.token, url: url ? asServed(c, url) : null });
   });
 }

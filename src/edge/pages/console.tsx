@@ -1,7 +1,7 @@
 // The console's overview: the tenant, its limits, a chart of its usage by outcome, its keys with their own
 // usage, its custom domains and the new-key form. Every write is a form post to the routes of keys.tsx,
 // key-edit.tsx and domains.tsx, which go through src/tenancy/.
-import { and, desc, eq, gte, sql } from 'drizzle-orm';
+import { desc, eq, sql } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { now as clockNow } from '../../core/time/clock';
 import { lastDays } from '../../core/usage/usage-chart';
@@ -40,17 +40,22 @@ async function loadOverview(c: Context<PageEnv>) {
       .orderBy(desc(apiKeys.createdAt))
       .limit(KEYS_SHOWN),
     tenantChartDays(db, tenantId, clockNow(), USAGE_DAYS),
+    // Requests of the last 30 days, and the last day with any (the data plane never writes last_used_at).
     db
-      .select({ keyId: usageKeyDaily.keyId, requests: sql<number>`sum(${usageKeyDaily.requests})::float8` })
+      .select({
+        keyId: usageKeyDaily.keyId,
+        requests: sql<number>`(sum(${usageKeyDaily.requests}) filter (where ${usageKeyDaily.date} >= ${dates[0]}))::float8`,
+        lastDay: sql<string>`max(${usageKeyDaily.date}) filter (where ${usageKeyDaily.requests} > 0)`,
+      })
       .from(usageKeyDaily)
-      .where(and(eq(usageKeyDaily.tenantId, tenantId), gte(usageKeyDaily.date, dates[0])))
+      .where(eq(usageKeyDaily.tenantId, tenantId))
       .groupBy(usageKeyDaily.keyId),
     tenantDomains(c),
   ]);
   return {
     tenant: toTenantJson(view),
     keys,
-    requests: new Map(perKey.map((k) => [k.keyId, Number(k.requests)])),
+    usage: new Map(perKey.map((k) => [k.keyId, { requests: Number(k.requests ?? 0), lastDay: k.lastDay }])),
     days,
     domains: domainRows,
   };
@@ -64,7 +69,7 @@ export function registerConsole(app: Hono<PageEnv>) {
     if (tenantOf(c).status === 'pending') return c.redirect('/_gateway/install', 302);
     const session = c.get('session');
     if (!session) return c.html(<SignInPage c={c} />);
-    const { tenant, keys, requests, days, domains } = await loadOverview(c);
+    const { tenant, keys, usage, days, domains } = await loadOverview(c);
     const q = c.req.query('q') ?? '';
     const shownKeys = filterKeys(keys, q);
     const nonce = c.get('secureHeadersNonce') ?? '';
@@ -122,7 +127,7 @@ export function registerConsole(app: Hono<PageEnv>) {
         <section id="keys">
           <h2>API keys</h2>
           {keys.length > 5 || q ? <KeyFilter q={q} shown={shownKeys.length} total={keys.length} /> : null}
-          <KeyList keys={shownKeys} requests={requests} csrf={session.csrf} />
+          <KeyList keys={shownKeys} usage={usage} csrf={session.csrf} />
         </section>
         <section id="new-key">
           <h2>New key</h2>

@@ -52,7 +52,19 @@ export function KeyFilter(props: { q: string; shown: number; total: number }) {
   );
 }
 
-export function KeyList(props: { keys: KeyRow[]; requests: Map<string, number>; csrf: string }) {
+export type KeyUsage = { requests: number; lastDay: string | null };
+
+/**
+ * When a key was last used: its last call of the control API (`last_used_at`, to the minute) or its last day
+ * of data-plane traffic (usage_key_daily, to the UTC day), whichever is later.
+ */
+export function lastUsed(key: KeyRow, usage: KeyUsage | undefined): string {
+  const day = usage?.lastDay ?? null;
+  if (day && (!key.lastUsedAt || key.lastUsedAt.toISOString().slice(0, 10) < day)) return `${day} (UTC day)`;
+  return fmt(key.lastUsedAt);
+}
+
+export function KeyList(props: { keys: KeyRow[]; usage: Map<string, KeyUsage>; csrf: string }) {
   if (props.keys.length === 0) return <p class="muted">No keys.</p>;
   return (
     <div class="table">
@@ -87,10 +99,10 @@ export function KeyList(props: { keys: KeyRow[]; requests: Map<string, number>; 
                   {fmt(key.expiresAt)}
                 </td>
                 <td data-label="Requests, 30 d" class="num" data-requests>
-                  {plain.format(props.requests.get(key.id) ?? 0)}
+                  {plain.format(props.usage.get(key.id)?.requests ?? 0)}
                 </td>
                 <td data-label="Last used" class="when">
-                  {fmt(key.lastUsedAt)}
+                  {lastUsed(key, props.usage.get(key.id))}
                 </td>
                 <td data-label="State">
                   <span class={`badge ${state}`}>{state}</span>

@@ -23,6 +23,8 @@ export function PageShell(props: {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex" />
+        {/* No /favicon.ico request: on a tenant host it would be forwarded, and counted, as the tenant's traffic. */}
+        <link rel="icon" href="data:," />
         <title>{props.title}</title>
         <style nonce={props.nonce}>{raw(PAGE_CSS)}</style>
       </head>
@@ -104,6 +106,7 @@ export function UsageChart(props: { days: UsageDay[]; id?: string }) {
           <span>{l}</span>
         ))}
       </div>
+      {props.days.every((d) => d.requests === 0) ? <p class="muted">No traffic in these days yet.</p> : null}
       <figcaption class="legend">
         {shown.map((s) => (
           <span>

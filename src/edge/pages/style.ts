@@ -7,6 +7,7 @@ export const PAGE_CSS = `
 @media (prefers-color-scheme:dark){:root{--fg:#e6e9ed;--muted:#9aa4ae;--bg:#111418;--card:#1a1f25;
 --line:#2d343c;--accent:#6d9bff;--ok:#4ac26b;--bad:#ff7b72;--warn:#d4a72c}}
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;
 padding:.75rem 1rem;border-bottom:1px solid var(--line);background:var(--card)}
@@ -48,12 +49,15 @@ th,td{text-align:left;padding:.45rem .4rem;border-bottom:1px solid var(--line);v
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em;overflow-wrap:anywhere}
 td.when{white-space:nowrap}
+@media (min-width:721px){td[data-label=Key] code{white-space:nowrap}}
 @media (max-width:720px){
 table.cards thead{display:none}
 table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
 table.cards tr{border:1px solid var(--line);border-radius:6px;margin:0 0 .75rem;padding:.25rem .5rem}
-table.cards td{border:0;padding:.2rem 0;display:grid;grid-template-columns:7rem minmax(0,1fr);gap:.5rem;text-align:left}
-table.cards td::before{content:attr(data-label);color:var(--muted)}
+table.cards td{border:0;padding:.2rem 0;display:flex;flex-wrap:wrap;align-items:baseline;gap:.25rem .5rem;
+text-align:left;overflow-wrap:anywhere}
+table.cards td::before{content:attr(data-label);color:var(--muted);flex:0 0 7rem}
+table.cards td[data-label=""]::before{display:none}
 table.cards td.when{white-space:normal}
 }
 figure{margin:0}
