@@ -28,7 +28,10 @@ function usage(message: string): never {
 /** Where the local gateway of this folder listens, as `npm run dev` and `npm start` leave it in .data/. */
 async function localListen(): Promise<{ port?: number; control_host?: string }> {
   try {
-    return JSON.parse(await readFile(path.join(process.cwd(), '.data', 'listen.json'), 'utf8'));
+    const listen = JSON.parse(await readFile(path.join(process.cwd(), '.data', 'listen.json'), 'utf8'));
+    // Left by a gateway that is gone (killed without its exit handler): not where to send the file.
+    process.kill(listen.pid, 0);
+    return listen;
   } catch {
     return {};
   }

