@@ -182,6 +182,9 @@ export default defineConfig({
           include: ['test/browser/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/setup/browser-database.ts'],
+          // Each file starts a local gateway and Chromium: one at a time, so two never race for ports or
+          // starve each other of the machine's two cores.
+          fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 240_000,
         },

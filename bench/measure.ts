@@ -2,7 +2,7 @@
 // alike), and the median of each figure over the rounds.
 import { type BenchDatabase, transactionCount } from './database';
 import { type LoadResult, runLoad, type Target } from './load';
-import { processCpuMicros } from './process-cpu';
+import { processCpuMicros } from '../scripts/lib/process-cpu';
 
 export type Scenario = {
   name: string;

@@ -1,8 +1,10 @@
 // npm run config:apply -- file.yaml [--dry-run] [--prune]
 // Sends a configuration file to a running gateway (PUT /v1/config) and prints what changed as a table.
-// GATEWAY_URL (default http://localhost:8787), CONTROL_HOST (sent as Host; default control.localhost when
-// GATEWAY_URL is local, else GATEWAY_URL's own host), ADMIN_API_KEY (default: the one `npm run dev` keeps in
-// .data/secrets.json). Exits 1 when the gateway refuses the file, 2 on wrong usage.
+// GATEWAY_URL (default http://127.0.0.1:PORT, where PORT is the environment's, else the port the running
+// `npm run dev` or `npm start` wrote to .data/listen.json, else 8787), CONTROL_HOST (sent as Host; default
+// the running gateway's, control.localhost when GATEWAY_URL is local, else GATEWAY_URL's own host),
+// ADMIN_API_KEY (default: the one `npm run dev` keeps in .data/secrets.json). Prints the URL it used. Exits 1
+// when the gateway refuses the file, 2 on wrong usage.
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -21,6 +23,18 @@ const SECRET_FIELDS = ['signing_secret', 'secret', 'install_token', 'install_url
 function usage(message: string): never {
   console.error(`${message}\nusage: npm run config:apply -- <file.yaml|file.json> [--dry-run] [--prune]`);
   process.exit(2);
+}
+
+/** Where the local gateway of this folder listens, as `npm run dev` and `npm start` leave it in .data/. */
+async function localListen(): Promise<{ port?: number; control_host?: string }> {
+  try {
+    const listen = JSON.parse(await readFile(path.join(process.cwd(), '.data', 'listen.json'), 'utf8'));
+    // Left by a gateway that is gone (killed without its exit handler): not where to send the file.
+    process.kill(listen.pid, 0);
+    return listen;
+  } catch {
+    return {};
+  }
 }
 
 async function adminKey(): Promise<string> {
@@ -81,13 +95,17 @@ async function main() {
   );
   const contentType = /\.json$/i.test(file) ? 'application/json' : 'application/yaml';
 
-  const base = new URL(process.env.GATEWAY_URL ?? 'http://localhost:8787');
+  const listen = await localListen();
+  const port = process.env.PORT ?? listen.port ?? 8787;
+  // 127.0.0.1, where the local gateway listens: `localhost` may first resolve to ::1, where another server may be.
+  const base = new URL(process.env.GATEWAY_URL ?? `http://127.0.0.1:${port}`);
   const local = base.hostname === 'localhost' || base.hostname === '127.0.0.1';
-  const host = process.env.CONTROL_HOST ?? (local ? 'control.localhost' : base.host);
+  const host = process.env.CONTROL_HOST ?? (local ? (listen.control_host ?? 'control.localhost') : base.host);
   const url = new URL('/v1/config', base);
   if (args.includes('--dry-run')) url.searchParams.set('dry_run', 'true');
   if (args.includes('--prune')) url.searchParams.set('prune', 'true');
 
+  console.log(`PUT ${url} (Host: ${host})`);
   const res = await put(url, host, await adminKey(), contentType, body);
   let answer: Answer;
   try {

@@ -6,6 +6,7 @@ import type { AppEnv } from '../env';
 import { ApiError, errorResponse, renderError, validationDetails } from '../errors';
 import { frontDoor } from '../front-door';
 import { databaseScope } from '../request-database';
+import { registerDashboard } from './dashboard';
 import { registerControlRoutes } from './routes';
 
 export function createControlApp() {
@@ -30,6 +31,7 @@ export function createControlApp() {
   app.use(propagateChanges());
 
   registerControlRoutes(app);
+  registerDashboard(app);
 
   app.notFound((c) => {
     const requestId = c.get('requestId') ?? '-';

@@ -24,6 +24,8 @@ const counters = {
   status_3xx: z.number().int(),
   status_4xx: z.number().int(),
   status_5xx: z.number().int(),
+  backend_4xx: z.number().int(),
+  backend_5xx: z.number().int(),
   bytes_in: z.number().int(),
   bytes_out: z.number().int(),
 };

@@ -164,6 +164,8 @@ const usageCounters = () => ({
   status3xx: bigint('status_3xx', { mode: 'number' }).notNull().default(0),
   status4xx: bigint('status_4xx', { mode: 'number' }).notNull().default(0),
   status5xx: bigint('status_5xx', { mode: 'number' }).notNull().default(0),
+  backend4xx: bigint('backend_4xx', { mode: 'number' }).notNull().default(0),
+  backend5xx: bigint('backend_5xx', { mode: 'number' }).notNull().default(0),
   bytesIn: counter(),
   bytesOut: counter(),
 });

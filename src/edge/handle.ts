@@ -87,7 +87,10 @@ export async function handleTenantRequest(
 
 /** Counts the answer; bytes out from Content-Length, or counted as the body streams when it has none. */
 function meterResponse(response: Response, bytesIn: number, count: (c: Partial<UsageCounts>) => void) {
-  const counts = { ...requestUsage(response.status, { admitted: true }), bytes_in: bytesIn };
+  const counts = {
+    ...requestUsage(response.status, { admitted: true, fromBackend: true }),
+    bytes_in: bytesIn,
+  };
   const length = response.headers.get('content-length');
   if (!response.body || length !== null) {
     count({ ...counts, bytes_out: response.body ? Number(length) || 0 : 0 });

@@ -1,7 +1,8 @@
 // The usage reads of the control API (DESIGN.md "Usage"): a tenant's days from usage_daily, one key's from
 // usage_key_daily, every day of the range present (zero when nothing was counted), with the range's totals;
 // and every tenant's totals over a range, busiest first, for operators.
-import { and, asc, between, desc, eq, gt, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, between, desc, eq, gt, gte, lt, or, type SQL, sql } from 'drizzle-orm';
+import { chartDay, fillDays, fromFirstTraffic, lastDays } from '../core/usage/usage-chart';
 import { addUsage, emptyUsage, USAGE_FIELDS, type UsageCounts } from '../core/usage/usage-counts';
 import type { Database } from '../db/client';
 import { tenants, usageDaily, usageKeyDaily } from '../db/schema';
@@ -24,6 +25,8 @@ function toCounts(row: Omit<CounterRow, 'tenantId'>): UsageCounts {
     status_3xx: row.status3xx,
     status_4xx: row.status4xx,
     status_5xx: row.status5xx,
+    backend_4xx: row.backend4xx,
+    backend_5xx: row.backend5xx,
     bytes_in: row.bytesIn,
     bytes_out: row.bytesOut,
   };
@@ -111,4 +114,22 @@ export async function busiestTenants(db: Database, range: DateRange, limit: numb
       USAGE_FIELDS.map((f) => [f, Number((counts as Record<string, unknown>)[f] ?? 0)]),
     ) as UsageCounts,
   }));
+}
+
+/**
+ * A tenant's last `days` days for the usage charts of the console and the dashboard: each day's requests split
+ * by outcome (core/usage/usage-chart), from the first day with traffic on.
+ */
+export async function tenantChartDays(db: Database, tenantId: string, now: number, days = 30) {
+  const dates = lastDays(now, days);
+  const rows = await db
+    .select()
+    .from(usageDaily)
+    .where(and(eq(usageDaily.tenantId, tenantId), gte(usageDaily.date, dates[0])));
+  return fromFirstTraffic(
+    fillDays(
+      dates,
+      rows.map((row) => chartDay(row.date, toCounts(row))),
+    ),
+  );
 }

@@ -1,5 +1,6 @@
-// `npm run dev` as the browser test uses it: on a free port, against a database of the test's own on the run's
-// Postgres (made by the project's globalSetup, ../setup/browser-database.ts), stopped as a group.
+// `npm run dev` (or `npm start`) as the browser and process tests use it: on a free port, against a database of
+// the test's own on the run's Postgres (by default the browser project's, ../setup/browser-database.ts),
+// stopped as a group.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -11,6 +12,10 @@ export type DevServer = {
   port: number;
   adminApiKey: string;
   databaseUrl: string;
+  /** The demo tenant's key, as the banner prints it. */
+  demoKey: string;
+  /** What the command printed so far. */
+  output: string[];
   stop: () => Promise<void>;
 };
 
@@ -20,7 +25,7 @@ const START_TIMEOUT_MS = 150_000;
 function waitForOutput(child: ChildProcess, marker: string, output: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`npm run dev did not start:\n${output.join('')}`)),
+      () => reject(new Error(`the local gateway did not start:\n${output.join('')}`)),
       START_TIMEOUT_MS,
     );
     const onData = (chunk: Buffer) => {
@@ -34,7 +39,7 @@ function waitForOutput(child: ChildProcess, marker: string, output: string[]): P
     child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`npm run dev exited (${code}):\n${output.join('')}`));
+      reject(new Error(`the local gateway exited (${code}):\n${output.join('')}`));
     });
   });
 }
@@ -62,28 +67,45 @@ function stopGroup(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startDevServer(): Promise<DevServer> {
+/** `npm run dev` (`script` dev.ts) or `npm start` (start.ts), with PORT, ADMIN_API_KEY and DATABASE_URL set. */
+export async function startDevServer(
+  opts: {
+    script?: 'dev.ts' | 'start.ts';
+    databaseUrl?: string;
+    /** Use the admin key kept in .data/secrets.json, as a user who sets none does. */
+    savedAdminKey?: boolean;
+  } = {},
+): Promise<DevServer> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const cleanup = async () => {
     for (const step of cleanups.reverse()) await step().catch(() => {});
   };
   try {
-    const databaseUrl = inject('browserDatabaseUrl');
+    const databaseUrl = opts.databaseUrl ?? inject('browserDatabaseUrl');
     const port = await freePort();
-    const adminApiKey = `browser_admin_${randomBytes(16).toString('hex')}`;
+    const given = opts.savedAdminKey ? undefined : `browser_admin_${randomBytes(16).toString('hex')}`;
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl };
+    if (given) env.ADMIN_API_KEY = given;
+    else delete env.ADMIN_API_KEY;
     const child = spawn(
       process.execPath,
-      [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/dev.ts'],
+      [path.join(root, 'node_modules/tsx/dist/cli.mjs'), `scripts/${opts.script ?? 'dev.ts'}`],
       {
         cwd: root,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, PORT: String(port), ADMIN_API_KEY: adminApiKey, DATABASE_URL: databaseUrl },
+        env,
       },
     );
     cleanups.push(() => stopGroup(child));
-    await waitForOutput(child, 'Tenant gateway is running.', []);
-    return { port, adminApiKey, databaseUrl, stop: cleanup };
+    const output: string[] = [];
+    await waitForOutput(child, 'Ctrl-C stops everything.', output);
+    const adminApiKey = /admin key\s+(\S+)/.exec(output.join(''))?.[1] ?? '';
+    const demoKey = /Host: demo\.instance1\.localhost' -H 'Authorization: Bearer (\S+)'/.exec(
+      output.join(''),
+    )?.[1];
+    if (!demoKey) throw new Error(`no demo key in the banner:\n${output.join('')}`);
+    return { port, adminApiKey, databaseUrl, demoKey, output, stop: cleanup };
   } catch (err) {
     await cleanup();
     throw err;

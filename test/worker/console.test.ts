@@ -332,25 +332,47 @@ describe('keys', () => {
   });
 });
 
-test('the usage chart draws the last 30 days from usage_daily', async () => {
+test('the usage chart: one series per outcome, from the first day with traffic, every request in one', async () => {
   const t = await installedTenant();
   const day = (offset: number) => new Date(Date.now() - offset * 86_400_000).toISOString().slice(0, 10);
   await withDb((db) =>
     db.insert(usageDaily).values([
-      { tenantId: t.tenant.id, date: day(0), requests: 120, allowed: 100, rateLimited: 20 },
-      { tenantId: t.tenant.id, date: day(3), requests: 30, allowed: 30, rateLimited: 0 },
+      // 100 served, 20 rate-limited, 7 unauthorized, 5 backend 404s, 3 backend 503s, 4 dead-upstream 502s.
+      {
+        tenantId: t.tenant.id,
+        date: day(0),
+        requests: 139,
+        allowed: 112,
+        rateLimited: 20,
+        unauthorized: 7,
+        status2xx: 100,
+        status4xx: 32,
+        status5xx: 7,
+        backend4xx: 5,
+        backend5xx: 3,
+      },
+      { tenantId: t.tenant.id, date: day(3), requests: 30, allowed: 30, status2xx: 30 },
       // Outside the window: not drawn, not counted.
-      { tenantId: t.tenant.id, date: day(40), requests: 999, allowed: 999, rateLimited: 0 },
+      { tenantId: t.tenant.id, date: day(40), requests: 999, allowed: 999, status2xx: 999 },
     ]),
   );
   const html = await consoleHtml(t, await signIn(t));
   expect(html).toContain('<svg');
-  expect(html).toContain('last 30 days');
-  expect(html).toContain('<strong data-total="requests">150</strong>');
-  expect(html).toContain('<strong data-total="allowed">130</strong>');
-  expect(html).toContain('<strong data-total="rate_limited">20</strong>');
-  const points = /class="series-requests" points="([^"]+)"/.exec(html)?.[1].split(' ') ?? [];
-  expect(points).toHaveLength(30);
-  expect(html).toContain(`<title>${day(0)}: 120 requests, 100 allowed, 20 rate-limited</title>`);
-  expect(html).not.toContain('<script');
+  const totals = Object.fromEntries(
+    [...html.matchAll(/<strong data-total="(\w+)">([\d,]+)<\/strong>/g)].map((m) => [m[1], m[2]]),
+  );
+  expect(totals).toEqual({
+    allowed: '130',
+    rate_limited: '20',
+    unauthorized: '7',
+    backend_4xx: '5',
+    backend_5xx: '3',
+    gateway_errors: '4',
+  });
+  // Four days of data are a week, not a sliver of thirty.
+  expect(html.match(/<g class="day"/g)).toHaveLength(7);
+  expect(html).toContain(`Usage, since ${day(6)}`);
+  expect(html).toContain(
+    `<title>${day(0)}: 139 requests; 100 Allowed, 20 Rate-limited, 7 Unauthorized, 5 Backend 4xx, 3 Backend 5xx, 4 Gateway errors</title>`,
+  );
 });

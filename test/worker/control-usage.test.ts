@@ -27,6 +27,7 @@ test('reads usage_daily: every day of the range, zero-filled, with totals', asyn
         rateLimited: 2,
         status2xx: 7,
         status5xx: 1,
+        backend5xx: 1,
         bytesIn: 100,
         bytesOut: 1000,
       },
@@ -66,6 +67,8 @@ test('reads usage_daily: every day of the range, zero-filled, with totals', asyn
     status_3xx: 0,
     status_4xx: 0,
     status_5xx: 0,
+    backend_4xx: 0,
+    backend_5xx: 0,
     bytes_in: 0,
     bytes_out: 0,
   });
@@ -88,6 +91,8 @@ test('reads usage_daily: every day of the range, zero-filled, with totals', asyn
     status_3xx: 2,
     status_4xx: 5,
     status_5xx: 1,
+    backend_4xx: 0,
+    backend_5xx: 1,
     bytes_in: 100,
     bytes_out: 1000,
   });

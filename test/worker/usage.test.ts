@@ -35,6 +35,8 @@ describe('usage', () => {
       status_3xx: 1,
       status_4xx: 6,
       status_5xx: 1,
+      backend_4xx: 1,
+      backend_5xx: 1,
       bytes_in: 1005,
       bytes_out: sizes.reduce((a, b) => a + b, 0),
     };

@@ -10,6 +10,8 @@ export const USAGE_FIELDS = [
   'status_3xx',
   'status_4xx',
   'status_5xx',
+  'backend_4xx',
+  'backend_5xx',
   'bytes_in',
   'bytes_out',
 ] as const;

@@ -1,18 +1,24 @@
-import { and, desc, eq, gte } from 'drizzle-orm';
+// The console's overview: the tenant, its limits, a chart of its usage by outcome, its keys with their own
+// usage, its custom domains and the new-key form. Every write is a form post to the routes of keys.tsx,
+// key-edit.tsx and domains.tsx, which go through src/tenancy/.
+import { desc, eq, sql } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { now as clockNow } from '../../core/time/clock';
-import { fillDays, lastDays } from '../../core/usage/usage-chart';
-import { apiKeys, tenants, usageDaily } from '../../db/schema';
+import { lastDays } from '../../core/usage/usage-chart';
+import { apiKeys, tenants, usageKeyDaily } from '../../db/schema';
 import { selectTenantViews } from '../../db/tenants';
 import { useDatabase } from '../../request-database';
 import { toTenantJson } from '../../tenancy/tenant-schemas';
+import { tenantChartDays } from '../../usage/reads';
+import { DomainsSection, tenantDomains } from './domains';
 import { type PageEnv, tenantOf } from './env';
-import { KeyList, NewKeyForm } from './keys';
+import { filterKeys, KeyFilter, KeyList } from './key-list';
+import { NewKeyForm } from './keys';
+import { UsageChart } from './kit';
 import { Layout } from './layout';
 import { ConsoleNav } from './nav';
 import { loadSession } from './session';
 import { SignInPage } from './sign-in';
-import { UsageChart } from './usage-chart';
 
 const USAGE_DAYS = 30;
 const KEYS_SHOWN = 200;
@@ -25,7 +31,7 @@ async function loadOverview(c: Context<PageEnv>) {
   const tenantId = tenantOf(c).id;
   const db = await useDatabase(c);
   const dates = lastDays(clockNow(), USAGE_DAYS);
-  const [[view], keys, usage] = await Promise.all([
+  const [[view], keys, days, perKey, domainRows] = await Promise.all([
     selectTenantViews(db).where(eq(tenants.id, tenantId)),
     db
       .select()
@@ -33,17 +39,26 @@ async function loadOverview(c: Context<PageEnv>) {
       .where(eq(apiKeys.tenantId, tenantId))
       .orderBy(desc(apiKeys.createdAt))
       .limit(KEYS_SHOWN),
+    tenantChartDays(db, tenantId, clockNow(), USAGE_DAYS),
+    // Requests of the last 30 days, and the last day with any (the data plane never writes last_used_at).
     db
       .select({
-        date: usageDaily.date,
-        requests: usageDaily.requests,
-        allowed: usageDaily.allowed,
-        rate_limited: usageDaily.rateLimited,
+        keyId: usageKeyDaily.keyId,
+        requests: sql<number>`(sum(${usageKeyDaily.requests}) filter (where ${usageKeyDaily.date} >= ${dates[0]}))::float8`,
+        lastDay: sql<string>`max(${usageKeyDaily.date}) filter (where ${usageKeyDaily.requests} > 0)`,
       })
-      .from(usageDaily)
-      .where(and(eq(usageDaily.tenantId, tenantId), gte(usageDaily.date, dates[0]))),
+      .from(usageKeyDaily)
+      .where(eq(usageKeyDaily.tenantId, tenantId))
+      .groupBy(usageKeyDaily.keyId),
+    tenantDomains(c),
   ]);
-  return { tenant: toTenantJson(view), keys, days: fillDays(dates, usage) };
+  return {
+    tenant: toTenantJson(view),
+    keys,
+    usage: new Map(perKey.map((k) => [k.keyId, { requests: Number(k.requests ?? 0), lastDay: k.lastDay }])),
+    days,
+    domains: domainRows,
+  };
 }
 
 export function registerConsole(app: Hono<PageEnv>) {
@@ -54,7 +69,9 @@ export function registerConsole(app: Hono<PageEnv>) {
     if (tenantOf(c).status === 'pending') return c.redirect('/_gateway/install', 302);
     const session = c.get('session');
     if (!session) return c.html(<SignInPage c={c} />);
-    const { tenant, keys, days } = await loadOverview(c);
+    const { tenant, keys, usage, days, domains } = await loadOverview(c);
+    const q = c.req.query('q') ?? '';
+    const shownKeys = filterKeys(keys, q);
     const nonce = c.get('secureHeadersNonce') ?? '';
     return c.html(
       <Layout title="Console" nonce={nonce} tenantName={tenant.name} nav={<ConsoleNav c={c} />}>
@@ -78,12 +95,6 @@ export function registerConsole(app: Hono<PageEnv>) {
             <dd>{tenant.instance ?? '—'}</dd>
             <dt>Placed on</dt>
             <dd>{tenant.instances.join(', ') || '—'}</dd>
-            {tenant.domains.length > 0 ? (
-              <>
-                <dt>Custom domains</dt>
-                <dd>{tenant.domains.join(', ')}</dd>
-              </>
-            ) : null}
           </dl>
         </section>
         <section id="limits">
@@ -110,17 +121,24 @@ export function registerConsole(app: Hono<PageEnv>) {
           </dl>
         </section>
         <section id="usage">
-          <h2>Usage, last {USAGE_DAYS} days</h2>
+          <h2>Usage, {days.length === USAGE_DAYS ? `last ${USAGE_DAYS} days` : `since ${days[0]?.date}`}</h2>
           <UsageChart days={days} />
         </section>
         <section id="keys">
           <h2>API keys</h2>
-          <KeyList keys={keys} csrf={session.csrf} />
+          {keys.length > 5 || q ? <KeyFilter q={q} shown={shownKeys.length} total={keys.length} /> : null}
+          <KeyList keys={shownKeys} usage={usage} csrf={session.csrf} />
         </section>
         <section id="new-key">
           <h2>New key</h2>
           <NewKeyForm csrf={session.csrf} />
         </section>
+        <DomainsSection
+          domains={domains}
+          home={tenant.instance}
+          placements={tenant.instances}
+          csrf={session.csrf}
+        />
       </Layout>,
     );
   });

@@ -11,7 +11,9 @@ import { tenantChanged } from '../tenant-changed';
 import { beginAttempt } from './attempts';
 import { isJsonRequest, readFields } from './body';
 import { type PageEnv, tenantOf } from './env';
+import { CopyButton } from './kit';
 import { Layout } from './layout';
+import { startSession } from './session';
 import { validationError } from './validation';
 
 const MIN_PASSWORD_LENGTH = 10;
@@ -39,6 +41,9 @@ function InstallForm(props: { c: Context<PageEnv>; error?: string; email?: strin
       <h1>Install {tenant.name}</h1>
       <p class="muted">
         Enter the install token you were given and choose the administrator account for this tenant's console.
+        The token comes from the gateway's operator: it is in the answer to the <code>POST /v1/tenants</code>
+        that created this tenant, or a new one from the operator dashboard ("New install token") or{' '}
+        <code>POST /v1/tenants/{tenant.slug}/install-token</code>. It is single use and valid for 7 days.
       </p>
       {props.error ? (
         <section class="error" role="alert">
@@ -111,11 +116,13 @@ function Installed(props: { c: Context<PageEnv>; secret: string; email: string }
         <code class="secret" id="secret">
           {props.secret}
         </code>
+        <CopyButton target="secret" />
         <p class="muted">It manages this tenant's keys and domains through the control API.</p>
       </section>
       <section>
         <p>
-          Sign in to the <a href="/_gateway/console">console</a> as <strong>{props.email}</strong>.
+          You are signed in as <strong>{props.email}</strong>: go on to the{' '}
+          <a href="/_gateway/console">console</a>.
         </p>
       </section>
     </Layout>
@@ -157,6 +164,8 @@ export function registerInstall(app: Hono<PageEnv>) {
       const input = { tokenHash, email: body.email, passwordHash };
       const installed = await installTenant(await writerOf(c, tenantChanged), tenantOf(c), input);
       succeeded();
+      // The admin who just chose the password is signed in to the console at once.
+      await startSession(c, installed.adminId);
       if (json)
         return c.json({ tenant: installed.tenant, key: installed.key, secret: installed.secret }, 201);
       return c.html(<Installed c={c} secret={installed.secret} email={body.email} />, 201);

@@ -14,102 +14,58 @@ import { writerOf } from '../../tenancy/writer';
 import { tenantChanged } from '../tenant-changed';
 import { checkCsrf } from './csrf';
 import { type PageEnv, tenantOf } from './env';
+import { CopyButton } from './kit';
 import { Layout } from './layout';
 import { ConsoleNav } from './nav';
 import { loadSession, requireSession } from './session';
 
-type KeyRow = typeof apiKeys.$inferSelect;
+export type KeyRow = typeof apiKeys.$inferSelect;
 
 const COMMON_SCOPES = ['proxy:read', 'proxy:write', 'tenant:admin'] as const;
 const EXPIRY_DAYS = ['', '7', '30', '90', '365'] as const;
 const DAY_MS = 86_400_000;
 
-const asList = (value: unknown) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+export const asList = (value: unknown) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+export const KeyName = z.string().trim().min(1, 'give the key a name').max(200);
+
+/** Ticked boxes plus the free-text field (space or comma separated), merged. */
+export const ScopesField = z
+  .array(z.string())
+  .transform((list) => [...new Set(list.flatMap((s) => s.split(/[\s,]+/)).filter(Boolean))])
+  .pipe(
+    z.array(z.string().refine(isValidScope, 'not a valid scope')).min(1, 'choose at least one scope').max(50),
+  );
 
 const NewKeyBody = z.object({
-  name: z.string().trim().min(1, 'give the key a name').max(200),
-  // Ticked boxes plus the free-text field (space or comma separated), merged.
-  scopes: z
-    .array(z.string())
-    .transform((list) => [...new Set(list.flatMap((s) => s.split(/[\s,]+/)).filter(Boolean))])
-    .pipe(
-      z
-        .array(z.string().refine(isValidScope, 'not a valid scope'))
-        .min(1, 'choose at least one scope')
-        .max(50),
-    ),
+  name: KeyName,
+  scopes: ScopesField,
   expires_in_days: z.enum(EXPIRY_DAYS),
 });
 
-function fmt(date: Date | null) {
-  return date ? date.toISOString().slice(0, 16).replace('T', ' ') : '—';
-}
-
-function keyState(key: KeyRow): 'active' | 'revoked' | 'expired' {
-  if (key.revokedAt) return 'revoked';
-  if (key.expiresAt && key.expiresAt.getTime() <= clockNow()) return 'expired';
-  return 'active';
-}
-
-export function KeyList(props: { keys: KeyRow[]; csrf: string }) {
-  if (props.keys.length === 0) return <p class="muted">No keys yet.</p>;
+/** The scope boxes and the free-text field for any other, `chosen` ticked or written out. */
+export function ScopeFields(props: { chosen: string[] }) {
+  const others = props.chosen.filter((s) => !(COMMON_SCOPES as readonly string[]).includes(s));
   return (
-    <div class="table">
-      <table>
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Key</th>
-            <th>Scopes</th>
-            <th>Created</th>
-            <th>Expires</th>
-            <th>Last used</th>
-            <th>State</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {props.keys.map((key) => {
-            const state = keyState(key);
-            return (
-              <tr data-key-id={key.id}>
-                <td>{key.name}</td>
-                <td>
-                  <code>{key.prefix}…</code>
-                </td>
-                <td>
-                  <code>{key.scopes.join(' ')}</code>
-                </td>
-                <td class="when">{fmt(key.createdAt)}</td>
-                <td class="when">{fmt(key.expiresAt)}</td>
-                <td class="when">{fmt(key.lastUsedAt)}</td>
-                <td>
-                  <span class={`badge ${state === 'active' ? 'active' : 'revoked'}`}>{state}</span>
-                </td>
-                <td>
-                  {state === 'revoked' ? null : (
-                    <>
-                      <form class="inline" method="post" action={`/_gateway/console/keys/${key.id}/rotate`}>
-                        <input type="hidden" name="_csrf" value={props.csrf} />
-                        <button type="submit" class="plain">
-                          Rotate
-                        </button>
-                      </form>{' '}
-                      <form class="inline" method="post" action={`/_gateway/console/keys/${key.id}/revoke`}>
-                        <input type="hidden" name="_csrf" value={props.csrf} />
-                        <button type="submit" class="danger">
-                          Revoke
-                        </button>
-                      </form>
-                    </>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+    <fieldset>
+      <legend>Scopes</legend>
+      {COMMON_SCOPES.map((scope) => (
+        <label>
+          <input type="checkbox" name="scopes" value={scope} checked={props.chosen.includes(scope)} />
+          <code>{scope}</code>
+        </label>
+      ))}
+      <label for="key-more-scopes" class="muted">
+        Other scopes (space separated)
+      </label>
+      <input
+        id="key-more-scopes"
+        name="scopes"
+        type="text"
+        value={others.join(' ')}
+        placeholder="e.g. send reports:read"
+      />
+    </fieldset>
   );
 }
 
@@ -131,19 +87,7 @@ export function NewKeyForm(props: { csrf: string; error?: string }) {
         maxlength={200}
         placeholder="e.g. billing service"
       />
-      <fieldset>
-        <legend>Scopes</legend>
-        {COMMON_SCOPES.map((scope) => (
-          <label>
-            <input type="checkbox" name="scopes" value={scope} checked={scope === 'proxy:read'} />
-            <code>{scope}</code>
-          </label>
-        ))}
-        <label for="key-more-scopes" class="muted">
-          Other scopes (space separated)
-        </label>
-        <input id="key-more-scopes" name="scopes" type="text" placeholder="e.g. send reports:read" />
-      </fieldset>
+      <ScopeFields chosen={['proxy:read']} />
       <label for="key-expiry">Expires</label>
       <select id="key-expiry" name="expires_in_days">
         {EXPIRY_DAYS.map((days) => (
@@ -175,6 +119,7 @@ function SecretPage(props: { c: Context<PageEnv>; title: string; apiKey: KeyRow;
         <code class="secret" id="secret">
           {props.secret}
         </code>
+        <CopyButton target="secret" />
         <p class="muted">
           Send it as <code>Authorization: Bearer …</code> or <code>X-API-Key</code>.
         </p>
@@ -186,7 +131,7 @@ function SecretPage(props: { c: Context<PageEnv>; title: string; apiKey: KeyRow;
   );
 }
 
-async function keyOf(c: Context<PageEnv>, id: string): Promise<KeyRow> {
+export async function keyOf(c: Context<PageEnv>, id: string): Promise<KeyRow> {
   const db = await useDatabase(c);
   const [key] = await db
     .select()

@@ -8,7 +8,9 @@ export function ConsoleNav(props: { c: Context<PageEnv> }) {
   return (
     <nav>
       <a href="/_gateway/console">Overview</a>
+      <a href="/_gateway/console#usage">Usage</a>
       <a href="/_gateway/console#keys">Keys</a>
+      <a href="/_gateway/console#domains">Domains</a>
       <span class="muted">{session.admin.email}</span>
       <form class="inline" method="post" action="/_gateway/console/sign-out">
         <input type="hidden" name="_csrf" value={session.csrf} />

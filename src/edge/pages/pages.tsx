@@ -11,8 +11,10 @@ import { databaseScope } from '../../request-database';
 import { isJsonRequest } from './body';
 import { registerConsole } from './console';
 import { csrfRejected, sameOrigin } from './csrf';
+import { registerDomains } from './domains';
 import { type PageEnv, tenantOf } from './env';
 import { installPage, registerInstall } from './install';
+import { registerKeyEdit } from './key-edit';
 import { registerKeys } from './keys';
 import { Layout } from './layout';
 import { registerSignIn } from './sign-in';
@@ -51,8 +53,11 @@ function renderPageError(raw: unknown, c: Context<PageEnv>): Response | Promise<
   return c.html(<ErrorPage c={c} error={err} />, err.status);
 }
 
-/** What every page carries (its headers, a database connection closed after it), whatever asked for it. */
-const pageFrame = every(
+/**
+ * The headers of every HTML page of the gateway's, the console's and the operator dashboard's alike: the CSP
+ * (nothing but this response's own inline style and script), no framing, no referrer, no caching.
+ */
+export const pageHeaders = every(
   async (c, next) => {
     await next();
     c.header('x-request-id', c.get('requestId'));
@@ -62,6 +67,8 @@ const pageFrame = every(
     contentSecurityPolicy: {
       defaultSrc: ["'none'"],
       styleSrc: [NONCE],
+      // The copy button's script only (kit.tsx): the pages work without it.
+      scriptSrc: [NONCE],
       imgSrc: ["'self'", 'data:'],
       formAction: ["'self'"],
       frameAncestors: ["'none'"],
@@ -70,8 +77,10 @@ const pageFrame = every(
     xFrameOptions: 'DENY',
     referrerPolicy: 'no-referrer',
   }),
-  databaseScope(),
 );
+
+/** What every page carries (its headers, a database connection closed after it), whatever asked for it. */
+const pageFrame = every(pageHeaders, databaseScope());
 
 /** The `/_gateway/*` routes, for the tenant the host resolved to. */
 export function createGatewayPages() {
@@ -91,6 +100,8 @@ export function createGatewayPages() {
   registerSignIn(pages);
   registerConsole(pages);
   registerKeys(pages);
+  registerKeyEdit(pages);
+  registerDomains(pages);
 
   // Last: every other gateway path and method, so that it gets this app's error page.
   pages.all('*', () => {

@@ -46,6 +46,26 @@ describe('requestUsage', () => {
     });
   });
 
+  it("counts the backend's own 4xx and 5xx apart from the gateway's", () => {
+    expect(requestUsage(404, { admitted: true, fromBackend: true })).toEqual({
+      requests: 1,
+      allowed: 1,
+      status_4xx: 1,
+      backend_4xx: 1,
+    });
+    expect(requestUsage(503, { admitted: true, fromBackend: true })).toEqual({
+      requests: 1,
+      allowed: 1,
+      status_5xx: 1,
+      backend_5xx: 1,
+    });
+    expect(requestUsage(200, { admitted: true, fromBackend: true })).toEqual({
+      requests: 1,
+      allowed: 1,
+      status_2xx: 1,
+    });
+  });
+
   it('puts a protocol switch in no status class', () => {
     expect(requestUsage(101, { admitted: true })).toEqual({ requests: 1, allowed: 1 });
   });
