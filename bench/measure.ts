@@ -1,8 +1,9 @@
 // Warm-up, then rounds taken in turn across the scenarios (so a slow minute of the machine hits them all
 // alike), and the median of each figure over the rounds.
+
+import { processCpuMicros } from '../scripts/lib/process-cpu';
 import { type BenchDatabase, transactionCount } from './database';
 import { type LoadResult, runLoad, type Target } from './load';
-import { processCpuMicros } from '../scripts/lib/process-cpu';
 
 export type Scenario = {
   name: string;

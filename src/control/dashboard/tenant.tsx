@@ -5,15 +5,15 @@ import type { Context, Hono } from 'hono';
 import { now as clockNow } from '../../core/time/clock';
 import { apiKeys, auditLog, domains, events, tenants } from '../../db/schema';
 import { selectTenantViews } from '../../db/tenants';
-import { CopyButton, tenantChanged, UsageChart } from '../../edge';
+import { CopyButton, UsageChart } from '../../edge';
 import { ApiError } from '../../errors';
 import { useDatabase } from '../../request-database';
-import { auditorOf } from '../../tenancy/audit';
 import { selectDomains } from '../../tenancy/domain-schemas';
 import { installUrl } from '../../tenancy/tenant-placement';
 import { toTenantJson } from '../../tenancy/tenant-schemas';
 import { changeTenant, reissueInstallToken } from '../../tenancy/tenants';
 import { tenantChartDays } from '../../usage/reads';
+import { writer } from '../writer';
 import { DashboardLayout, fmt, Hidden } from './layout';
 import { AuditRows, EventRows } from './rows';
 import { type DashboardEnv, dashboardOf, requireWriter } from './session';
@@ -216,18 +216,14 @@ export function registerTenantPage(app: Hono<DashboardEnv>) {
       throw new ApiError('validation_failed', 'status must be active or suspended', [
         { path: 'status', message: 'active or suspended' },
       ]);
-    await changeTenant(await useDatabase(c), auditorOf(c), view.tenant.id, {
-      fields: { status },
-      action: 'update',
-    });
-    tenantChanged(c, view.tenant.id);
+    // The write tells the data plane itself, after commit (tenancy/writer).
+    await changeTenant(await writer(c), view.tenant.id, { fields: { status }, action: 'update' });
     return c.redirect(`/dashboard/tenants/${view.tenant.slug}`, 303);
   });
 
   app.post('/tenants/:tenant/install-token', requireWriter, async (c) => {
     const view = await tenantNamed(c, c.req.param('tenant'));
-    const { token } = await reissueInstallToken(await useDatabase(c), auditorOf(c), view.tenant.id);
-    tenantChanged(c, view.tenant.id);
+    const { token } = await reissueInstallToken(await writer(c), view.tenant.id);
     // The token is in this answer only (no redirect that would need to carry it).
     const url = installUrl(c.env, view.tenant.slug, view.instance);
     return TenantPage(c, view.tenant.slug, { token: token.token, url: url ? asServed(c, url) : null });
