@@ -31,7 +31,7 @@ export async function exportConfig(db: Database): Promise<ConfigFile> {
         rate_limit: tenant.rateLimit,
         auth: tenant.auth,
         routes: tenant.routes,
-        limits: { on_stale: 'serve', ...tenant.limits },
+        limits: { on_stale: 'serve', mode: 'enforce', ...tenant.limits },
         settings: tenant.settings,
       })),
   };

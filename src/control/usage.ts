@@ -19,6 +19,7 @@ const counters = {
   allowed: z.number().int(),
   rate_limited: z.number().int(),
   quota_exceeded: z.number().int(),
+  would_limit: z.number().int().openapi({ description: 'Would have been refused by a limit in shadow mode' }),
   unauthorized: z.number().int(),
   status_2xx: z.number().int(),
   status_3xx: z.number().int(),

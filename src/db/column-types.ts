@@ -51,6 +51,9 @@ export function columnSchemas(z: typeof Zod) {
       // When the ChangeFeed cannot be reached: keep serving the cached snapshot, or refuse once it is
       // unconfirmed for more than 10 s (DESIGN.md, Limiter failure policy).
       on_stale: z.enum(['serve', 'refuse']).default('serve'),
+      // `shadow`: counted exactly as if enforced, but a request a limit would refuse passes (DESIGN.md, Limiter
+      // failure policy), counted as `would_limit`, with the would-be RateLimit headers.
+      mode: z.enum(['enforce', 'shadow']).default('enforce'),
     }),
     TenantSettings: z
       .record(z.string(), z.unknown())
@@ -73,7 +76,7 @@ export type EventStatus = Zod.infer<Columns['EventStatus']>;
 export type RateLimit = Zod.infer<Columns['RateLimit']>;
 export type TenantAuth = Zod.infer<Columns['TenantAuth']>;
 export type TenantRoute = Zod.infer<Columns['TenantRoute']>;
-/** As stored: rows written before `on_stale` existed lack it (read as `serve`). */
-export type TenantLimits = Omit<Zod.infer<Columns['TenantLimits']>, 'on_stale'> &
-  Partial<Pick<Zod.infer<Columns['TenantLimits']>, 'on_stale'>>;
+/** As stored: rows written before `on_stale` and `mode` existed lack them (read as `serve`, `enforce`). */
+export type TenantLimits = Omit<Zod.infer<Columns['TenantLimits']>, 'on_stale' | 'mode'> &
+  Partial<Pick<Zod.infer<Columns['TenantLimits']>, 'on_stale' | 'mode'>>;
 export type TenantSettings = Zod.infer<Columns['TenantSettings']>;

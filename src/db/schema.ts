@@ -159,6 +159,8 @@ const usageCounters = () => ({
   allowed: counter(),
   rateLimited: counter(),
   quotaExceeded: counter(),
+  // Refused by a limit in shadow mode (limits.mode: shadow), forwarded all the same.
+  wouldLimit: counter(),
   unauthorized: counter(),
   status2xx: bigint('status_2xx', { mode: 'number' }).notNull().default(0),
   status3xx: bigint('status_3xx', { mode: 'number' }).notNull().default(0),

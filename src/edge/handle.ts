@@ -31,6 +31,8 @@ export async function handleTenantRequest(
   let request = c.req.raw;
   let admitted = false;
   let policies: RateLimitPolicy[] = [];
+  // A shadow limit would have refused it (it passes, counted as would_limit).
+  let wouldLimit = false;
   // Counted for the key that authenticated the request (its id once known), else for the tenant alone.
   let keyId: string | null = null;
   const count = (counts: Partial<UsageCounts>) =>
@@ -55,7 +57,9 @@ export async function handleTenantRequest(
       clockNow(),
     );
     keyId = auth.key?.id ?? null;
-    policies = await admit(env, ctx, snapshot, requestCounters(snapshot, auth.key));
+    const admission = await admit(env, ctx, snapshot, requestCounters(snapshot, auth.key));
+    policies = admission.policies;
+    wouldLimit = admission.wouldLimit;
     admitted = true;
     const length = request.headers.get('content-length');
     const bytesIn = Number(length) || 0;
@@ -72,10 +76,12 @@ export async function handleTenantRequest(
       resolved,
       auth,
     });
-    return withRateLimitHeaders(meterResponse(response, bytesIn, count), policies);
+    return withRateLimitHeaders(meterResponse(response, { bytesIn, wouldLimit }, count), policies);
   } catch (err) {
     const status = err instanceof ApiError ? err.status : isDatabaseUnavailable(err) ? 503 : 500;
-    count(requestUsage(status, { admitted, code: err instanceof ApiError ? err.code : undefined }));
+    count(
+      requestUsage(status, { admitted, wouldLimit, code: err instanceof ApiError ? err.code : undefined }),
+    );
     // Every answer to an admitted request of a limited tenant carries its RateLimit headers.
     const headers = rateLimitHeaders(policies);
     if (headers && err instanceof ApiError) {
@@ -86,10 +92,14 @@ export async function handleTenantRequest(
 }
 
 /** Counts the answer; bytes out from Content-Length, or counted as the body streams when it has none. */
-function meterResponse(response: Response, bytesIn: number, count: (c: Partial<UsageCounts>) => void) {
+function meterResponse(
+  response: Response,
+  request: { bytesIn: number; wouldLimit: boolean },
+  count: (c: Partial<UsageCounts>) => void,
+) {
   const counts = {
-    ...requestUsage(response.status, { admitted: true, fromBackend: true }),
-    bytes_in: bytesIn,
+    ...requestUsage(response.status, { admitted: true, fromBackend: true, wouldLimit: request.wouldLimit }),
+    bytes_in: request.bytesIn,
   };
   const length = response.headers.get('content-length');
   if (!response.body || length !== null) {

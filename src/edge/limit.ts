@@ -30,6 +30,10 @@ const MAX_WAIT_MS = 5_000;
 const MAX_LIMITERS = 10_000;
 const NO_POLICIES: RateLimitPolicy[] = [];
 
+/** What admit() decided: the RateLimit policies to answer with, and whether a shadow limit would refuse. */
+export type Admission = { policies: RateLimitPolicy[]; wouldLimit: boolean };
+const NOTHING_TO_SPEND: Admission = { policies: NO_POLICIES, wouldLimit: false };
+
 class SharedCallAbandoned extends Error {}
 
 type Limiter = {
@@ -133,8 +137,8 @@ export async function admit(
   ctx: WaitUntil,
   snapshot: TenantSnapshot,
   counters: Counters,
-): Promise<RateLimitPolicy[]> {
-  if (counters.ids.length === 0) return NO_POLICIES;
+): Promise<Admission> {
+  if (counters.ids.length === 0) return NOTHING_TO_SPEND;
   const { record } = snapshot;
   const limiter = limiterFor(snapshot);
   const deadline = clockNow() + MAX_WAIT_MS;
@@ -145,9 +149,14 @@ export async function admit(
       if (!liveInflight(limiter) && limiter.wallet.needsRefresh(counters.ids, now)) {
         ctx.waitUntil(leaseCall(env, ctx, limiter, counters.specs, record.version).catch(() => {}));
       }
-      return taken.policies;
+      return { policies: taken.policies, wouldLimit: false };
     }
-    if (taken.reason !== 'need_lease') throw limitedError(record, taken);
+    if (taken.reason !== 'need_lease') {
+      // Shadow mode: counted exactly as enforced (no token was spent, as none is for a refusal), but passed,
+      // with the would-be RateLimit state.
+      if (record.limits?.mode === 'shadow') return { policies: taken.policies, wouldLimit: true };
+      throw limitedError(record, taken);
+    }
     if (now >= deadline || now < limiter.failedAt + waitMs('gateFailureBackoff')) return onGateError(record);
     try {
       await leaseCall(env, ctx, limiter, counters.specs, record.version);
@@ -211,9 +220,9 @@ function leaseCall(
   return call;
 }
 
-function onGateError(record: TenantRecord): RateLimitPolicy[] {
+function onGateError(record: TenantRecord): Admission {
   // The tenant chose availability: pass.
-  if (record.limits?.on_gate_error === 'open') return NO_POLICIES;
+  if (record.limits?.on_gate_error === 'open') return NOTHING_TO_SPEND;
   throw new ApiError('limiter_unavailable', `The rate limiter of tenant ${record.slug} is unavailable`);
 }
 

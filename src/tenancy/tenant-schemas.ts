@@ -49,7 +49,7 @@ export function toTenantJson(view: TenantView): TenantJson {
     rate_limit: tenant.rateLimit,
     auth: tenant.auth,
     routes: tenant.routes,
-    limits: { on_stale: 'serve', ...tenant.limits },
+    limits: { on_stale: 'serve', mode: 'enforce', ...tenant.limits },
     settings: tenant.settings,
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),

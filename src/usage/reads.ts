@@ -20,6 +20,7 @@ function toCounts(row: Omit<CounterRow, 'tenantId'>): UsageCounts {
     allowed: row.allowed,
     rate_limited: row.rateLimited,
     quota_exceeded: row.quotaExceeded,
+    would_limit: row.wouldLimit,
     unauthorized: row.unauthorized,
     status_2xx: row.status2xx,
     status_3xx: row.status3xx,

@@ -29,7 +29,7 @@ describe('POST /v1/tenants', () => {
     expect(tenant.rate_limit).toBeNull();
     expect(tenant.auth).toEqual({ mode: 'required', public_paths: [] });
     expect(tenant.routes).toEqual([]);
-    expect(tenant.limits).toEqual({ on_gate_error: 'closed', on_stale: 'serve' });
+    expect(tenant.limits).toEqual({ on_gate_error: 'closed', on_stale: 'serve', mode: 'enforce' });
     expect(tenant.settings).toEqual({});
     expect(install_token).toMatch(/^gwi_[0-9A-Za-z]{40}$/);
     expect(install_url).toBe(`https://${tenant.slug}.${home}.localhost/_gateway/install`);

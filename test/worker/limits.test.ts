@@ -8,7 +8,17 @@ import { setFeedPollerForTests } from '../../src/edge/freshness';
 import { setGateClientForTests } from '../../src/edge/limit';
 import { advanceClock, gatewayWait, now } from './clock';
 import { api } from './control-client';
-import { awayFromMinuteEnd, codeOf, feed, gate, hit, limit, limitedTenant, sleep } from './gate-helpers';
+import {
+  awayFromMinuteEnd,
+  codeOf,
+  feed,
+  gate,
+  hit,
+  limit,
+  limitedTenant,
+  sleep,
+  usageReaches,
+} from './gate-helpers';
 import { seedTenant, withDb } from './helpers';
 
 afterEach(() => setGateClientForTests());
@@ -270,7 +280,7 @@ describe('ChangeFeed failure policy (limits.on_stale)', () => {
   test('feed unreachable: serve keeps serving the cached snapshot; refuse answers 503 after 10 s unconfirmed', async () => {
     const serve = await limitedTenant({
       rateLimit: null,
-      limits: { on_gate_error: 'closed', on_stale: 'serve' },
+      limits: { on_gate_error: 'closed', on_stale: 'serve', mode: 'enforce' },
     });
     const refuse = await limitedTenant({
       rateLimit: null,
@@ -294,5 +304,33 @@ describe('ChangeFeed failure policy (limits.on_stale)', () => {
     setFeedPollerForTests();
     advanceClock(6_000);
     expect((await hit(refuse)).status).toBe(200);
+  });
+});
+
+describe('shadow limits (limits.mode: shadow)', () => {
+  test('counted exactly as enforced, but what a limit would refuse passes, with would-be headers and would_limit', async () => {
+    const t = await limitedTenant({ rateLimit: limit(3) });
+    await api('PATCH', `/v1/tenants/${t.tenantId}`, {
+      body: { limits: { on_gate_error: 'closed', on_stale: 'serve', mode: 'shadow' } },
+    });
+    await awayFromMinuteEnd();
+    const answers = await Promise.all(Array.from({ length: 8 }, () => hit(t)));
+    expect(answers.map((r) => r.status)).toEqual(Array(8).fill(200));
+    // Exactly the limit within it, the rest at the would-be state of an exhausted window.
+    const remaining = answers.map((r) => Number(/r=(\d+)/.exec(r.headers.get('ratelimit') ?? '')?.[1]));
+    expect(remaining.filter((r) => r === 0).length).toBeGreaterThanOrEqual(5);
+    for (const res of answers) {
+      expect(res.headers.get('ratelimit-policy')).toBe('"minute";q=3;w=60');
+      expect(res.headers.get('retry-after')).toBeNull();
+      await res.arrayBuffer();
+    }
+    const totals = await usageReaches(t.tenantId, { requests: 8, would_limit: 5 });
+    expect(totals).toMatchObject({ requests: 8, allowed: 8, status_2xx: 8, rate_limited: 0, would_limit: 5 });
+
+    // Back to enforce: the same window is still spent, so the next request is refused.
+    await api('PATCH', `/v1/tenants/${t.tenantId}`, {
+      body: { limits: { on_gate_error: 'closed', on_stale: 'serve', mode: 'enforce' } },
+    });
+    expect((await hit(t)).status).toBe(429);
   });
 });

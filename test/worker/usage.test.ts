@@ -30,6 +30,7 @@ describe('usage', () => {
       allowed: 7,
       rate_limited: 2,
       quota_exceeded: 0,
+      would_limit: 0,
       unauthorized: 3,
       status_2xx: 4,
       status_3xx: 1,
@@ -59,6 +60,7 @@ describe('usage', () => {
       requests: 3,
       allowed: 1,
       quota_exceeded: 2,
+      would_limit: 0,
       rate_limited: 0,
       status_4xx: 2,
     });

@@ -5,6 +5,7 @@ export const USAGE_FIELDS = [
   'allowed',
   'rate_limited',
   'quota_exceeded',
+  'would_limit',
   'unauthorized',
   'status_2xx',
   'status_3xx',

@@ -10,12 +10,13 @@ import type { UsageCounts } from './usage-counts';
  */
 export function requestUsage(
   status: number,
-  outcome: { admitted: boolean; code?: string; fromBackend?: boolean },
+  outcome: { admitted: boolean; code?: string; fromBackend?: boolean; wouldLimit?: boolean },
 ): Partial<UsageCounts> {
   const counts: Partial<UsageCounts> = { requests: 1 };
   if (outcome.admitted) counts.allowed = 1;
   if (outcome.code === 'rate_limited') counts.rate_limited = 1;
   if (outcome.code === 'quota_exceeded') counts.quota_exceeded = 1;
+  if (outcome.wouldLimit) counts.would_limit = 1;
   if (status === 401 || outcome.code === 'insufficient_scope') counts.unauthorized = 1;
   const statusClass = Math.floor(status / 100);
   if (statusClass === 2) counts.status_2xx = 1;
