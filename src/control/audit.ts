@@ -41,6 +41,7 @@ function toAuditJson(row: typeof auditLog.$inferSelect): z.infer<typeof AuditEve
 const listRoute = createRoute({
   method: 'get',
   path: '/v1/audit',
+  operationId: 'listAudit',
   tags: ['audit'],
   summary: 'Who changed what, when (newest first)',
   security,

@@ -11,7 +11,17 @@ import { authenticate, notFound, tenantFor } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { checkCustomDomain } from './custom-domain';
 import { jsonOnly } from './json-body';
-import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam } from './openapi';
+import {
+  BODY_ERRORS,
+  errorResponses,
+  json,
+  jsonBody,
+  noContent,
+  PageQuery,
+  page,
+  security,
+  TenantParam,
+} from './openapi';
 import { writer } from './writer';
 
 const CreateDomain = z
@@ -37,6 +47,7 @@ const HostnameParam = TenantParam.extend({
 const addDomainRoute = createRoute({
   method: 'post',
   path: '/v1/tenants/{tenant}/domains',
+  operationId: 'addDomain',
   tags: ['domains'],
   summary: 'Add a custom domain',
   description: 'Unique across tenants (`409 conflict`); never the control host, a base domain or under one.',
@@ -45,13 +56,14 @@ const addDomainRoute = createRoute({
   request: { params: TenantParam, body: jsonBody(CreateDomain) },
   responses: {
     201: json(z.object({ domain: DomainSchema }).openapi('DomainResponse'), 'Added'),
-    ...errorResponses(400, 404, 409, 415),
+    ...errorResponses(400, 404, 409, ...BODY_ERRORS),
   },
 });
 
 const listDomainsRoute = createRoute({
   method: 'get',
   path: '/v1/tenants/{tenant}/domains',
+  operationId: 'listDomains',
   tags: ['domains'],
   summary: "List a tenant's custom domains",
   security,
@@ -63,12 +75,13 @@ const listDomainsRoute = createRoute({
 const removeDomainRoute = createRoute({
   method: 'delete',
   path: '/v1/tenants/{tenant}/domains/{hostname}',
+  operationId: 'removeDomain',
   tags: ['domains'],
   summary: 'Remove a custom domain',
   security,
   middleware: [authenticate],
   request: { params: HostnameParam },
-  responses: { 204: { description: 'Removed' }, ...errorResponses(404) },
+  responses: { 204: noContent('Removed'), ...errorResponses(404) },
 });
 
 export function registerDomains(app: OpenAPIHono<AppEnv>) {

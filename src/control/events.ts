@@ -45,6 +45,7 @@ function toEventJson(row: typeof events.$inferSelect): z.infer<typeof EventSchem
 const listRoute = createRoute({
   method: 'get',
   path: '/v1/events',
+  operationId: 'listEvents',
   tags: ['events'],
   summary: 'Lifecycle hook deliveries (newest first)',
   description:

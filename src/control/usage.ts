@@ -79,6 +79,7 @@ function invalidRange(path: string, message: string) {
 const usageRoute = createRoute({
   method: 'get',
   path: '/v1/tenants/{tenant}/usage',
+  operationId: 'getTenantUsage',
   tags: ['usage'],
   summary: "A tenant's daily usage",
   description: 'UTC dates, inclusive; default the last 30 days; at most 366 days. Counts appear within 15 s.',
@@ -94,6 +95,7 @@ const usageRoute = createRoute({
 const keyUsageRoute = createRoute({
   method: 'get',
   path: '/v1/tenants/{tenant}/keys/{id}/usage',
+  operationId: 'getKeyUsage',
   tags: ['usage'],
   summary: "One key's daily usage",
   description:

@@ -4,7 +4,7 @@ import { MAX_FREE_JSON_DEPTH, nestingDepth } from '../core/http/input';
 import { isValidScope } from '../core/tenancy/scopes';
 import type { TenantAuth, TenantLimits } from '../db/schema';
 import type { TenantView } from '../db/tenants';
-import { RateLimitSchema, Timestamp } from './shared-schemas';
+import { answerForm, RateLimitJson, RateLimitSchema, Timestamp } from './shared-schemas';
 
 const MAX_SETTINGS_BYTES = 64 * 1024;
 
@@ -21,7 +21,9 @@ const AuthSchema = z
     mode: z.enum(['required', 'optional', 'none']).default('required'),
     public_paths: z.array(PathPattern).max(100).default([]),
   })
-  .openapi('TenantAuth');
+  .openapi('TenantAuthInput');
+
+const AuthJson = answerForm(AuthSchema, 'TenantAuth');
 
 const RouteRuleSchema = z
   .strictObject({
@@ -46,7 +48,9 @@ const LimitsSchema = z
     // unconfirmed for more than 10 s (DESIGN.md, Limiter failure policy).
     on_stale: z.enum(['serve', 'refuse']).default('serve'),
   })
-  .openapi('TenantLimits');
+  .openapi('TenantLimitsInput');
+
+const LimitsJson = answerForm(LimitsSchema, 'TenantLimits');
 
 const Settings = z
   .record(z.string(), z.unknown())
@@ -69,10 +73,10 @@ export const TenantSchema = z
     instance: z.string().nullable().openapi({ description: 'Home instance name' }),
     instances: z.array(z.string()).openapi({ description: 'Instances it is placed on (includes home)' }),
     domains: z.array(z.string()).openapi({ description: 'Custom domain hostnames' }),
-    rate_limit: RateLimitSchema.nullable(),
-    auth: AuthSchema,
+    rate_limit: RateLimitJson.nullable(),
+    auth: AuthJson,
     routes: z.array(RouteRuleSchema),
-    limits: LimitsSchema,
+    limits: LimitsJson,
     settings: z.record(z.string(), z.unknown()),
     created_at: Timestamp,
     updated_at: Timestamp,
