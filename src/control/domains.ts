@@ -19,6 +19,7 @@ import {
   noContent,
   PageQuery,
   page,
+  paramText,
   security,
   TenantParam,
 } from './openapi';
@@ -37,11 +38,7 @@ const CreateDomain = z
   .openapi('DomainCreate');
 
 const HostnameParam = TenantParam.extend({
-  hostname: z
-    .string()
-    .min(1)
-    .max(300)
-    .openapi({ param: { name: 'hostname', in: 'path' }, example: 'api.acme.com' }),
+  hostname: paramText(300, 1).openapi({ param: { name: 'hostname', in: 'path' }, example: 'api.acme.com' }),
 });
 
 const addDomainRoute = createRoute({

@@ -6,7 +6,7 @@ import { useDatabase } from '../request-database';
 import { Timestamp } from '../tenancy/shared-schemas';
 import { authenticate, operatorOnly } from './auth';
 import { decodeCursor, invalidCursor, toPage } from './cursor';
-import { errorResponses, json, PageQuery, page, security } from './openapi';
+import { errorResponses, json, PageQuery, page, paramText, security } from './openapi';
 
 const EventStatus = z.enum(['pending', 'delivered', 'failed']);
 
@@ -55,7 +55,7 @@ const listRoute = createRoute({
   middleware: [authenticate, operatorOnly],
   request: {
     query: PageQuery.extend({
-      tenant: z.string().max(128).optional().openapi({ description: 'Tenant id or slug' }),
+      tenant: paramText(128).optional().openapi({ description: 'Tenant id or slug' }),
       status: EventStatus.optional(),
     }),
   },

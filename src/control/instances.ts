@@ -18,7 +18,17 @@ import {
 import { authenticate, notFound, operatorOnly } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
-import { BODY_ERRORS, errorResponses, json, jsonBody, noContent, PageQuery, page, security } from './openapi';
+import {
+  BODY_ERRORS,
+  errorResponses,
+  json,
+  jsonBody,
+  noContent,
+  PageQuery,
+  page,
+  paramText,
+  security,
+} from './openapi';
 import { writer } from './writer';
 
 export { DEFAULT_TIMEOUT_MS, instanceInUse, toInstanceJson };
@@ -63,11 +73,7 @@ const UpdateInstance = z
   .openapi('InstanceUpdate');
 
 const NameParam = z.object({
-  name: z
-    .string()
-    .min(1)
-    .max(63)
-    .openapi({ param: { name: 'name', in: 'path' }, example: 'instance1' }),
+  name: paramText(63, 1).openapi({ param: { name: 'name', in: 'path' }, example: 'instance1' }),
 });
 
 /** Upstream and hooks URLs in their normalised form, or 422 naming each bad entry. */

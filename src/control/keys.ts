@@ -22,6 +22,7 @@ import {
   noContent,
   PageQuery,
   page,
+  paramText,
   security,
   TenantParam,
 } from './openapi';
@@ -98,11 +99,7 @@ export function checkKeyLimit(key: RateLimit | null | undefined, tenant: RateLim
 }
 
 const KeyParam = TenantParam.extend({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'key_3kVb9QmL1xZ7pR2sT8wY' }),
+  id: paramText(64, 1).openapi({ param: { name: 'id', in: 'path' }, example: 'key_3kVb9QmL1xZ7pR2sT8wY' }),
 });
 
 const createKeyRoute = createRoute({

@@ -2,6 +2,7 @@
 // the responses each status code documents (DESIGN.md "OpenAPI and clients").
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { codesOfStatus, ERROR_CODES, type ErrorCode } from '../core/http/error-codes';
+import { hasUnsafeCharacter } from '../core/http/input';
 
 // Codes only the data plane and the tenant host's pages answer: no control API operation can return them,
 // so their statuses' error schemas leave them out (the full table is the `ErrorCode` enum).
@@ -174,15 +175,23 @@ export function page<T extends z.ZodType>(item: T, name: string) {
     .openapi(name);
 }
 
+/**
+ * A path or query value: the characters the input rules refuse answer 422 here, before any query sees
+ * them (Postgres refuses NUL in text, and would answer a 500).
+ */
+export function paramText(maxLength: number, minLength = 0) {
+  return z
+    .string()
+    .min(minLength)
+    .max(maxLength)
+    .refine((text) => !hasUnsafeCharacter(text), 'control and bidi-override characters are not allowed');
+}
+
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ description: 'Page size, 1..200' }),
-  cursor: z.string().max(512).optional().openapi({ description: '`next_cursor` of the previous page' }),
+  cursor: paramText(512).optional().openapi({ description: '`next_cursor` of the previous page' }),
 });
 
 export const TenantParam = z.object({
-  tenant: z
-    .string()
-    .min(1)
-    .max(128)
-    .openapi({ param: { name: 'tenant', in: 'path' }, example: 'acme' }),
+  tenant: paramText(128, 1).openapi({ param: { name: 'tenant', in: 'path' }, example: 'acme' }),
 });

@@ -9,7 +9,17 @@ import { authenticate, operatorOnly } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
 import { futureExpiry, KeyWithSecret, keyFields, operatorScopes } from './keys';
-import { BODY_ERRORS, errorResponses, json, jsonBody, noContent, PageQuery, page, security } from './openapi';
+import {
+  BODY_ERRORS,
+  errorResponses,
+  json,
+  jsonBody,
+  noContent,
+  PageQuery,
+  page,
+  paramText,
+  security,
+} from './openapi';
 import { writer } from './writer';
 
 const CreateOperatorKey = z
@@ -57,11 +67,7 @@ const revokeRouteDef = createRoute({
   middleware: [authenticate, operatorOnly],
   request: {
     params: z.object({
-      id: z
-        .string()
-        .min(1)
-        .max(64)
-        .openapi({ param: { name: 'id', in: 'path' } }),
+      id: paramText(64, 1).openapi({ param: { name: 'id', in: 'path' } }),
     }),
   },
   responses: { 204: noContent('Revoked'), ...errorResponses(404) },

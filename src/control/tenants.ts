@@ -32,6 +32,7 @@ import {
   noContent,
   PageQuery,
   page,
+  paramText,
   security,
   TenantParam,
 } from './openapi';
@@ -92,7 +93,7 @@ const listTenantsRoute = createRoute({
   request: {
     query: PageQuery.extend({
       status: z.enum(['pending', 'active', 'suspended']).optional(),
-      q: z.string().max(200).optional().openapi({ description: 'Part of the name or slug, any case' }),
+      q: paramText(200).optional().openapi({ description: 'Part of the name or slug, any case' }),
     }),
   },
   responses: { 200: json(page(TenantSchema, 'TenantPage'), 'Tenants'), ...errorResponses() },

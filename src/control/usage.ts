@@ -7,7 +7,7 @@ import { ApiError } from '../errors';
 import { useDatabase } from '../request-database';
 import { keyUsage, tenantUsage } from '../usage/reads';
 import { authenticate, notFound, tenantFor } from './auth';
-import { errorResponses, json, security, TenantParam } from './openapi';
+import { errorResponses, json, paramText, security, TenantParam } from './openapi';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_DAYS = 30;
@@ -105,11 +105,10 @@ const keyUsageRoute = createRoute({
   middleware: [authenticate],
   request: {
     params: TenantParam.extend({
-      id: z
-        .string()
-        .min(1)
-        .max(64)
-        .openapi({ param: { name: 'id', in: 'path' }, example: 'key_3kVb9QmL1xZ7pR2sT8wY' }),
+      id: paramText(64, 1).openapi({
+        param: { name: 'id', in: 'path' },
+        example: 'key_3kVb9QmL1xZ7pR2sT8wY',
+      }),
     }),
     query: z.object({ from: UtcDate.optional(), to: UtcDate.optional() }),
   },
