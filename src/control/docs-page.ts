@@ -127,7 +127,7 @@ function errorCodesHtml(): string {
 
 const STYLE = `body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#222}header{padding:1rem 2rem;border-bottom:1px solid #ddd}
 .layout{display:flex;gap:2rem;padding:0 2rem}nav{flex:0 0 17rem;position:sticky;top:0;max-height:100vh;overflow:auto;font-size:13px}
-main{flex:1;min-width:0;max-width:62rem}nav ul{padding-left:1rem;margin:.2rem 0}nav li{list-style:none}
+main{flex:1;min-width:0;max-width:62rem}nav ul{padding-left:1rem;margin:.2rem 0}nav li{list-style:none}nav a{overflow-wrap:anywhere}
 code,pre{font:13px ui-monospace,monospace;background:#f3f3f3}code{padding:0 .2em}pre{padding:.5rem;overflow:auto;white-space:pre-wrap}
 table{border-collapse:collapse;margin:.3rem 0 1rem}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}
 th{background:#fafafa}.op{border-top:1px solid #ccc;margin-top:1.5rem}.m{font:bold 13px ui-monospace,monospace;padding:.1rem .4rem;color:#fff;background:#555}

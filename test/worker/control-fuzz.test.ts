@@ -130,15 +130,50 @@ async function check(call: Call, findings: Set<string>) {
   }
   const tag = `${where} ${body?.error?.code ?? ''}`.trim();
   if (res.status >= 500) findings.add(`${tag}: a 5xx (${call.method} ${call.url.slice(0, 80)})`);
+  if (res.status < 300) noteCreated(body);
   const { documented, schema } = responseSchema(call.op, res.status);
   if (!documented) findings.add(`${tag}: status not documented for the operation`);
   else if (schema && res.status < 500) {
     const validate = validatorOf(schema);
-    if (!validate(body)) findings.add(`${tag}: ${ajv.errorsText(validate.errors)}`);
+    if (!validate(ownRows(call.op, res.status, body)))
+      findings.add(`${tag}: ${ajv.errorsText(validate.errors)}`);
   } else if (!schema && text) findings.add(`${tag}: a body where none is documented`);
 }
 
 /** Runs `calls` in order, PARALLEL at a time, until all ran or `budgetMs` is spent; how many ran. */
+type ConfigFile = { instances?: { name?: string }[]; tenants?: { slug?: string }[] };
+
+// Instance names and tenant slugs this run made (the fixtures, and what its requests created).
+const mine = new Set<string>();
+
+type Answer = {
+  instance?: { name?: string };
+  tenant?: { slug?: string };
+  changes?: { kind?: string; name?: string }[];
+};
+
+function noteCreated(body: unknown) {
+  const answer = (body ?? {}) as Answer;
+  if (answer.instance?.name) mine.add(answer.instance.name);
+  if (answer.tenant?.slug) mine.add(answer.tenant.slug);
+  for (const change of answer.changes ?? []) if (change.kind !== 'key' && change.name) mine.add(change.name);
+}
+
+/**
+ * The export answers every row of the database, which the suite's files share, and some write rows straight
+ * into it that the API would refuse (limits.test.ts stores a limit of 0): its answer is checked on the rows
+ * this run made through the API and its fixtures.
+ */
+function ownRows(op: Operation, status: number, body: unknown): unknown {
+  if (op.operationId !== 'exportConfig' || status !== 200) return body;
+  const file = body as ConfigFile;
+  return {
+    ...file,
+    instances: file.instances?.filter((i) => i.name !== undefined && mine.has(i.name)),
+    tenants: file.tenants?.filter((t) => t.slug !== undefined && mine.has(t.slug)),
+  };
+}
+
 async function runAll(calls: (() => Promise<void>)[], budgetMs: number, minimum: number): Promise<number> {
   const started = Date.now();
   let ran = 0;
@@ -165,6 +200,7 @@ beforeAll(async () => {
   const reader = await api<{ secret: string }>('POST', '/v1/keys', {
     body: { name: 'fuzz reader', scopes: ['read'] },
   });
+  mine.add(tenant.slug).add(tenant.instance);
   known = {
     tenant: [tenant.slug, tenant.tenantId],
     id: [other.body.key.id],
