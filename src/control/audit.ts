@@ -6,7 +6,7 @@ import { useDatabase } from '../request-database';
 import { Timestamp } from '../tenancy/shared-schemas';
 import { authenticate, operatorOnly } from './auth';
 import { decodeCursor, invalidCursor, toPage } from './cursor';
-import { errorResponses, json, PageQuery, page, security } from './openapi';
+import { errorResponses, json, PageQuery, page, paramText, security } from './openapi';
 
 const AuditEventSchema = z
   .object({
@@ -41,13 +41,14 @@ function toAuditJson(row: typeof auditLog.$inferSelect): z.infer<typeof AuditEve
 const listRoute = createRoute({
   method: 'get',
   path: '/v1/audit',
+  operationId: 'listAudit',
   tags: ['audit'],
   summary: 'Who changed what, when (newest first)',
   security,
   middleware: [authenticate, operatorOnly],
   request: {
     query: PageQuery.extend({
-      tenant: z.string().max(128).optional().openapi({ description: 'Tenant id or slug' }),
+      tenant: paramText(128).optional().openapi({ description: 'Tenant id or slug' }),
     }),
   },
   responses: { 200: json(page(AuditEventSchema, 'AuditEventPage'), 'Audit events'), ...errorResponses() },

@@ -14,16 +14,21 @@ const ConfigKey = z
       'Matched by name among the live keys of the tenant; created if missing (its secret is shown once)',
   });
 
-const ConfigTenant = CreateTenant.extend({
-  status: TenantStatusSchema.optional().openapi({
-    description: 'Default: `pending` for a new tenant, left as it is for an existing one',
-  }),
-  keys: z
-    .array(ConfigKey)
-    .max(100)
-    .optional()
-    .openapi({ description: 'Left out: keys are not managed by the file' }),
-}).openapi('ConfigTenant');
+// A new object of CreateTenant's fields, not `.extend`: the document would render that as an `allOf` of two
+// closed schemas, which no tenant can satisfy.
+const ConfigTenant = z
+  .strictObject({
+    ...CreateTenant.shape,
+    status: TenantStatusSchema.optional().openapi({
+      description: 'Default: `pending` for a new tenant, left as it is for an existing one',
+    }),
+    keys: z
+      .array(ConfigKey)
+      .max(100)
+      .optional()
+      .openapi({ description: 'Left out: keys are not managed by the file' }),
+  })
+  .openapi('ConfigTenant');
 
 export const ConfigFile = z
   .strictObject({

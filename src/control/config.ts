@@ -9,7 +9,7 @@ import { authenticate, operatorOnly } from './auth';
 import { applyConfig } from './config-apply';
 import { exportConfig } from './config-export';
 import { ConfigFile, ConfigResult } from './config-schema';
-import { errorResponses, json, security } from './openapi';
+import { BODY_ERRORS, errorResponses, json, REQUEST_ID_HEADER, security } from './openapi';
 
 const MAX_CONFIG_BYTES = 5 * 1024 * 1024;
 const YAML_MEDIA_TYPE = /^(application|text)\/(x-)?yaml$/i;
@@ -33,6 +33,7 @@ const fileContent = {
 const applyRoute = createRoute({
   method: 'put',
   path: '/v1/config',
+  operationId: 'applyConfig',
   tags: ['config'],
   summary: 'Apply a configuration file (instances and tenants)',
   description:
@@ -41,17 +42,24 @@ const applyRoute = createRoute({
     'this answer only. Body JSON, or YAML with `Content-Type: application/yaml`.',
   security,
   request: { query: ApplyQuery, body: { required: true, content: fileContent } },
-  responses: { 200: json(ConfigResult, 'What changed (or would change)'), ...errorResponses(400, 409, 415) },
+  responses: {
+    200: json(ConfigResult, 'What changed (or would change)'),
+    ...errorResponses(400, 409, ...BODY_ERRORS),
+  },
 });
 
 const exportRoute = createRoute({
   method: 'get',
   path: '/v1/config',
+  operationId: 'exportConfig',
   tags: ['config'],
   summary: 'Export instances and tenants as a configuration file',
   description: 'JSON, or YAML with `Accept: application/yaml`. Applying it back changes nothing. No secrets.',
   security,
-  responses: { 200: { description: 'The configuration', content: fileContent }, ...errorResponses() },
+  responses: {
+    200: { description: 'The configuration', headers: REQUEST_ID_HEADER, content: fileContent },
+    ...errorResponses(),
+  },
 });
 
 function readFile(contentType: string | undefined, text: string): unknown {

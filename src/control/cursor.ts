@@ -1,4 +1,5 @@
 // List cursors: the sort key of a page's last row, opaque to clients (base64url of its JSON).
+import { hasUnsafeCharacter } from '../core/http/input';
 import { ApiError } from '../errors';
 
 export function encodeCursor(key: string): string {
@@ -20,7 +21,8 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   } catch {
     throw invalidCursor();
   }
-  if (typeof value !== 'string') throw invalidCursor();
+  // A crafted cursor could carry what Postgres refuses in text (NUL): none of ours does.
+  if (typeof value !== 'string' || hasUnsafeCharacter(value)) throw invalidCursor();
   return value;
 }
 

@@ -11,7 +11,18 @@ import { authenticate, notFound, tenantFor } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { checkCustomDomain } from './custom-domain';
 import { jsonOnly } from './json-body';
-import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam } from './openapi';
+import {
+  BODY_ERRORS,
+  errorResponses,
+  json,
+  jsonBody,
+  noContent,
+  PageQuery,
+  page,
+  paramText,
+  security,
+  TenantParam,
+} from './openapi';
 import { writer } from './writer';
 
 const CreateDomain = z
@@ -27,16 +38,13 @@ const CreateDomain = z
   .openapi('DomainCreate');
 
 const HostnameParam = TenantParam.extend({
-  hostname: z
-    .string()
-    .min(1)
-    .max(300)
-    .openapi({ param: { name: 'hostname', in: 'path' }, example: 'api.acme.com' }),
+  hostname: paramText(300, 1).openapi({ param: { name: 'hostname', in: 'path' }, example: 'api.acme.com' }),
 });
 
 const addDomainRoute = createRoute({
   method: 'post',
   path: '/v1/tenants/{tenant}/domains',
+  operationId: 'addDomain',
   tags: ['domains'],
   summary: 'Add a custom domain',
   description: 'Unique across tenants (`409 conflict`); never the control host, a base domain or under one.',
@@ -45,13 +53,14 @@ const addDomainRoute = createRoute({
   request: { params: TenantParam, body: jsonBody(CreateDomain) },
   responses: {
     201: json(z.object({ domain: DomainSchema }).openapi('DomainResponse'), 'Added'),
-    ...errorResponses(400, 404, 409, 415),
+    ...errorResponses(400, 404, 409, ...BODY_ERRORS),
   },
 });
 
 const listDomainsRoute = createRoute({
   method: 'get',
   path: '/v1/tenants/{tenant}/domains',
+  operationId: 'listDomains',
   tags: ['domains'],
   summary: "List a tenant's custom domains",
   security,
@@ -63,12 +72,13 @@ const listDomainsRoute = createRoute({
 const removeDomainRoute = createRoute({
   method: 'delete',
   path: '/v1/tenants/{tenant}/domains/{hostname}',
+  operationId: 'removeDomain',
   tags: ['domains'],
   summary: 'Remove a custom domain',
   security,
   middleware: [authenticate],
   request: { params: HostnameParam },
-  responses: { 204: { description: 'Removed' }, ...errorResponses(404) },
+  responses: { 204: noContent('Removed'), ...errorResponses(404) },
 });
 
 export function registerDomains(app: OpenAPIHono<AppEnv>) {

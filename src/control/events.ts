@@ -6,7 +6,7 @@ import { useDatabase } from '../request-database';
 import { EventStatusSchema, Timestamp } from '../tenancy/shared-schemas';
 import { authenticate, operatorOnly } from './auth';
 import { decodeCursor, invalidCursor, toPage } from './cursor';
-import { errorResponses, json, PageQuery, page, security } from './openapi';
+import { errorResponses, json, PageQuery, page, paramText, security } from './openapi';
 
 const EventSchema = z
   .object({
@@ -43,6 +43,7 @@ function toEventJson(row: typeof events.$inferSelect): z.infer<typeof EventSchem
 const listRoute = createRoute({
   method: 'get',
   path: '/v1/events',
+  operationId: 'listEvents',
   tags: ['events'],
   summary: 'Lifecycle hook deliveries (newest first)',
   description:
@@ -52,7 +53,7 @@ const listRoute = createRoute({
   middleware: [authenticate, operatorOnly],
   request: {
     query: PageQuery.extend({
-      tenant: z.string().max(128).optional().openapi({ description: 'Tenant id or slug' }),
+      tenant: paramText(128).optional().openapi({ description: 'Tenant id or slug' }),
       status: EventStatusSchema.optional(),
     }),
   },

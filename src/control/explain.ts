@@ -9,7 +9,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { useDatabase } from '../request-database';
 import { authenticate, notFound, tenantFor } from './auth';
-import { errorResponses, json, security, TenantParam } from './openapi';
+import { errorResponses, json, paramText, security, TenantParam } from './openapi';
 
 const ExplanationSchema = z
   .object({
@@ -53,6 +53,7 @@ const ExplanationSchema = z
 const explainRoute = createRoute({
   method: 'get',
   path: '/v1/tenants/{tenant}/explain',
+  operationId: 'explainRequest',
   tags: ['tenants'],
   summary: 'Why a request would be forwarded or refused',
   description:
@@ -68,9 +69,11 @@ const explainRoute = createRoute({
         .string()
         .regex(/^[A-Za-z]{1,16}$/)
         .default('GET'),
-      path: z.string().min(1).max(2048).startsWith('/').default('/'),
-      host: z.string().min(1).max(253).optional(),
-      key_id: z.string().min(1).max(64).optional(),
+      path: paramText(2048, 1)
+        .refine((p) => p.startsWith('/'), 'a path starts with /')
+        .default('/'),
+      host: paramText(253, 1).optional(),
+      key_id: paramText(64, 1).optional(),
     }),
   },
   responses: { 200: json(ExplanationSchema, 'The explanation'), ...errorResponses(404) },

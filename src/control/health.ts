@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { withTimeout } from '../core/time/timeout';
 import { connectDatabase } from '../db/client';
 import type { AppEnv } from '../env';
+import { json, publicErrorResponses } from './openapi';
 
 const HealthSchema = z
   .object({
@@ -14,10 +15,13 @@ const HealthSchema = z
 const route = createRoute({
   method: 'get',
   path: '/v1/health',
+  operationId: 'getHealth',
   tags: ['health'],
   summary: 'Gateway and database health',
   description: 'Answers 200 even when the database is down, with status `degraded`.',
-  responses: { 200: { description: 'Health', content: { 'application/json': { schema: HealthSchema } } } },
+  // Public: a load balancer asks it without a key.
+  security: [],
+  responses: { 200: json(HealthSchema, 'Health'), ...publicErrorResponses() },
 });
 
 const PROBE_TIMEOUT_MS = 3_000;

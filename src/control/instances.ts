@@ -18,7 +18,17 @@ import {
 import { authenticate, notFound, operatorOnly } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
-import { errorResponses, json, jsonBody, PageQuery, page, security } from './openapi';
+import {
+  BODY_ERRORS,
+  errorResponses,
+  json,
+  jsonBody,
+  noContent,
+  PageQuery,
+  page,
+  paramText,
+  security,
+} from './openapi';
 import { writer } from './writer';
 
 export { DEFAULT_TIMEOUT_MS, instanceInUse, toInstanceJson };
@@ -63,11 +73,7 @@ const UpdateInstance = z
   .openapi('InstanceUpdate');
 
 const NameParam = z.object({
-  name: z
-    .string()
-    .min(1)
-    .max(63)
-    .openapi({ param: { name: 'name', in: 'path' }, example: 'instance1' }),
+  name: paramText(63, 1).openapi({ param: { name: 'name', in: 'path' }, example: 'instance1' }),
 });
 
 /** Upstream and hooks URLs in their normalised form, or 422 naming each bad entry. */
@@ -98,6 +104,7 @@ const withBody = [authenticate, operatorOnly, jsonOnly];
 const createInstanceRoute = createRoute({
   method: 'post',
   path: '/v1/instances',
+  operationId: 'createInstance',
   tags: ['instances'],
   summary: 'Create an instance',
   description: 'The `signing_secret` is generated here and shown only in this answer.',
@@ -106,13 +113,14 @@ const createInstanceRoute = createRoute({
   request: { body: jsonBody(CreateInstance) },
   responses: {
     201: json(InstanceWithSecret, 'Created; `signing_secret` is shown once'),
-    ...errorResponses(400, 409, 415),
+    ...errorResponses(400, 409, ...BODY_ERRORS),
   },
 });
 
 const listInstancesRoute = createRoute({
   method: 'get',
   path: '/v1/instances',
+  operationId: 'listInstances',
   tags: ['instances'],
   summary: 'List instances (by name)',
   security,
@@ -126,6 +134,7 @@ const InstanceResponse = z.object({ instance: InstanceSchema }).openapi('Instanc
 const getInstanceRoute = createRoute({
   method: 'get',
   path: '/v1/instances/{name}',
+  operationId: 'getInstance',
   tags: ['instances'],
   summary: 'Get an instance',
   security,
@@ -137,30 +146,36 @@ const getInstanceRoute = createRoute({
 const updateInstanceRoute = createRoute({
   method: 'patch',
   path: '/v1/instances/{name}',
+  operationId: 'updateInstance',
   tags: ['instances'],
   summary: 'Change an instance',
   description: 'Fields given replace the current ones. Every tenant placed on the instance sees it at once.',
   security,
   middleware: withBody,
   request: { params: NameParam, body: jsonBody(UpdateInstance) },
-  responses: { 200: json(InstanceResponse, 'The changed instance'), ...errorResponses(400, 404, 415) },
+  responses: {
+    200: json(InstanceResponse, 'The changed instance'),
+    ...errorResponses(400, 404, ...BODY_ERRORS),
+  },
 });
 
 const deleteInstanceRoute = createRoute({
   method: 'delete',
   path: '/v1/instances/{name}',
+  operationId: 'deleteInstance',
   tags: ['instances'],
   summary: 'Delete an instance',
   description: '`409 instance_in_use` while any tenant is placed on it.',
   security,
   middleware: auth,
   request: { params: NameParam },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses(404, 409) },
+  responses: { 204: noContent('Deleted'), ...errorResponses(404, 409) },
 });
 
 const rotateSecretRoute = createRoute({
   method: 'post',
   path: '/v1/instances/{name}/rotate-secret',
+  operationId: 'rotateInstanceSecret',
   tags: ['instances'],
   summary: "Rotate an instance's signing secret",
   description:

@@ -14,7 +14,18 @@ import { RateLimitSchema } from '../tenancy/shared-schemas';
 import { authenticate, checkGrantable, notFound, tenantFor } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
-import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam } from './openapi';
+import {
+  BODY_ERRORS,
+  errorResponses,
+  json,
+  jsonBody,
+  noContent,
+  PageQuery,
+  page,
+  paramText,
+  security,
+  TenantParam,
+} from './openapi';
 import { writer } from './writer';
 
 /** An operator key's scopes: `admin` or `*` (everything), `read` (every GET); tenant scopes are not theirs. */
@@ -88,28 +99,26 @@ export function checkKeyLimit(key: RateLimit | null | undefined, tenant: RateLim
 }
 
 const KeyParam = TenantParam.extend({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'key_3kVb9QmL1xZ7pR2sT8wY' }),
+  id: paramText(64, 1).openapi({ param: { name: 'id', in: 'path' }, example: 'key_3kVb9QmL1xZ7pR2sT8wY' }),
 });
 
 const createKeyRoute = createRoute({
   method: 'post',
   path: '/v1/tenants/{tenant}/keys',
+  operationId: 'createKey',
   tags: ['keys'],
   summary: 'Create a tenant key',
   description: 'The secret is shown only in this answer. A tenant key may only grant scopes it holds.',
   security,
   middleware: [authenticate, jsonOnly],
   request: { params: TenantParam, body: jsonBody(CreateKey) },
-  responses: { 201: json(KeyWithSecret, 'Created'), ...errorResponses(400, 404, 415) },
+  responses: { 201: json(KeyWithSecret, 'Created'), ...errorResponses(400, 404, ...BODY_ERRORS) },
 });
 
 const listKeysRoute = createRoute({
   method: 'get',
   path: '/v1/tenants/{tenant}/keys',
+  operationId: 'listKeys',
   tags: ['keys'],
   summary: "List a tenant's keys (revoked ones too)",
   security,
@@ -123,6 +132,7 @@ const KeyResponse = z.object({ key: KeySchema }).openapi('KeyResponse');
 const getKeyRoute = createRoute({
   method: 'get',
   path: '/v1/tenants/{tenant}/keys/{id}',
+  operationId: 'getKey',
   tags: ['keys'],
   summary: 'Get a tenant key',
   security,
@@ -134,18 +144,20 @@ const getKeyRoute = createRoute({
 const revokeKeyRoute = createRoute({
   method: 'delete',
   path: '/v1/tenants/{tenant}/keys/{id}',
+  operationId: 'revokeKey',
   tags: ['keys'],
   summary: 'Revoke a tenant key',
   description: 'It stops working at once. The key stays listed, with `revoked_at`.',
   security,
   middleware: [authenticate],
   request: { params: KeyParam },
-  responses: { 204: { description: 'Revoked' }, ...errorResponses(404) },
+  responses: { 204: noContent('Revoked'), ...errorResponses(404) },
 });
 
 const rotateKeyRoute = createRoute({
   method: 'post',
   path: '/v1/tenants/{tenant}/keys/{id}/rotate',
+  operationId: 'rotateKey',
   tags: ['keys'],
   summary: 'Rotate a tenant key',
   description: 'Same key id, scopes and limits, a new secret; the old secret stops working at once.',

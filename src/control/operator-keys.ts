@@ -9,7 +9,17 @@ import { authenticate, operatorOnly } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { jsonOnly } from './json-body';
 import { futureExpiry, KeyWithSecret, keyFields, operatorScopes } from './keys';
-import { errorResponses, json, jsonBody, PageQuery, page, security } from './openapi';
+import {
+  BODY_ERRORS,
+  errorResponses,
+  json,
+  jsonBody,
+  noContent,
+  PageQuery,
+  page,
+  paramText,
+  security,
+} from './openapi';
 import { writer } from './writer';
 
 const CreateOperatorKey = z
@@ -25,18 +35,20 @@ const CreateOperatorKey = z
 const createRouteDef = createRoute({
   method: 'post',
   path: '/v1/keys',
+  operationId: 'createOperatorKey',
   tags: ['operator keys'],
   summary: 'Create an operator key',
   description: 'The secret is shown only in this answer.',
   security,
   middleware: [authenticate, operatorOnly, jsonOnly],
   request: { body: jsonBody(CreateOperatorKey) },
-  responses: { 201: json(KeyWithSecret, 'Created'), ...errorResponses(400, 415) },
+  responses: { 201: json(KeyWithSecret, 'Created'), ...errorResponses(400, ...BODY_ERRORS) },
 });
 
 const listRouteDef = createRoute({
   method: 'get',
   path: '/v1/keys',
+  operationId: 'listOperatorKeys',
   tags: ['operator keys'],
   summary: 'List operator keys (revoked ones too)',
   security,
@@ -48,20 +60,17 @@ const listRouteDef = createRoute({
 const revokeRouteDef = createRoute({
   method: 'delete',
   path: '/v1/keys/{id}',
+  operationId: 'revokeOperatorKey',
   tags: ['operator keys'],
   summary: 'Revoke an operator key',
   security,
   middleware: [authenticate, operatorOnly],
   request: {
     params: z.object({
-      id: z
-        .string()
-        .min(1)
-        .max(64)
-        .openapi({ param: { name: 'id', in: 'path' } }),
+      id: paramText(64, 1).openapi({ param: { name: 'id', in: 'path' } }),
     }),
   },
-  responses: { 204: { description: 'Revoked' }, ...errorResponses(404) },
+  responses: { 204: noContent('Revoked'), ...errorResponses(404) },
 });
 
 export function registerOperatorKeys(app: OpenAPIHono<AppEnv>) {

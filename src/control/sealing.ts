@@ -20,6 +20,7 @@ const ResealSchema = z
 const resealRoute = createRoute({
   method: 'post',
   path: '/v1/sealing-key/reseal',
+  operationId: 'resealSecrets',
   tags: ['instances'],
   summary: 'Re-seal every stored secret with the newest SEALING_KEY',
   description:

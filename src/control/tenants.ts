@@ -22,7 +22,18 @@ import { authenticate, operatorOnly, tenantFor } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { checkCustomDomains } from './custom-domain';
 import { jsonOnly } from './json-body';
-import { errorResponses, json, jsonBody, PageQuery, page, security, TenantParam } from './openapi';
+import {
+  BODY_ERRORS,
+  errorResponses,
+  json,
+  jsonBody,
+  noContent,
+  PageQuery,
+  page,
+  paramText,
+  security,
+  TenantParam,
+} from './openapi';
 import { writer } from './writer';
 
 type Fields = z.infer<typeof UpdateTenant>;
@@ -46,6 +57,7 @@ const operator = [authenticate, operatorOnly];
 const createTenantRoute = createRoute({
   method: 'post',
   path: '/v1/tenants',
+  operationId: 'createTenant',
   tags: ['tenants'],
   summary: 'Create a tenant (status pending)',
   description:
@@ -65,13 +77,14 @@ const createTenantRoute = createRoute({
         .openapi('TenantCreated'),
       'Created',
     ),
-    ...errorResponses(400, 409, 415),
+    ...errorResponses(400, 409, ...BODY_ERRORS),
   },
 });
 
 const listTenantsRoute = createRoute({
   method: 'get',
   path: '/v1/tenants',
+  operationId: 'listTenants',
   tags: ['tenants'],
   summary: 'List tenants (by slug)',
   security,
@@ -79,7 +92,7 @@ const listTenantsRoute = createRoute({
   request: {
     query: PageQuery.extend({
       status: TenantStatusSchema.optional(),
-      q: z.string().max(200).optional().openapi({ description: 'Part of the name or slug, any case' }),
+      q: paramText(200).optional().openapi({ description: 'Part of the name or slug, any case' }),
     }),
   },
   responses: { 200: json(page(TenantSchema, 'TenantPage'), 'Tenants'), ...errorResponses() },
@@ -88,6 +101,7 @@ const listTenantsRoute = createRoute({
 const getTenantRoute = createRoute({
   method: 'get',
   path: '/v1/tenants/{tenant}',
+  operationId: 'getTenant',
   tags: ['tenants'],
   summary: 'Get a tenant by id or slug',
   security,
@@ -99,29 +113,32 @@ const getTenantRoute = createRoute({
 const replaceTenantRoute = createRoute({
   method: 'put',
   path: '/v1/tenants/{tenant}',
+  operationId: 'replaceTenant',
   tags: ['tenants'],
   summary: 'Replace every mutable field of a tenant',
   description: 'Optional fields left out return to their defaults; `status` is left as it is when omitted.',
   security,
   middleware: [authenticate, jsonOnly],
   request: { params: TenantParam, body: jsonBody(ReplaceTenant) },
-  responses: { 200: json(TenantResponse, 'The tenant'), ...errorResponses(400, 404, 409, 415) },
+  responses: { 200: json(TenantResponse, 'The tenant'), ...errorResponses(400, 404, 409, ...BODY_ERRORS) },
 });
 
 const updateTenantRoute = createRoute({
   method: 'patch',
   path: '/v1/tenants/{tenant}',
+  operationId: 'updateTenant',
   tags: ['tenants'],
   summary: 'Change some fields of a tenant (status too)',
   security,
   middleware: [authenticate, jsonOnly],
   request: { params: TenantParam, body: jsonBody(UpdateTenant) },
-  responses: { 200: json(TenantResponse, 'The tenant'), ...errorResponses(400, 404, 409, 415) },
+  responses: { 200: json(TenantResponse, 'The tenant'), ...errorResponses(400, 404, 409, ...BODY_ERRORS) },
 });
 
 const deleteTenantRoute = createRoute({
   method: 'delete',
   path: '/v1/tenants/{tenant}',
+  operationId: 'deleteTenant',
   tags: ['tenants'],
   summary: 'Delete a tenant',
   description: 'Its keys, domains and placements go with it. `public` cannot be deleted.',
@@ -129,12 +146,13 @@ const deleteTenantRoute = createRoute({
   // Not operatorOnly: a tenant key naming another tenant must get 404 here too (tenantFor answers it).
   middleware: [authenticate],
   request: { params: TenantParam },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses(404, 409) },
+  responses: { 204: noContent('Deleted'), ...errorResponses(404, 409) },
 });
 
 const installTokenRoute = createRoute({
   method: 'post',
   path: '/v1/tenants/{tenant}/install-token',
+  operationId: 'createInstallToken',
   tags: ['tenants'],
   summary: 'A new install token for a pending tenant',
   description: 'Any earlier token stops working. `409 conflict` once the tenant is installed.',

@@ -8,7 +8,7 @@ import { useDatabase } from '../request-database';
 import { busiestTenants, keyUsage, tenantUsage } from '../usage/reads';
 import { authenticate, notFound, operatorOnly, tenantFor } from './auth';
 import { decodeCursor, invalidCursor, toPage } from './cursor';
-import { errorResponses, json, PageQuery, security, TenantParam } from './openapi';
+import { errorResponses, json, PageQuery, paramText, security, TenantParam } from './openapi';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_DAYS = 30;
@@ -85,6 +85,7 @@ function invalidRange(path: string, message: string) {
 const usageRoute = createRoute({
   method: 'get',
   path: '/v1/tenants/{tenant}/usage',
+  operationId: 'getTenantUsage',
   tags: ['usage'],
   summary: "A tenant's daily usage",
   description: 'UTC dates, inclusive; default the last 30 days; at most 366 days. Counts appear within 15 s.',
@@ -100,6 +101,7 @@ const usageRoute = createRoute({
 const keyUsageRoute = createRoute({
   method: 'get',
   path: '/v1/tenants/{tenant}/keys/{id}/usage',
+  operationId: 'getKeyUsage',
   tags: ['usage'],
   summary: "One key's daily usage",
   description:
@@ -109,11 +111,10 @@ const keyUsageRoute = createRoute({
   middleware: [authenticate],
   request: {
     params: TenantParam.extend({
-      id: z
-        .string()
-        .min(1)
-        .max(64)
-        .openapi({ param: { name: 'id', in: 'path' }, example: 'key_3kVb9QmL1xZ7pR2sT8wY' }),
+      id: paramText(64, 1).openapi({
+        param: { name: 'id', in: 'path' },
+        example: 'key_3kVb9QmL1xZ7pR2sT8wY',
+      }),
     }),
     query: z.object({ from: UtcDate.optional(), to: UtcDate.optional() }),
   },
@@ -131,6 +132,7 @@ const TenantTotalsSchema = z
 const allUsageRoute = createRoute({
   method: 'get',
   path: '/v1/usage',
+  operationId: 'listUsageByTenant',
   tags: ['usage'],
   summary: "Every tenant's usage totals, busiest first",
   description:

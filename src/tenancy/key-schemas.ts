@@ -1,7 +1,7 @@
 // The key resource as JSON (tenant and operator keys alike), and the row → JSON mapping.
 import { z } from '@hono/zod-openapi';
 import type { apiKeys } from '../db/schema';
-import { RateLimitSchema, Timestamp } from './shared-schemas';
+import { RateLimitJson, Timestamp } from './shared-schemas';
 
 export const KeySchema = z
   .object({
@@ -12,7 +12,7 @@ export const KeySchema = z
     scopes: z.array(z.string()),
     expires_at: Timestamp.nullable(),
     revoked_at: Timestamp.nullable(),
-    rate_limit: RateLimitSchema.nullable(),
+    rate_limit: RateLimitJson.nullable(),
     created_at: Timestamp,
     last_used_at: Timestamp.nullable(),
   })

@@ -2,14 +2,24 @@
 import { z } from '@hono/zod-openapi';
 import type { TenantAuth, TenantLimits } from '../db/schema';
 import type { TenantView } from '../db/tenants';
-import { columns, RateLimitSchema, TenantStatusSchema, Timestamp } from './shared-schemas';
+import {
+  answerForm,
+  columns,
+  RateLimitJson,
+  RateLimitSchema,
+  TenantStatusSchema,
+  Timestamp,
+} from './shared-schemas';
 
-// The JSON columns' schemas are db's (db/column-types.ts): here they get their OpenAPI component names.
-const AuthSchema = columns.TenantAuth.openapi('TenantAuth');
+// The JSON columns' schemas are db's (db/column-types.ts): here they get their OpenAPI component names, the
+// requests' (defaults filled in by the server) apart from the answers' (every field present).
+const AuthSchema = columns.TenantAuth.openapi('TenantAuthInput');
+const AuthJson = answerForm(columns.TenantAuth, 'TenantAuth');
 const RouteRuleSchema = columns.TenantRoute.openapi('TenantRoute', {
   example: { methods: ['POST'], path: '/emails/*', scope: 'send' },
 });
-const LimitsSchema = columns.TenantLimits.openapi('TenantLimits');
+const LimitsSchema = columns.TenantLimits.openapi('TenantLimitsInput');
+const LimitsJson = answerForm(columns.TenantLimits, 'TenantLimits');
 
 const Hostname = z.string().max(300).openapi({ example: 'api.acme.com' });
 
@@ -23,10 +33,10 @@ export const TenantSchema = z
     instance: z.string().nullable().openapi({ description: 'Home instance name' }),
     instances: z.array(z.string()).openapi({ description: 'Instances it is placed on (includes home)' }),
     domains: z.array(z.string()).openapi({ description: 'Custom domain hostnames' }),
-    rate_limit: RateLimitSchema.nullable(),
-    auth: AuthSchema,
+    rate_limit: RateLimitJson.nullable(),
+    auth: AuthJson,
     routes: z.array(RouteRuleSchema),
-    limits: LimitsSchema,
+    limits: LimitsJson,
     settings: z.record(z.string(), z.unknown()),
     created_at: Timestamp,
     updated_at: Timestamp,

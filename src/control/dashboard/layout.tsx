@@ -8,6 +8,7 @@ const SECTIONS = [
   ['/dashboard/instances', 'Instances'],
   ['/dashboard/events', 'Events'],
   ['/dashboard/audit', 'Audit log'],
+  ['/docs', 'API reference'],
 ] as const;
 
 /** A dashboard page: its sections and the signed-in operator key in the header. */
@@ -34,7 +35,12 @@ export function DashboardLayout(props: {
         </button>
       </form>
     </nav>
-  ) : undefined;
+  ) : (
+    // Signed out (the sign-in page): the API reference is public.
+    <nav>
+      <a href="/docs">API reference</a>
+    </nav>
+  );
   return (
     <PageShell
       title={`${props.title} · Gateway dashboard`}

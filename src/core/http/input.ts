@@ -16,6 +16,11 @@ const UNSAFE_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]
 
 export type InputProblem = { path: string; message: string };
 
+/** Whether `text` holds a character the input rules refuse: a control character or a bidi override. */
+export function hasUnsafeCharacter(text: string): boolean {
+  return UNSAFE_CHARACTER.test(text);
+}
+
 /** The first key that appears twice in one object of the JSON `text` (assumed to parse), or null. */
 export function findDuplicateKey(text: string): string | null {
   // A scanner over the text, not a parse: JSON.parse has already judged it; only keys matter here.
