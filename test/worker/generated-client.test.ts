@@ -56,7 +56,11 @@ describe('the generated client', () => {
       params: { path: { tenant: tenant.id } },
       body: { limits: { on_gate_error: 'open' }, status: 'active' },
     });
-    expect(patched.data?.tenant.limits).toEqual({ on_gate_error: 'open', on_stale: 'serve', mode: 'enforce' });
+    expect(patched.data?.tenant.limits).toEqual({
+      on_gate_error: 'open',
+      on_stale: 'serve',
+      mode: 'enforce',
+    });
 
     const domain = await admin.POST('/v1/tenants/{tenant}/domains', {
       params: { path: { tenant: tenant.id } },
