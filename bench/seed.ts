@@ -57,9 +57,10 @@ export const KEYS_PER_TENANT = 100;
 
 /** Tenant `n`'s `j`-th key: `gw_bench` + n in 24 digits + j in 8 (deterministic, so wrk's script can make it). */
 /**
- * Keys of the format before the checksum (`gw_` + 40 characters), which keep working: the same secret is made
- * in SQL (insertKeys) and in wrk's Lua (bench/requests.ts), neither of which computes a CRC-32. With the
- * gateway's per-snapshot secret cache, a warm key's checksum would not be checked again anyway.
+ * Keys without the checksum (40 characters, not the checksummed shape's 41), which the gateway accepts as it
+ * does keys made before the checksum: the same secret is made in SQL (insertKeys) and in wrk's Lua
+ * (bench/requests.ts), neither of which computes a CRC-32. With the gateway's per-snapshot secret cache, a
+ * warm key's checksum would not be checked again anyway.
  */
 export function generatedSecret(n: number, j: number): string {
   return `gw_bench${String(n).padStart(24, '0')}${String(j).padStart(8, '0')}`;
