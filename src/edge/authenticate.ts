@@ -9,7 +9,7 @@ export type Authenticated = { key: KeyEntry | null; credential: Credential | nul
 
 const ANONYMOUS: Authenticated = { key: null, credential: null };
 
-/** What a request to `path` asks of a key: the data plane and the explain endpoint read it alike. */
+/** What a request to `path` asks of a key, all of it (the explain endpoint shows every step). */
 export type AuthRequirement = {
   mode: 'required' | 'optional' | 'none';
   publicPath: boolean;
@@ -30,21 +30,26 @@ export function authRequirement(snapshot: TenantSnapshot, method: string, path: 
   };
 }
 
-/** A found key, held to the requirement: `401` when none was found or it expired, `403` without the scope. */
-export function checkKey(key: KeyEntry | undefined, need: AuthRequirement, now: number): KeyEntry {
+/** A found key that has not expired, or `401 invalid_api_key`. */
+export function checkKey(key: KeyEntry | undefined, now: number): KeyEntry {
   if (!key || (key.expiresAt !== null && key.expiresAt <= now)) {
     throw new ApiError('invalid_api_key', 'The API key is not valid for this tenant');
   }
-  if (!need.keyOptional && !hasScope(key.scopes, need.scope)) {
-    throw new ApiError('insufficient_scope', `This request needs the scope ${need.scope}`);
-  }
   return key;
+}
+
+/** `403 insufficient_scope` unless the key holds `scope`. */
+export function checkScope(key: KeyEntry, scope: string): void {
+  if (!hasScope(key.scopes, scope)) {
+    throw new ApiError('insufficient_scope', `This request needs the scope ${scope}`);
+  }
 }
 
 /**
  * Key and scope for a proxied request. Mode `none` reads no key (the backend's own `Authorization` passes
  * through). A public path or mode `optional` lets a request without a key through anonymously, but a key
- * that is presented must be valid: a client that believes it is authenticated learns that it is not.
+ * that is presented must be valid: a client that believes it is authenticated learns that it is not. The
+ * steps of authRequirement, taken lazily: the route's scope is looked up only when a key must have it.
  */
 export async function authenticateRequest(
   snapshot: TenantSnapshot,
@@ -53,18 +58,21 @@ export async function authenticateRequest(
   headers: Headers,
   now: number,
 ): Promise<Authenticated> {
-  if (snapshot.record.auth.mode === 'none') return ANONYMOUS;
-  const need = authRequirement(snapshot, method, path);
+  const { auth } = snapshot.record;
+  if (auth.mode === 'none') return ANONYMOUS;
+  const keyOptional = auth.mode === 'optional' || isPublicPath(path, auth.public_paths);
   const credential = readCredential(headers);
   if (!credential) {
-    if (need.keyOptional) return ANONYMOUS;
+    if (keyOptional) return ANONYMOUS;
     throw new ApiError('missing_api_key', 'An API key is required (Authorization: Bearer … or X-API-Key)');
   }
   // A map lookup (on the secret once matched, else on its SHA-256): its time does not depend on how much of
   // the secret is right.
   const found =
     snapshot.keysBySecret.get(credential.secret) ?? (await matchSecret(snapshot, credential.secret));
-  return { key: checkKey(found, need, now), credential };
+  const key = checkKey(found, now);
+  if (!keyOptional) checkScope(key, requiredScope(method, path, snapshot.routes));
+  return { key, credential };
 }
 
 async function matchSecret(snapshot: TenantSnapshot, secret: string): Promise<KeyEntry | undefined> {

@@ -8,7 +8,7 @@ import type { CounterState } from '../core/limits/gate-ledger';
 import { now as clockNow } from '../core/time/clock';
 import type { Bindings } from '../env';
 import { ApiError } from '../errors';
-import { authRequirement, checkKey } from './authenticate';
+import { authRequirement, checkKey, checkScope } from './authenticate';
 import { configuredBaseDomains } from './base-domains';
 import { confirmFreshness } from './freshness';
 import { requestCounters } from './limit';
@@ -98,7 +98,9 @@ export async function explainRequest(env: Bindings, ctx: WaitUntil, q: ExplainQu
         expires_at: entry?.expiresAt ? new Date(entry.expiresAt).toISOString() : null,
       };
       try {
-        key = checkKey(entry, need, clockNow());
+        const valid = checkKey(entry, clockNow());
+        if (!need.keyOptional) checkScope(valid, need.scope);
+        key = valid;
       } catch (err) {
         if (!(err instanceof ApiError)) throw err;
         if (err.code === 'invalid_api_key') out.key.valid = false;
