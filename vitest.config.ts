@@ -24,7 +24,7 @@ const TEST_QUEUE_CONSUMERS = {
 };
 
 /** The battery's Node-side cases: raw HTTP to the gateway in a workerd process (test/battery/process/setup). */
-function processProject(name: string, include: string[], timeoutMs: number, parallel = false) {
+function processProject(name: string, include: string[], timeoutMs: number) {
   return {
     test: {
       name,
@@ -33,9 +33,9 @@ function processProject(name: string, include: string[], timeoutMs: number, para
       globalSetup: ['test/battery/process/setup.ts'],
       testTimeout: timeoutMs,
       hookTimeout: 120_000,
-      // One gateway process serves every file of the project: files run one at a time, so a memory
-      // reading or a timing belongs to the test that takes it.
-      fileParallelism: parallel,
+      // One gateway process serves the project. `battery-process` is one file of suites run one after
+      // another (test/battery/process/process.test.ts), so a memory reading or a timing belongs to the suite
+      // that takes it; not `fileParallelism: false`, which vitest runs after every other project.
     },
   };
 }
@@ -95,7 +95,7 @@ function gatewayB(project: string, scriptPath: string, bindings: Record<string, 
   return { worker, serviceBindings };
 }
 
-function workerProject(name: string, include: string[], exclude: string[], opts = { oneFileAtATime: false }) {
+function workerProject(name: string, include: string[], exclude: string[]) {
   return {
     plugins: [
       cloudflareTest(({ inject }) => {
@@ -138,8 +138,6 @@ function workerProject(name: string, include: string[], exclude: string[], opts 
       globalSetup: ['test/setup/global.ts'],
       testTimeout: 30_000,
       hookTimeout: 60_000,
-      // Outage files share one database switch: one taking the database down must not catch another.
-      fileParallelism: !opts.oneFileAtATime,
     },
   };
 }
@@ -157,6 +155,9 @@ export default defineConfig({
           environment: 'node',
           // Property tests and the OpenAPI build are CPU-bound, and share two cores with the rest of the run.
           testTimeout: 60_000,
+          // The OpenAPI contract's beforeAll imports the whole app through Vite: slow while the run's setup
+          // (Postgres, bundles) holds both cores.
+          hookTimeout: 60_000,
         },
       },
       // Outage tests take the database away: they get their own database, switch, bridge and worker (the
@@ -167,24 +168,25 @@ export default defineConfig({
         [OUTAGE_TESTS, BATTERY_OUTAGE_TESTS],
       ),
       workerProject('worker-outage', [OUTAGE_TESTS], []),
-      workerProject('battery-outage', [BATTERY_OUTAGE_TESTS], [], { oneFileAtATime: true }),
-      processProject('battery-process', ['test/battery/process/**/*.test.ts'], 120_000),
+      // One file (faults-outage): a second would run beside it on the same database switch, so it would
+      // have to take the database down in the same file or get a project of its own.
+      workerProject('battery-outage', [BATTERY_OUTAGE_TESTS], []),
+      processProject('battery-process', ['test/battery/process/process.test.ts'], 120_000),
       // `npm run battery`: the long cases (the soak, the usage outage), only when asked for, so `npm test`
       // stays bounded. Side by side: the outage case brings its own Postgres and workerd and reads nothing
       // of the soak's process, and both are mostly waiting (a paced load, a 60 s outage).
       ...(process.env.GATEWAY_BATTERY_LONG
-        ? [processProject('battery-long', ['test/battery/long/**/*.test.ts'], 900_000, true)]
+        ? [processProject('battery-long', ['test/battery/long/**/*.test.ts'], 900_000)]
         : []),
       // Chromium against `npm run dev`, which the test starts itself: slow to start, so long timeouts.
       {
         test: {
           name: 'browser',
-          include: ['test/browser/**/*.test.ts'],
+          // One file of suites (test/browser/browser.test.ts), each starting a local gateway and Chromium,
+          // one after another, so two never race for ports or starve each other of the machine's two cores.
+          include: ['test/browser/browser.test.ts'],
           environment: 'node',
           globalSetup: ['test/setup/browser-database.ts'],
-          // Each file starts a local gateway and Chromium: one at a time, so two never race for ports or
-          // starve each other of the machine's two cores.
-          fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 240_000,
         },

@@ -1,5 +1,5 @@
 // Battery cases 19 and 20 (DESIGN.md "Data plane" limits): daily quotas exact under concurrency, and a
-// key's own limit under its tenant's. (16 is in ../process/limits-burst.test.ts.)
+// key's own limit under its tenant's. (16 is in ../process/limits-burst.suite.ts.)
 import { describe, expect, test } from 'vitest';
 import { now } from '../../worker/clock';
 import { api, errorCode, newKey } from '../../worker/control-client';
