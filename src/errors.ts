@@ -28,6 +28,7 @@ const NO_STORE_CODES = new Set<ErrorCode>([
   'quota_exceeded',
   'limiter_unavailable',
   'invalid_install_token',
+  'invalid_recovery_token',
 ]);
 
 export function errorResponse(error: ApiError, requestId: string): Response {

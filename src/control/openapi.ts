@@ -9,7 +9,6 @@ import { hasUnsafeCharacter } from '../core/http/input';
 const DATA_PLANE_CODES = new Set<ErrorCode>([
   'unknown_host',
   'tenant_suspended',
-  'tenant_not_installed',
   'invalid_install_token',
   'csrf_rejected',
   'invalid_recovery_token',

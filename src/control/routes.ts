@@ -10,6 +10,7 @@ import { registerHealth } from './health';
 import { registerInstances } from './instances';
 import { registerKeys } from './keys';
 import { registerOperatorKeys } from './operator-keys';
+import { registerRecovery } from './recovery';
 import { registerSealing } from './sealing';
 import { registerTenantProxy } from './tenant-proxy';
 import { registerTenants } from './tenants';
@@ -20,6 +21,7 @@ export function registerControlRoutes(app: OpenAPIHono<AppEnv>) {
   registerHealth(app);
   registerInstances(app);
   registerTenants(app);
+  registerRecovery(app);
   registerTenantProxy(app);
   registerExplain(app);
   registerDomains(app);

@@ -145,10 +145,37 @@ export const tenantAdmins = pgTable(
       .references(() => tenants.id, { onDelete: 'cascade' }),
     email: text().notNull(),
     passwordHash: text().notNull(),
+    // Carried by every console session cookie and bumped by a new password: a session of an older epoch, a
+    // copied cookie too, is no session.
+    sessionEpoch: integer().notNull().default(0),
+    passwordChangedAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
     lastLoginAt: timestamp({ withTimezone: true }),
   },
   (t) => [uniqueIndex().on(t.tenantId, t.email)],
+);
+
+// One-time console sign-ins an operator made for a tenant's admin (POST /v1/tenants/:tenant/recovery),
+// stored as SHA-256 only. Used rows stay: the console shows who made the last one used, and when.
+export const recoveryTokens = pgTable(
+  'recovery_tokens',
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    adminId: text()
+      .notNull()
+      .references(() => tenantAdmins.id, { onDelete: 'cascade' }),
+    tokenHash: text().notNull().unique(),
+    // The operator key that made it (`admin` for ADMIN_API_KEY) and its name then: the key may go later.
+    createdBy: text().notNull(),
+    createdByName: text().notNull(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    usedAt: timestamp({ withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index().on(t.tenantId), index().on(t.adminId, t.usedAt)],
 );
 
 const counter = () => bigint({ mode: 'number' }).notNull().default(0);

@@ -5,6 +5,6 @@ export { createTenantHostApp } from './app';
 export { type Explanation, explainRequest } from './explain';
 export { forwardAsOperator } from './operator-proxy';
 // The page kit the operator dashboard shares with the tenant console: headers, shell, chart, copy button.
-export { CopyButton, PageShell, Sparkline, UsageChart } from './pages/kit';
+export { CopyButton, FormError, PageShell, Sparkline, UsageChart } from './pages/kit';
 export { pageHeaders } from './pages/pages';
 export { propagateChanges, tenantChanged } from './tenant-changed';

@@ -1,4 +1,4 @@
-// The TenantGate's side of the install-token and console sign-in back-off (arithmetic in
+// The TenantGate's side of the install-token, recovery-link and console sign-in back-off (arithmetic in
 // core/limits/throttle): counters per client and per tenant in the gate's own SQLite storage, so they hold
 // across isolates.
 
@@ -14,7 +14,7 @@ import {
 } from '../core/limits/throttle';
 import { waitMs } from '../core/time/clock';
 
-export type AuthScope = 'install' | 'sign-in';
+export type AuthScope = 'install' | 'sign-in' | 'recovery';
 
 const TENANT = '*';
 const ready = new WeakSet<SqlStorage>();

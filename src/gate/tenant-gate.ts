@@ -117,7 +117,7 @@ export class TenantGate extends DurableObject<Bindings> {
     this.ctx.storage.setAlarm(runtimeAt);
   }
 
-  /** Install-token and console sign-in back-off (./auth-throttle): how long this guess must wait. */
+  /** Install-token, recovery-link and sign-in back-off (./auth-throttle): how long this guess waits. */
   authAttempt(scope: AuthScope, client: string) {
     return admitAuthAttempt(this.ctx.storage.sql, scope, client, clockNow());
   }

@@ -7,9 +7,20 @@ import { actorOf } from './actor';
 
 export type AuditEntry = {
   tenantId: string | null;
-  resource: 'instance' | 'tenant' | 'domain' | 'key' | 'install_token';
+  resource: 'instance' | 'tenant' | 'domain' | 'key' | 'install_token' | 'recovery_token' | 'admin';
   resourceId: string;
-  action: 'create' | 'update' | 'replace' | 'delete' | 'revoke' | 'rotate' | 'install' | 'reseal' | 'proxy';
+  action:
+    | 'create'
+    | 'update'
+    | 'replace'
+    | 'delete'
+    | 'revoke'
+    | 'rotate'
+    | 'install'
+    | 'reseal'
+    | 'proxy'
+    | 'use'
+    | 'password';
   // API views only: they never hold a secret or a hash.
   before?: unknown;
   after?: unknown;

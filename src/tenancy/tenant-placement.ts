@@ -36,13 +36,19 @@ function firstBaseDomain(env: Bindings): string | null {
 }
 
 /**
- * Where a pending tenant installs itself: always on its gateway host `{slug}.{instance}.{base}`, which works
- * as soon as the wildcard DNS does (a custom domain may not point here yet).
+ * A page of the gateway's for the tenant (`path` under `/_gateway`): always on its gateway host
+ * `{slug}.{instance}.{base}`, which works as soon as the wildcard DNS does (a custom domain may not point
+ * here yet).
  */
-export function installUrl(env: Bindings, slug: string, instance: string | null): string | null {
+export function gatewayPageUrl(env: Bindings, slug: string, instance: string | null, path: string) {
   const base = firstBaseDomain(env);
   if (!base) return null;
-  return `https://${instance ? `${slug}.${instance}.${base}` : `${slug}.${base}`}/_gateway/install`;
+  return `https://${instance ? `${slug}.${instance}.${base}` : `${slug}.${base}`}${path}`;
+}
+
+/** Where a pending tenant installs itself. */
+export function installUrl(env: Bindings, slug: string, instance: string | null): string | null {
+  return gatewayPageUrl(env, slug, instance, '/_gateway/install');
 }
 
 export async function loadTenantView(db: Queryable, tenantId: string) {

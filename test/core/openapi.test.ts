@@ -32,6 +32,7 @@ const CONTROL_ROUTES = [
   'get /v1/tenants/{tenant}/keys/{id}/usage',
   'get /v1/audit',
   'post /v1/tenants/{tenant}/install-token',
+  'post /v1/tenants/{tenant}/recovery',
 ];
 
 type Operation = {

@@ -1,9 +1,20 @@
 // The console's key editing and custom domains (issue 19): form posts through src/tenancy/, audited with the
-// admin as actor, in force on the data plane at once.
+// admin as actor, in force on the data plane at once; recovery links and new passwords (issue 18).
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
-import { apiKeys, auditLog, domains, tenantAdmins } from '../../src/db/schema';
-import { csrfOf, getPage, type InstalledTenant, installedTenant, postForm, signIn } from './console-client';
+import { apiKeys, auditLog, domains, recoveryTokens, tenantAdmins } from '../../src/db/schema';
+import { advanceClock } from './clock';
+import {
+  clientIp,
+  csrfOf,
+  getPage,
+  type InstalledTenant,
+  installedTenant,
+  postForm,
+  sessionCookie,
+  signIn,
+} from './console-client';
+import { api, type ErrorBody } from './control-client';
 import { gatewayFetch, withDb } from './helpers';
 
 async function signedIn(t: InstalledTenant) {
@@ -180,5 +191,152 @@ describe('console: custom domains', () => {
     expect(await withDb((db) => db.select().from(domains).where(eq(domains.hostname, hostname)))).toEqual([]);
     const gone = await gatewayFetch(`http://${hostname}/_gateway/console`, { redirect: 'manual' });
     expect(gone.status).toBe(404);
+  });
+});
+
+/** A recovery link for `t`'s admin made with `key` (the admin key unless given): its path on `t`'s host. */
+async function recoveryPath(t: InstalledTenant, key?: string) {
+  const res = await api<{ recovery_url: string }>('POST', `/v1/tenants/${t.tenant.id}/recovery`, { key });
+  expect(res.status).toBe(201);
+  const url = new URL(res.body.recovery_url);
+  return { path: `${url.pathname}${url.search}`, token: url.searchParams.get('token') ?? '' };
+}
+
+async function signedOut(t: InstalledTenant, cookie: string) {
+  const html = await (await getPage(t.host, '/_gateway/console', cookie)).text();
+  return html.includes('action="/_gateway/console/sign-in"');
+}
+
+async function setPassword(t: InstalledTenant, cookie: string, fields: Record<string, string>) {
+  const csrf = csrfOf(await (await getPage(t.host, '/_gateway/console/password', cookie)).text());
+  return postForm(t.host, '/_gateway/console/password', { _csrf: csrf, ...fields }, { cookie });
+}
+
+describe('console: recovery links and passwords', () => {
+  test('a link signs the admin in once, says who made it; the new password ends every older session', async () => {
+    const t = await installedTenant();
+    const copied = await signIn(t);
+    const op = await api<{ key: { id: string }; secret: string }>('POST', '/v1/keys', {
+      body: { name: 'support desk', scopes: ['admin'] },
+    });
+    const { path, token } = await recoveryPath(t, op.body.secret);
+
+    // Signed in, and the password form at once (a redirect from a link opened elsewhere would not carry a
+    // SameSite=Strict cookie).
+    const opened = await getPage(t.host, path);
+    expect(opened.status).toBe(200);
+    const recovered = sessionCookie(opened);
+    expect(recovered).not.toBeNull();
+    const [row] = await withDb((db) =>
+      db.select().from(recoveryTokens).where(eq(recoveryTokens.tenantId, t.tenant.id)),
+    );
+    expect(row.usedAt).not.toBeNull();
+    for (const page of [
+      await opened.text(),
+      await (await getPage(t.host, '/_gateway/console/password', recovered!)).text(),
+    ]) {
+      expect(page).toContain('A recovery link was used');
+      expect(page).toContain('support desk');
+      expect(page).toContain(op.body.key.id);
+      expect(page).toContain('action="/_gateway/console/password"');
+      expect(page).not.toContain('name="current_password"');
+      expect(page).not.toContain(token);
+    }
+    expect(await (await getPage(t.host, '/_gateway/console', recovered!)).text()).toContain('support desk');
+
+    // Used once: the same link again is refused, as a page for browsers and JSON for scripts.
+    const reused = await getPage(t.host, path);
+    expect(reused.status).toBe(403);
+    expect(await reused.text()).toContain('invalid_recovery_token');
+    const script = await gatewayFetch(`http://${t.host}${path}`, {
+      headers: { 'cf-connecting-ip': clientIp() },
+    });
+    expect(script.status).toBe(403);
+    expect(script.headers.get('cache-control')).toBe('no-store');
+    expect(((await script.json()) as ErrorBody).error.code).toBe('invalid_recovery_token');
+
+    // The session from before the link must still know the current password.
+    const sneaky = await setPassword(t, copied, {
+      password: 'taken-over-pw',
+      password_repeat: 'taken-over-pw',
+    });
+    expect(sneaky.status).toBe(403);
+    const mismatch = await setPassword(t, recovered!, {
+      password: 'new-password-1',
+      password_repeat: 'other-one',
+    });
+    expect(mismatch.status).toBe(422);
+
+    const newPassword = `np-${crypto.randomUUID()}`;
+    const set = await setPassword(t, recovered!, { password: newPassword, password_repeat: newPassword });
+    expect(set.status).toBe(303);
+    const fresh = sessionCookie(set);
+    expect(fresh).not.toBeNull();
+    expect(await signedOut(t, copied)).toBe(true);
+    expect(await signedOut(t, recovered!)).toBe(true);
+    expect(await signedOut(t, fresh!)).toBe(false);
+    expect((await setPassword(t, fresh!, { password: 'x'.repeat(12) })).status).toBe(403);
+    await signIn({ ...t, password: newPassword });
+    const oldPassword = await postForm(t.host, '/_gateway/console/sign-in', {
+      email: t.email,
+      password: t.password,
+    });
+    expect(oldPassword.status).toBe(403);
+
+    const [admin] = await withDb((db) =>
+      db.select().from(tenantAdmins).where(eq(tenantAdmins.tenantId, t.tenant.id)),
+    );
+    const trail = await withDb((db) => db.select().from(auditLog).where(eq(auditLog.tenantId, t.tenant.id)));
+    const of = (resource: string, action: string) =>
+      trail.filter((a) => a.resource === resource && a.action === action).map((a) => a.actor);
+    expect(of('recovery_token', 'create')).toEqual([op.body.key.id]);
+    expect(of('recovery_token', 'use')).toEqual([admin.id]);
+    expect(of('admin', 'password')).toEqual([admin.id]);
+    const text = JSON.stringify(trail);
+    for (const secret of [token, row.tokenHash, newPassword, admin.passwordHash])
+      expect(text).not.toContain(secret);
+  });
+
+  test('expired, unknown or another tenant’s links → 403; a change needs the current password', async () => {
+    const t = await installedTenant();
+    const other = await installedTenant();
+    const foreign = await recoveryPath(other);
+    for (const path of [
+      foreign.path,
+      '/_gateway/console/recover?token=gwr_nothing',
+      '/_gateway/console/recover',
+    ]) {
+      const res = await getPage(t.host, path);
+      expect(res.status, path).toBe(403);
+      expect(sessionCookie(res)).toBeNull();
+    }
+    // Not spent by the refusal on the wrong host.
+    expect((await getPage(other.host, foreign.path)).status).toBe(200);
+
+    const cookie = await signIn(t);
+    const copied = await signIn(t);
+    const form = await (await getPage(t.host, '/_gateway/console/password', cookie)).text();
+    expect(form).toContain('name="current_password"');
+    const wrong = await setPassword(t, cookie, {
+      current_password: 'not-the-password',
+      password: 'another-password',
+      password_repeat: 'another-password',
+    });
+    expect(wrong.status).toBe(403);
+    expect(await wrong.text()).toContain('The current password is wrong.');
+    expect(await signedOut(t, copied)).toBe(false);
+    const changed = await setPassword(t, cookie, {
+      current_password: t.password,
+      password: 'another-password',
+      password_repeat: 'another-password',
+    });
+    expect(changed.status).toBe(303);
+    expect(await signedOut(t, copied)).toBe(true);
+    expect(await signedOut(t, sessionCookie(changed)!)).toBe(false);
+
+    // Last: the clock moves on past the link's 15 minutes.
+    const late = await recoveryPath(t);
+    advanceClock(15 * 60_000);
+    expect((await getPage(t.host, late.path)).status).toBe(403);
   });
 });

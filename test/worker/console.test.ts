@@ -136,7 +136,7 @@ describe('sessions', () => {
     const [admin] = await withDb((db) =>
       db.select().from(tenantAdmins).where(eq(tenantAdmins.tenantId, t.tenant.id)),
     );
-    const session = { tenantId: t.tenant.id, adminId: admin.id };
+    const session = { tenantId: t.tenant.id, adminId: admin.id, epoch: admin.sessionEpoch };
     const expired = await signSession({ ...session, expiresAt: Date.now() - 1000 }, env.SEALING_KEY);
     const valid = await signSession({ ...session, expiresAt: Date.now() + 60_000 }, env.SEALING_KEY);
     const forged = valid.replace(/.$/, (ch) => (ch === '0' ? '1' : '0'));

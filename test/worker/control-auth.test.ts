@@ -123,6 +123,7 @@ test('every control route answers 401 missing_api_key without a key, and invalid
     ['PUT', '/v1/tenants/public'],
     ['DELETE', '/v1/tenants/public'],
     ['POST', '/v1/tenants/public/install-token'],
+    ['POST', '/v1/tenants/public/recovery'],
     ['POST', '/v1/tenants/public/domains'],
     ['GET', '/v1/tenants/public/domains'],
     ['DELETE', '/v1/tenants/public/domains/a.example.com'],

@@ -31,6 +31,7 @@ test('a tenant:admin key gets 404 from every route naming another tenant or its 
       ['PUT', `/v1/tenants/${ref}`, { name: 'hijacked', instance: b.tenant.instance }],
       ['DELETE', `/v1/tenants/${ref}`],
       ['POST', `/v1/tenants/${ref}/install-token`],
+      ['POST', `/v1/tenants/${ref}/recovery`],
       ['GET', `/v1/tenants/${ref}/domains`],
       ['POST', `/v1/tenants/${ref}/domains`, { hostname: `${unique('steal')}.example.com` }],
       ['DELETE', `/v1/tenants/${ref}/domains/${bHost}`],

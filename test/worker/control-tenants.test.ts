@@ -2,8 +2,17 @@ import { env, exports } from 'cloudflare:workers';
 import { and, asc, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import { sha256Hex } from '../../src/core/crypto/secrets';
-import { events, installTokens, tenants } from '../../src/db/schema';
-import { api, type ErrorBody, errorCode, newInstance, newTenant, type TenantJson } from './control-client';
+import { events, installTokens, recoveryTokens, tenants } from '../../src/db/schema';
+import { installedTenant } from './console-client';
+import {
+  api,
+  type ErrorBody,
+  errorCode,
+  newInstance,
+  newKey,
+  newTenant,
+  type TenantJson,
+} from './control-client';
 import { unique, withDb } from './helpers';
 
 type Created = { tenant: TenantJson; install_token: string; install_url: string };
@@ -401,6 +410,88 @@ describe('POST /v1/tenants/:tenant/install-token', () => {
     expect(installed.status).toBe(409);
     expect(errorCode(installed)).toBe('conflict');
     expect((await api('POST', `/v1/tenants/${unique('nosuch')}/install-token`)).status).toBe(404);
+  });
+});
+
+describe('POST /v1/tenants/:tenant/recovery', () => {
+  test('operators with admin get a 15-minute link on the console host, stored hashed, audited without it', async () => {
+    const t = await installedTenant();
+    const before = Date.now();
+    const res = await api<{ recovery_url: string; expires_at: string }>(
+      'POST',
+      `/v1/tenants/${t.tenant.slug}/recovery`,
+    );
+    expect(res.status).toBe(201);
+    const url = new URL(res.body.recovery_url);
+    expect(`${url.origin}${url.pathname}`).toBe(`https://${t.host}/_gateway/console/recover`);
+    const token = url.searchParams.get('token') ?? '';
+    expect(token).toMatch(/^gwr_[0-9A-Za-z]{40}$/);
+    const expires = Date.parse(res.body.expires_at);
+    expect(expires).toBeGreaterThanOrEqual(before + 15 * 60_000 - 1000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 15 * 60_000);
+    const rows = await withDb((db) =>
+      db.select().from(recoveryTokens).where(eq(recoveryTokens.tenantId, t.tenant.id)),
+    );
+    expect(rows.map((r) => [r.tokenHash, r.createdBy, r.createdByName])).toEqual([
+      [await sha256Hex(token), 'admin', 'ADMIN_API_KEY'],
+    ]);
+    // A second link replaces the unused first.
+    const again = await api<{ recovery_url: string }>('POST', `/v1/tenants/${t.tenant.id}/recovery`);
+    expect(again.status).toBe(201);
+    const live = await withDb((db) =>
+      db.select().from(recoveryTokens).where(eq(recoveryTokens.tenantId, t.tenant.id)),
+    );
+    expect(live).toHaveLength(1);
+    expect(live[0].tokenHash).not.toBe(rows[0].tokenHash);
+
+    // Audited (who made it), and no other answer carries the token or its hash.
+    const audit = await api<{ data: { actor: string; resource: string; action: string }[] }>(
+      'GET',
+      `/v1/audit?tenant=${t.tenant.id}`,
+    );
+    const made = audit.body.data.filter((e) => e.resource === 'recovery_token' && e.action === 'create');
+    expect(made.map((e) => e.actor)).toEqual(['admin', 'admin']);
+    const answers = [
+      JSON.stringify(audit.body),
+      JSON.stringify((await api('GET', `/v1/tenants/${t.tenant.id}`)).body),
+      JSON.stringify((await api('GET', '/v1/config')).body),
+    ];
+    for (const text of answers) {
+      expect(text).not.toContain(token);
+      expect(text).not.toContain(rows[0].tokenHash);
+    }
+  });
+
+  test('a tenant without an admin → 409; read keys → 403; tenant keys → 404, their own tenant too', async () => {
+    const pending = await newTenant();
+    const notInstalled = await api('POST', `/v1/tenants/${pending.tenant.id}/recovery`);
+    expect(notInstalled.status).toBe(409);
+    expect(errorCode(notInstalled)).toBe('tenant_not_installed');
+    // Made active by an operator without an install: still no admin to recover.
+    await api('PATCH', `/v1/tenants/${pending.tenant.id}`, { body: { status: 'active' } });
+    expect(errorCode(await api('POST', `/v1/tenants/${pending.tenant.id}/recovery`))).toBe(
+      'tenant_not_installed',
+    );
+
+    const t = await installedTenant();
+    const reader = await api<{ secret: string }>('POST', '/v1/keys', {
+      body: { name: 'r', scopes: ['read'] },
+    });
+    const read = await api('POST', `/v1/tenants/${t.tenant.id}/recovery`, { key: reader.body.secret });
+    expect(read.status).toBe(403);
+    expect(errorCode(read)).toBe('insufficient_scope');
+    const own = await newKey(t.tenant.id, ['*']);
+    const other = await newKey(pending.tenant.id, ['tenant:admin']);
+    for (const key of [own.secret, other.secret, t.secret]) {
+      const res = await api('POST', `/v1/tenants/${t.tenant.slug}/recovery`, { key });
+      expect(res.status).toBe(404);
+      expect(errorCode(res)).toBe('not_found');
+    }
+    expect((await api('POST', `/v1/tenants/${unique('nosuch')}/recovery`)).status).toBe(404);
+    const made = await withDb((db) =>
+      db.select().from(recoveryTokens).where(eq(recoveryTokens.tenantId, t.tenant.id)),
+    );
+    expect(made).toEqual([]);
   });
 });
 

@@ -1,11 +1,12 @@
 // The operator dashboard on the control host (DESIGN.md "Operator dashboard"): sign-in with an operator key,
-// tenant search, suspend and activate, a new install token; every action through tenancy, audited with the
-// signed-in key; read-only keys look and change nothing; the console's headers and CSRF rules.
+// tenant search, suspend and activate, a new install token, a recovery link; every action through tenancy,
+// audited with the signed-in key; read-only keys look and change nothing; the console's headers and CSRF
+// rules.
 import { env } from 'cloudflare:workers';
 import { and, desc, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import { auditLog, tenants } from '../../src/db/schema';
-import { csrfOf, getPage, postForm } from './console-client';
+import { csrfOf, getPage, installedTenant, postForm } from './console-client';
 import { api, newKey, newTenant } from './control-client';
 import { gatewayFetch, withDb } from './helpers';
 
@@ -154,5 +155,40 @@ describe('operator dashboard', () => {
     // A tenant key is no operator key.
     const tenantKey = await newKey(tenant.id, ['tenant:admin']);
     expect((await postForm(HOST, '/dashboard/sign-in', { key: tenantKey.secret })).status).toBe(403);
+  });
+
+  test('a recovery link for an installed tenant is shown once, audited with the signed-in key, and works', async () => {
+    const t = await installedTenant();
+    const op = await operatorKey(['admin']);
+    const cookie = await signIn(op.secret);
+    const page = await (await getPage(HOST, `/dashboard/tenants/${t.tenant.slug}`, cookie)).text();
+    expect(page).toContain(`action="/dashboard/tenants/${t.tenant.slug}/recovery"`);
+    const res = await postForm(
+      HOST,
+      `/dashboard/tenants/${t.tenant.slug}/recovery`,
+      { _csrf: csrfOf(page) },
+      { cookie },
+    );
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    const link = /id="token">\s*(http:\/\/[^<\s]+)/.exec(html)?.[1].replaceAll('&amp;', '&');
+    expect(link).toBeDefined();
+    const url = new URL(link!);
+    expect(url.host).toBe(t.host);
+    const token = url.searchParams.get('token')!;
+    const [audit] = await withDb((db) =>
+      db
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.tenantId, t.tenant.id), eq(auditLog.resource, 'recovery_token'))),
+    );
+    expect(audit.actor).toBe(op.id);
+    const opened = await getPage(t.host, `${url.pathname}${url.search}`);
+    expect(opened.status).toBe(200);
+    expect(opened.headers.getSetCookie().some((c) => c.startsWith('gw_session='))).toBe(true);
+    // Shown once: the tenant page, its audit trail included, never again.
+    expect(await (await getPage(HOST, `/dashboard/tenants/${t.tenant.slug}`, cookie)).text()).not.toContain(
+      token,
+    );
   });
 });

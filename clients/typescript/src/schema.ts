@@ -154,6 +154,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/recovery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time console sign-in link for the tenant's admin
+         * @description Operators with `admin` only. The link is on the tenant’s console host, works once within 15 minutes and is stored hashed; an earlier unused link stops working. The console then shows which operator key made it and when it was used, and asks for a new password. `409 tenant_not_installed` while the tenant has no admin (pending). Tenant keys get `404`, for their own tenant too.
+         */
+        post: operations["createRecoveryLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/explain": {
         parameters: {
             query?: never;
@@ -537,7 +557,7 @@ export interface components {
                  * @example conflict
                  * @enum {string}
                  */
-                code: "conflict" | "slug_conflict" | "default_tenant_protected" | "instance_in_use" | "instance_full";
+                code: "conflict" | "slug_conflict" | "default_tenant_protected" | "instance_in_use" | "instance_full" | "tenant_not_installed";
                 message: string;
                 request_id: string;
                 /** @description Which fields are wrong, and why */
@@ -909,6 +929,18 @@ export interface components {
         InstallToken: {
             install_token: string;
             install_url: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-04-20T12:00:00.000Z
+             */
+            expires_at: string;
+        };
+        RecoveryLink: {
+            /**
+             * @description Shown once: opening it signs the admin in to the console; null when no base domain is configured
+             * @example https://acme.instance1.gw.example.com/_gateway/console/recover?token=gwr_…
+             */
+            recovery_url: string | null;
             /**
              * Format: date-time
              * @example 2026-04-20T12:00:00.000Z
@@ -1329,7 +1361,7 @@ export interface components {
                 "application/json": components["schemas"]["Error404"];
             };
         };
-        /** @description Conflicts with the current state: `conflict`, `slug_conflict`, `default_tenant_protected`, `instance_in_use`, `instance_full` */
+        /** @description Conflicts with the current state: `conflict`, `slug_conflict`, `default_tenant_protected`, `instance_in_use`, `instance_full`, `tenant_not_installed` */
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1839,6 +1871,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InstallToken"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["DatabaseUnavailable"];
+        };
+    };
+    createRecoveryLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created; the link is shown once */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryLink"];
                 };
             };
             400: components["responses"]["BadRequest"];

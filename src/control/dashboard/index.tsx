@@ -5,7 +5,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { csrf } from 'hono/csrf';
 import { HTTPException } from 'hono/http-exception';
-import { pageHeaders } from '../../edge';
+import { FormError, pageHeaders } from '../../edge';
 import { ApiError } from '../../errors';
 import { DashboardLayout } from './layout';
 import { registerDashboardLists } from './lists';
@@ -17,11 +17,7 @@ function SignIn(props: { c: Context<DashboardEnv>; error?: string }) {
   return (
     <DashboardLayout c={props.c} title="Sign in" narrow>
       <h1>Sign in</h1>
-      {props.error ? (
-        <section class="error" role="alert">
-          {props.error}
-        </section>
-      ) : null}
+      <FormError message={props.error} />
       <section>
         <form method="post" action="/dashboard/sign-in">
           <label for="operator-key">Operator key</label>

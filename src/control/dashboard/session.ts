@@ -66,7 +66,13 @@ async function operatorOf(c: Context<DashboardEnv>, by: { secret: string } | { i
 export async function signInWith(c: Context<DashboardEnv>, secret: string): Promise<boolean> {
   const operator = await operatorOf(c, { secret });
   if (!operator) return false;
-  const session = { tenantId: OPERATOR, adminId: operator.keyId, expiresAt: clockNow() + SESSION_TTL_MS };
+  // Operator sessions end with their key (checked on every request), not by an epoch.
+  const session = {
+    tenantId: OPERATOR,
+    adminId: operator.keyId,
+    epoch: 0,
+    expiresAt: clockNow() + SESSION_TTL_MS,
+  };
   const token = await signSession(session, sessionSecret(c));
   setCookie(c, COOKIE, token, { ...cookieOptions(c), maxAge: SESSION_TTL_MS / 1000 });
   return true;

@@ -1,7 +1,8 @@
 // One tenant on the dashboard: its URLs, placements, limits, keys, domains, a 30-day usage chart, its events
-// and audit trail; suspend, activate and a new install token, each through tenancy's tenant writes.
+// and audit trail; suspend, activate, a new install token and a recovery link, each through tenancy.
 import { desc, eq, or } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
+import type { Child } from 'hono/jsx';
 import { now as clockNow } from '../../core/time/clock';
 import { apiKeys, auditLog, domains, events, tenants } from '../../db/schema';
 import { selectTenantViews } from '../../db/tenants';
@@ -9,6 +10,7 @@ import { CopyButton, UsageChart } from '../../edge';
 import { ApiError } from '../../errors';
 import { useDatabase } from '../../request-database';
 import { selectDomains } from '../../tenancy/domain-schemas';
+import { issueRecoveryLink, RECOVERY_PATH, recoveryUrl } from '../../tenancy/recovery';
 import { installUrl } from '../../tenancy/tenant-placement';
 import { toTenantJson } from '../../tenancy/tenant-schemas';
 import { changeTenant, reissueInstallToken } from '../../tenancy/tenants';
@@ -58,11 +60,10 @@ async function loadTenant(c: Context<DashboardEnv>, ref: string) {
   };
 }
 
-async function TenantPage(
-  c: Context<DashboardEnv>,
-  ref: string,
-  notice?: { token: string; url: string | null },
-) {
+/** A secret shown once, in the answer of the action that made it (no redirect that would carry it). */
+type ShownOnce = { id: string; title: string; text: string; secret: string; after?: Child };
+
+async function TenantPage(c: Context<DashboardEnv>, ref: string, shown?: ShownOnce) {
   const { tenant, keys, domainRows, days, eventRows, auditRows } = await loadTenant(c, ref);
   const { csrf, operator } = dashboardOf(c);
   const install = installUrl(c.env, tenant.slug, tenant.instance);
@@ -73,21 +74,15 @@ async function TenantPage(
       <h1>
         {tenant.name} <span class={`badge ${tenant.status}`}>{tenant.status}</span>
       </h1>
-      {notice ? (
-        <section class="notice" id="install-token">
-          <h2>New install token</h2>
-          <p>
-            Shown once: hand it to the tenant's admin with the install URL. The earlier token no longer works.
-          </p>
+      {shown ? (
+        <section class="notice" id={shown.id}>
+          <h2>{shown.title}</h2>
+          <p>{shown.text}</p>
           <code class="secret" id="token">
-            {notice.token}
+            {shown.secret}
           </code>
           <CopyButton target="token" />
-          {notice.url ? (
-            <p>
-              Install at <code>{notice.url}</code>
-            </p>
-          ) : null}
+          {shown.after ? <p>{shown.after}</p> : null}
         </section>
       ) : null}
       <section id="actions">
@@ -115,7 +110,12 @@ async function TenantPage(
                 <Hidden csrf={csrf} />
                 <button type="submit">New install token</button>
               </form>
-            ) : null}
+            ) : (
+              <form method="post" action={action('recovery')}>
+                <Hidden csrf={csrf} />
+                <button type="submit">Recovery link</button>
+              </form>
+            )}
           </div>
         ) : (
           <p class="muted">This key may only look (read).</p>
@@ -224,8 +224,32 @@ export function registerTenantPage(app: Hono<DashboardEnv>) {
   app.post('/tenants/:tenant/install-token', requireWriter, async (c) => {
     const view = await tenantNamed(c, c.req.param('tenant'));
     const { token } = await reissueInstallToken(await writer(c), view.tenant.id);
-    // The token is in this answer only (no redirect that would need to carry it).
     const url = installUrl(c.env, view.tenant.slug, view.instance);
-    return TenantPage(c, view.tenant.slug, { token: token.token, url: url ? asServed(c, url) : null });
+    return TenantPage(c, view.tenant.slug, {
+      id: 'install-token',
+      title: 'New install token',
+      text: "Shown once: hand it to the tenant's admin with the install URL. The earlier token no longer works.",
+      secret: token.token,
+      after: url ? (
+        <>
+          Install at <code>{asServed(c, url)}</code>
+        </>
+      ) : undefined,
+    });
+  });
+
+  app.post('/tenants/:tenant/recovery', requireWriter, async (c) => {
+    const ref = await tenantNamed(c, c.req.param('tenant'));
+    const { token, expiresAt, view } = await issueRecoveryLink(await writer(c), ref.tenant.id);
+    // Without a base domain the path alone, to open on one of the tenant's custom domains.
+    const url = recoveryUrl(c.env, view.tenant.slug, view.instance, token);
+    return TenantPage(c, view.tenant.slug, {
+      id: 'recovery-link',
+      title: 'Recovery link',
+      text:
+        "Shown once: hand it to the tenant's admin. Opening it signs them in to the console, once, until " +
+        `${fmt(expiresAt)} UTC; an earlier unused link no longer works. The console shows this key made it.`,
+      secret: url ? asServed(c, url) : `${RECOVERY_PATH}?token=${token}`,
+    });
   });
 }

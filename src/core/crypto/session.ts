@@ -1,18 +1,26 @@
-// Console sessions: a signed, self-contained token (no session table), bound to one tenant and one admin
-// and valid until its expiry; and CSRF tokens derived from it, so a form is only accepted from a page that
-// was rendered for that very session.
+// Console sessions: a signed, self-contained token (no session table), bound to one tenant, one admin and
+// the admin's session epoch (a new password bumps it, which ends every session signed before) and valid
+// until its expiry; and CSRF tokens derived from it, so a form is only accepted from a page that was
+// rendered for that very session.
 
 import { sealingKeys } from './seal';
 import { timingSafeEqual, toHex } from './secrets';
 
-export type Session = { tenantId: string; adminId: string /** Unix ms. */; expiresAt: number };
+export type Session = {
+  tenantId: string;
+  adminId: string;
+  /** The admin account's session epoch when it was signed; the reader compares it with the current one. */
+  epoch: number;
+  /** Unix ms. */
+  expiresAt: number;
+};
 
 export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 // Ids are base62 with a type prefix (`ten_…`, `adm_…`): never a dot.
-const TOKEN = /^v1\.([A-Za-z0-9_]{1,64})\.([A-Za-z0-9_]{1,64})\.(\d{1,15})\.([0-9a-f]{64})$/;
+const TOKEN = /^v2\.([A-Za-z0-9_]{1,64})\.([A-Za-z0-9_]{1,64})\.(\d{1,9})\.(\d{1,15})\.([0-9a-f]{64})$/;
 
 // Its own HKDF info, so the session key is unrelated to the sealing key derived from the same secret.
 function sessionKey(secret: string): Promise<CryptoKey> {
@@ -46,9 +54,15 @@ async function mac(secret: string, message: string): Promise<string> {
   return toHex(new Uint8Array(signature));
 }
 
-/** `v1.{tenant id}.{admin id}.{expiry, unix ms}.{hex HMAC of what precedes}` */
+/** When a session was signed: every session lives SESSION_TTL_MS from its signing. */
+export function sessionIssuedAt(session: Session): number {
+  return session.expiresAt - SESSION_TTL_MS;
+}
+
+/** `v2.{tenant id}.{admin id}.{epoch}.{expiry, unix ms}.{hex HMAC of what precedes}` */
 export async function signSession(session: Session, secret: string): Promise<string> {
-  const body = `v1.${session.tenantId}.${session.adminId}.${Math.floor(session.expiresAt)}`;
+  const { tenantId, adminId, epoch, expiresAt } = session;
+  const body = `v2.${tenantId}.${adminId}.${epoch}.${Math.floor(expiresAt)}`;
   // SEALING_KEY may list several keys, newest first (./seal): signed with the newest, read with any, so a
   // rotation does not sign every admin out.
   const [newest] = sealingKeys(secret);
@@ -67,12 +81,12 @@ export async function readSession(
   const body = token.slice(0, token.lastIndexOf('.'));
   let valid = false;
   for (const key of sealingKeys(secret)) {
-    if (timingSafeEqual(await mac(key, body), match[4])) valid = true;
+    if (timingSafeEqual(await mac(key, body), match[5])) valid = true;
   }
   if (!valid) return null;
-  const expiresAt = Number(match[3]);
+  const expiresAt = Number(match[4]);
   if (expiresAt <= now) return null;
-  return { tenantId: match[1], adminId: match[2], expiresAt };
+  return { tenantId: match[1], adminId: match[2], epoch: Number(match[3]), expiresAt };
 }
 
 /** The CSRF token of every form rendered for this session (under the newest key, as the session is). */

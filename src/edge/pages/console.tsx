@@ -1,6 +1,7 @@
 // The console's overview: the tenant, its limits, a chart of its usage by outcome, its keys with their own
-// usage, its custom domains and the new-key form. Every write is a form post to the routes of keys.tsx,
-// key-edit.tsx and domains.tsx, which go through src/tenancy/.
+// usage, its custom domains, the new-key form and the admin's account (with a pending recovery's notice).
+// Every write is a form post to the routes of keys.tsx, key-edit.tsx, domains.tsx and password.tsx, which go
+// through src/tenancy/.
 import { desc, eq, sql } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { now as clockNow } from '../../core/time/clock';
@@ -17,6 +18,7 @@ import { NewKeyForm } from './keys';
 import { UsageChart } from './kit';
 import { Layout } from './layout';
 import { ConsoleNav } from './nav';
+import { AccountSection, accountOf, RecoveryNotice } from './password';
 import { loadSession } from './session';
 import { SignInPage } from './sign-in';
 
@@ -27,11 +29,11 @@ function limitText(value: number | null | undefined, unit: string) {
   return value == null ? 'unlimited' : `${value.toLocaleString('en')} ${unit}`;
 }
 
-async function loadOverview(c: Context<PageEnv>) {
+async function loadOverview(c: Context<PageEnv>, adminId: string) {
   const tenantId = tenantOf(c).id;
   const db = await useDatabase(c);
   const dates = lastDays(clockNow(), USAGE_DAYS);
-  const [[view], keys, days, perKey, domainRows] = await Promise.all([
+  const [[view], keys, days, perKey, domainRows, account] = await Promise.all([
     selectTenantViews(db).where(eq(tenants.id, tenantId)),
     db
       .select()
@@ -51,6 +53,7 @@ async function loadOverview(c: Context<PageEnv>) {
       .where(eq(usageKeyDaily.tenantId, tenantId))
       .groupBy(usageKeyDaily.keyId),
     tenantDomains(c),
+    accountOf(c, adminId),
   ]);
   return {
     tenant: toTenantJson(view),
@@ -58,6 +61,7 @@ async function loadOverview(c: Context<PageEnv>) {
     usage: new Map(perKey.map((k) => [k.keyId, { requests: Number(k.requests ?? 0), lastDay: k.lastDay }])),
     days,
     domains: domainRows,
+    account,
   };
 }
 
@@ -69,13 +73,14 @@ export function registerConsole(app: Hono<PageEnv>) {
     if (tenantOf(c).status === 'pending') return c.redirect('/_gateway/install', 302);
     const session = c.get('session');
     if (!session) return c.html(<SignInPage c={c} />);
-    const { tenant, keys, usage, days, domains } = await loadOverview(c);
+    const { tenant, keys, usage, days, domains, account } = await loadOverview(c, session.admin.id);
     const q = c.req.query('q') ?? '';
     const shownKeys = filterKeys(keys, q);
     const nonce = c.get('secureHeadersNonce') ?? '';
     return c.html(
       <Layout title="Console" nonce={nonce} tenantName={tenant.name} nav={<ConsoleNav c={c} />}>
         <h1>Console</h1>
+        <RecoveryNotice account={account} />
         <section id="status">
           <h2>Tenant</h2>
           <dl>
@@ -139,6 +144,7 @@ export function registerConsole(app: Hono<PageEnv>) {
           placements={tenant.instances}
           csrf={session.csrf}
         />
+        <AccountSection session={session} account={account} />
       </Layout>,
     );
   });

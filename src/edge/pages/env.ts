@@ -8,6 +8,8 @@ export type ConsoleSession = {
   /** Put in every form; see core/crypto/session. */
   csrf: string;
   admin: { id: string; email: string };
+  /** When the cookie was signed (Unix ms): a session signed after a recovery link may set a new password. */
+  issuedAt: number;
 };
 
 /**

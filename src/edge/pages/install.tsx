@@ -11,28 +11,19 @@ import { tenantChanged } from '../tenant-changed';
 import { beginAttempt } from './attempts';
 import { isJsonRequest, readFields } from './body';
 import { type PageEnv, tenantOf } from './env';
-import { CopyButton } from './kit';
+import { CopyButton, FormError } from './kit';
 import { Layout } from './layout';
+import { NEW_PASSWORD_FIELDS, NewPasswordInputs, passwordsMatch } from './new-password';
 import { startSession } from './session';
 import { validationError } from './validation';
-
-const MIN_PASSWORD_LENGTH = 10;
 
 const InstallBody = z
   .object({
     install_token: z.string().trim().min(1, 'the install token is required').max(256),
     email: z.string().trim().toLowerCase().max(254).pipe(z.email('enter an email address')),
-    password: z
-      .string()
-      .min(MIN_PASSWORD_LENGTH, `the password needs at least ${MIN_PASSWORD_LENGTH} characters`)
-      .max(256),
-    // Only the form has it; a script sends the password once.
-    password_repeat: z.string().optional(),
+    ...NEW_PASSWORD_FIELDS,
   })
-  .refine((b) => b.password_repeat === undefined || b.password_repeat === b.password, {
-    path: ['password_repeat'],
-    message: 'the passwords do not match',
-  });
+  .refine(...passwordsMatch);
 
 function InstallForm(props: { c: Context<PageEnv>; error?: string; email?: string }) {
   const tenant = tenantOf(props.c);
@@ -45,11 +36,7 @@ function InstallForm(props: { c: Context<PageEnv>; error?: string; email?: strin
         that created this tenant, or a new one from the operator dashboard ("New install token") or{' '}
         <code>POST /v1/tenants/{tenant.slug}/install-token</code>. It is single use and valid for 7 days.
       </p>
-      {props.error ? (
-        <section class="error" role="alert">
-          {props.error}
-        </section>
-      ) : null}
+      <FormError message={props.error} />
       <section>
         <form method="post" action="/_gateway/install">
           <label for="install_token">Install token</label>
@@ -63,24 +50,7 @@ function InstallForm(props: { c: Context<PageEnv>; error?: string; email?: strin
           />
           <label for="email">Admin email</label>
           <input id="email" name="email" type="email" required autocomplete="username" value={props.email} />
-          <label for="password">Password</label>
-          <input
-            id="password"
-            name="password"
-            type="password"
-            required
-            minlength={MIN_PASSWORD_LENGTH}
-            autocomplete="new-password"
-          />
-          <label for="password_repeat">Password again</label>
-          <input
-            id="password_repeat"
-            name="password_repeat"
-            type="password"
-            required
-            minlength={MIN_PASSWORD_LENGTH}
-            autocomplete="new-password"
-          />
+          <NewPasswordInputs label="Password" />
           <div class="actions">
             <button type="submit">Install</button>
           </div>
@@ -165,7 +135,8 @@ export function registerInstall(app: Hono<PageEnv>) {
       const installed = await installTenant(await writerOf(c, tenantChanged), tenantOf(c), input);
       succeeded();
       // The admin who just chose the password is signed in to the console at once.
-      await startSession(c, installed.adminId);
+      // A new account is at the first session epoch (the column default).
+      await startSession(c, { id: installed.adminId, email: body.email, sessionEpoch: 0 });
       if (json)
         return c.json({ tenant: installed.tenant, key: installed.key, secret: installed.secret }, 201);
       return c.html(<Installed c={c} secret={installed.secret} email={body.email} />, 201);

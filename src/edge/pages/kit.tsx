@@ -40,6 +40,15 @@ export function PageShell(props: {
   );
 }
 
+/** A form's refusal above it, when there is one. */
+export function FormError(props: { message?: string }) {
+  return props.message ? (
+    <section class="error" role="alert">
+      {props.message}
+    </section>
+  ) : null;
+}
+
 /** A button copying the text of the element `target` (hidden until the page's script shows it). */
 export function CopyButton(props: { target: string }) {
   return (

@@ -11,6 +11,7 @@ export function ConsoleNav(props: { c: Context<PageEnv> }) {
       <a href="/_gateway/console#usage">Usage</a>
       <a href="/_gateway/console#keys">Keys</a>
       <a href="/_gateway/console#domains">Domains</a>
+      <a href="/_gateway/console/password">Password</a>
       <span class="muted">{session.admin.email}</span>
       <form class="inline" method="post" action="/_gateway/console/sign-out">
         <input type="hidden" name="_csrf" value={session.csrf} />

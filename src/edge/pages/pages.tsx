@@ -1,4 +1,4 @@
-// The gateway's own pages on every tenant host (`/_gateway/*`, never forwarded): install and console.
+// The gateway's own pages on every tenant host (`/_gateway/*`, never forwarded): install, recovery, console.
 // Mounted in the tenant-host app (src/edge/app.ts), which has resolved the tenant before any of them runs.
 import type { Context } from 'hono';
 import { Hono } from 'hono';
@@ -17,6 +17,8 @@ import { installPage, registerInstall } from './install';
 import { registerKeyEdit } from './key-edit';
 import { registerKeys } from './keys';
 import { Layout } from './layout';
+import { registerPassword } from './password';
+import { registerRecovery } from './recovery';
 import { registerSignIn } from './sign-in';
 
 const MAX_FORM_BYTES = 16 * 1024;
@@ -98,6 +100,8 @@ export function createGatewayPages() {
 
   registerInstall(pages);
   registerSignIn(pages);
+  registerRecovery(pages);
+  registerPassword(pages);
   registerConsole(pages);
   registerKeys(pages);
   registerKeyEdit(pages);

@@ -7,6 +7,7 @@ import { useDatabase } from '../../request-database';
 import { beginAttempt } from './attempts';
 import { checkCsrf } from './csrf';
 import { type PageEnv, tenantOf } from './env';
+import { FormError } from './kit';
 import { Layout } from './layout';
 import { endSession, loadSession, requireSession, startSession } from './session';
 
@@ -23,11 +24,7 @@ export function SignInPage(props: { c: Context<PageEnv>; error?: string; email?:
   return (
     <Layout title="Sign in" nonce={props.c.get('secureHeadersNonce') ?? ''} tenantName={tenant.name} narrow>
       <h1>Sign in</h1>
-      {props.error ? (
-        <section class="error" role="alert">
-          {props.error}
-        </section>
-      ) : null}
+      <FormError message={props.error} />
       <section>
         <form method="post" action="/_gateway/console/sign-in">
           <label for="email">Email</label>
@@ -38,6 +35,15 @@ export function SignInPage(props: { c: Context<PageEnv>; error?: string; email?:
             <button type="submit">Sign in</button>
           </div>
         </form>
+        <details id="forgot-password">
+          <summary>Forgot password?</summary>
+          <p class="muted">
+            Ask the gateway's operator for a recovery link: they make one from the operator dashboard (the
+            tenant's page, "Recovery link") or with <code>POST /v1/tenants/{tenant.slug}/recovery</code>. It
+            works once, for 15 minutes; opening it signs you in here and asks for a new password, which signs
+            out every other session. The console will show which operator key made it and when it was used.
+          </p>
+        </details>
       </section>
     </Layout>
   );
@@ -61,7 +67,7 @@ export function registerSignIn(app: Hono<PageEnv>) {
     }
     succeeded();
     await db.update(tenantAdmins).set({ lastLoginAt: new Date() }).where(eq(tenantAdmins.id, admin.id));
-    await startSession(c, admin.id);
+    await startSession(c, admin);
     return c.redirect('/_gateway/console', 303);
   });
 

@@ -1,14 +1,21 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkCsrfToken, csrfToken, readSession, signSession } from '../../../src/core/crypto/session';
+import {
+  checkCsrfToken,
+  csrfToken,
+  readSession,
+  SESSION_TTL_MS,
+  sessionIssuedAt,
+  signSession,
+} from '../../../src/core/crypto/session';
 
 const secret = 'a-long-random-sealing-key-for-tests';
-const session = { tenantId: 'ten_abc123', adminId: 'adm_xyz789', expiresAt: 2_000_000 };
+const session = { tenantId: 'ten_abc123', adminId: 'adm_xyz789', epoch: 3, expiresAt: 2_000_000 };
 
 describe('session tokens', () => {
   it('round-trips before the expiry', async () => {
     const token = await signSession(session, secret);
-    expect(token).toMatch(/^v1\.ten_abc123\.adm_xyz789\.2000000\.[0-9a-f]{64}$/);
+    expect(token).toMatch(/^v2\.ten_abc123\.adm_xyz789\.3\.2000000\.[0-9a-f]{64}$/);
     expect(await readSession(token, secret, 1_999_999)).toEqual(session);
   });
 
@@ -16,9 +23,13 @@ describe('session tokens', () => {
     const key = Buffer.from(
       hkdfSync('sha256', secret, Buffer.alloc(0), 'tenant-gateway console session v1', 32),
     );
-    const body = 'v1.ten_abc123.adm_xyz789.2000000';
+    const body = 'v2.ten_abc123.adm_xyz789.3.2000000';
     const expected = createHmac('sha256', key).update(body).digest('hex');
     expect(await signSession(session, secret)).toBe(`${body}.${expected}`);
+  });
+
+  it('knows when it was signed: its expiry less the session life', () => {
+    expect(sessionIssuedAt(session)).toBe(2_000_000 - SESSION_TTL_MS);
   });
 
   it('is refused once expired', async () => {
@@ -30,11 +41,16 @@ describe('session tokens', () => {
     const token = await signSession(session, secret);
     expect(await readSession(token.replace('adm_xyz789', 'adm_xyz788'), secret, 0)).toBeNull();
     expect(await readSession(token.replace('.2000000.', '.9000000.'), secret, 0)).toBeNull();
+    // A session of an older epoch cannot be moved on to the current one.
+    expect(await readSession(token.replace('.3.', '.4.'), secret, 0)).toBeNull();
     expect(await readSession(token, 'another-secret', 0)).toBeNull();
     expect(await readSession(`${token}0`, secret, 0)).toBeNull();
     expect(await readSession('', secret, 0)).toBeNull();
     expect(await readSession(undefined, secret, 0)).toBeNull();
     expect(await readSession('v1.a.b.c.d', secret, 0)).toBeNull();
+    // The format before epochs is no longer read.
+    const v1 = await readSession(token.replace(/^v2\.(.*)\.3\./, 'v1.$1.'), secret, 0);
+    expect(v1).toBeNull();
   });
 });
 
