@@ -5,10 +5,16 @@
 // the running gateway's, control.localhost when GATEWAY_URL is local, else GATEWAY_URL's own host),
 // ADMIN_API_KEY (default: the one `npm run dev` keeps in .data/secrets.json). Prints the URL it used. Exits 1
 // when the gateway refuses the file, 2 on wrong usage.
+// Secrets need not be written in the file: a tenant's injected header value may be `{from_env: NAME}`,
+// resolved here from this process's environment (the operator's) before anything is sent; a variable that is
+// not set is an error naming it and where the file uses it, and nothing is sent. Values are never printed.
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { findDuplicateKey } from '../src/core/http/input';
+import { resolveFromEnv } from '../src/core/tenancy/config-env';
 
 type Change = { kind: string; name: string; action: string; fields?: string[] } & Record<string, unknown>;
 type Answer = {
@@ -84,6 +90,32 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
+/**
+ * The file as it is sent: as read, unless it gives values `{from_env: NAME}`; then as JSON, with each resolved
+ * from the environment. A file that does not parse (or repeats a key) is sent as it is, for the gateway to say
+ * where it breaks.
+ */
+function withSecretsFromEnv(body: Buffer, json: boolean): { contentType: string; body: Buffer } {
+  const asRead = { contentType: json ? 'application/json' : 'application/yaml', body };
+  const text = body.toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = json ? JSON.parse(text) : parseYaml(text);
+  } catch {
+    return asRead;
+  }
+  // Re-serialised, a repeated key would lose the copy the gateway refuses the file for.
+  if (json && findDuplicateKey(text) !== null) return asRead;
+  const { file, resolved, missing } = resolveFromEnv(parsed, process.env);
+  if (missing.length > 0) {
+    console.error('Not sent: the file takes values from environment variables that are not set:');
+    for (const m of missing) console.error(`  ${m.path}: ${m.name}`);
+    process.exit(1);
+  }
+  if (resolved === 0) return asRead;
+  return { contentType: 'application/json', body: Buffer.from(JSON.stringify(file)) };
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const file = args.find((a) => !a.startsWith('--'));
@@ -93,7 +125,8 @@ async function main() {
   const body = await readFile(file).catch((err: NodeJS.ErrnoException) =>
     usage(`cannot read ${file}: ${err.code}`),
   );
-  const contentType = /\.json$/i.test(file) ? 'application/json' : 'application/yaml';
+  const json = /\.json$/i.test(file);
+  const sent = withSecretsFromEnv(body, json);
 
   const listen = await localListen();
   const port = process.env.PORT ?? listen.port ?? 8787;
@@ -106,7 +139,7 @@ async function main() {
   if (args.includes('--prune')) url.searchParams.set('prune', 'true');
 
   console.log(`PUT ${url} (Host: ${host})`);
-  const res = await put(url, host, await adminKey(), contentType, body);
+  const res = await put(url, host, await adminKey(), sent.contentType, sent.body);
   let answer: Answer;
   try {
     answer = JSON.parse(res.text);

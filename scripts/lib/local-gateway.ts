@@ -8,8 +8,9 @@ import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
 import { newId } from '../../src/core/crypto/ids';
-import { seal } from '../../src/core/crypto/seal';
+import { openSealed, seal } from '../../src/core/crypto/seal';
 import { generateSecret, keyPrefix, sha256Hex } from '../../src/core/crypto/secrets';
+import { normalizeHost } from '../../src/core/http/host';
 import { runMigrations } from '../migrate';
 import { startBridge } from './bridge';
 import { startEchoUpstream } from './echo-upstream';
@@ -20,7 +21,11 @@ export const dataDir = path.join(root, '.data');
 /** Where the running gateway says where it listens, for `npm run config:apply`. */
 export const LISTEN_FILE = path.join(dataDir, 'listen.json');
 
-/** The contract's configuration vars a developer may set in the environment (DESIGN.md "Configuration"). */
+/**
+ * The contract's configuration vars a developer may set in the environment (DESIGN.md "Configuration"),
+ * passed to the worker as they are; the secrets (ADMIN_API_KEY, DATABASE_URL, SEALING_KEY) and PORT are
+ * taken from the environment too, below, each with its dev default.
+ */
 const VAR_NAMES = [
   'BASE_DOMAINS',
   'CONTROL_HOST',
@@ -57,18 +62,35 @@ async function loadSecrets(): Promise<DevSecrets> {
   return secrets;
 }
 
-async function seed(databaseUrl: string, upstreamUrl: string, secrets: DevSecrets) {
+/**
+ * `instance1` on the demo upstream, and the active tenant `demo` with its key. The instance's signing secret
+ * (shown nowhere) is sealed again with a new one when `sealingKey` cannot open it: a SEALING_KEY set in the
+ * environment, or changed since the last run, must not leave the demo tenant answering 502.
+ */
+async function seed(databaseUrl: string, upstreamUrl: string, secrets: DevSecrets, sealingKey: string) {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     await client.query('begin');
+    const existing = await client.query<{ sealed: string }>(
+      `select signing_secret_sealed as sealed from instances where name = 'instance1' for update`,
+    );
+    const opens =
+      existing.rows[0] !== undefined &&
+      (await openSealed(existing.rows[0].sealed, sealingKey).then(
+        () => true,
+        () => false,
+      ));
     const instance = await client.query<{ id: string }>(
       `insert into instances (id, name, upstreams, signing_secret_sealed) values ($1, 'instance1', $2, $3)
-       on conflict (name) do update set upstreams = excluded.upstreams, updated_at = now() returning id`,
+       on conflict (name) do update set upstreams = excluded.upstreams, updated_at = now(),
+         signing_secret_sealed = case when $4 then instances.signing_secret_sealed else excluded.signing_secret_sealed end
+       returning id`,
       [
         newId('ins'),
         JSON.stringify([upstreamUrl]),
-        await seal(generateSecret('whsec_', 40), secrets.sealingKey),
+        await seal(generateSecret('whsec_', 40), sealingKey),
+        opens,
       ],
     );
     const instanceId = instance.rows[0].id;
@@ -104,6 +126,8 @@ export type LocalSetup = {
   adminApiKey: string;
   demoKey: string;
   controlHost: string;
+  /** The seeded tenant's host under the first base domain. */
+  demoHost: string;
   upstreamUrl: string;
   /** The worker's bindings besides wrangler.toml's: secrets, the bridge, and the vars set in the environment. */
   bindings: Record<string, string>;
@@ -114,6 +138,15 @@ export type LocalSetup = {
   isStopping: () => boolean;
 };
 
+/** The first entry of BASE_DOMAINS (wrangler.toml's `localhost` when not set), as the gateway reads it. */
+function firstBaseDomain(baseDomains: string | undefined): string {
+  for (const entry of (baseDomains ?? 'localhost').split(',')) {
+    const host = normalizeHost(entry.trim());
+    if (host) return host;
+  }
+  return 'localhost';
+}
+
 /** Everything before the worker itself. `name` is the command, for messages (`npm run dev`). */
 export async function prepareLocalGateway(name: string): Promise<LocalSetup> {
   await mkdir(dataDir, { recursive: true });
@@ -121,6 +154,7 @@ export async function prepareLocalGateway(name: string): Promise<LocalSetup> {
   const port = Number(process.env.PORT ?? 8787);
   const secrets = await loadSecrets();
   const adminApiKey = process.env.ADMIN_API_KEY ?? secrets.adminApiKey;
+  const sealingKey = process.env.SEALING_KEY ?? secrets.sealingKey;
   const stops: (() => Promise<unknown>)[] = [];
   let stopping = false;
   const stopAll = async (code: number) => {
@@ -146,7 +180,7 @@ export async function prepareLocalGateway(name: string): Promise<LocalSetup> {
     await runMigrations(databaseUrl);
     const upstream = await startEchoUpstream({ name: 'demo' });
     stops.push(() => upstream.close());
-    await seed(databaseUrl, upstream.url, secrets);
+    await seed(databaseUrl, upstream.url, secrets, sealingKey);
     const target = new URL(databaseUrl);
     const bridge = await startBridge({
       target: { host: target.hostname, port: Number(target.port || 5432) },
@@ -160,7 +194,7 @@ export async function prepareLocalGateway(name: string): Promise<LocalSetup> {
       ...vars,
       ADMIN_API_KEY: adminApiKey,
       DATABASE_URL: databaseUrl,
-      SEALING_KEY: secrets.sealingKey,
+      SEALING_KEY: sealingKey,
       DB_WS_PROXY: `127.0.0.1:${bridge.port}/v2`,
     };
     return {
@@ -168,6 +202,7 @@ export async function prepareLocalGateway(name: string): Promise<LocalSetup> {
       adminApiKey,
       demoKey: secrets.demoKey,
       controlHost: bindings.CONTROL_HOST ?? 'control.localhost',
+      demoHost: `demo.instance1.${firstBaseDomain(bindings.BASE_DOMAINS)}`,
       upstreamUrl: upstream.url,
       bindings,
       stopAll,
@@ -216,12 +251,12 @@ Tenant gateway is running (${how}).
   control API   http://${controlHost}:${port}   (Host: ${controlHost})
   dashboard     http://${controlHost}:${port}/   (sign in with the admin key)
   admin key     ${adminApiKey}
-  demo tenant   http://demo.instance1.localhost:${port}   → demo upstream ${setup.upstreamUrl}
+  demo tenant   http://${setup.demoHost}:${port}   → demo upstream ${setup.upstreamUrl}
 
 Try:
   curl -H 'Host: ${controlHost}' ${base}/v1/health
   curl -H 'Host: ${controlHost}' -H 'Authorization: Bearer ${adminApiKey}' ${base}/v1/tenants
-  curl -H 'Host: demo.instance1.localhost' -H 'Authorization: Bearer ${setup.demoKey}' ${base}/hello
+  curl -H 'Host: ${setup.demoHost}' -H 'Authorization: Bearer ${setup.demoKey}' ${base}/hello
 
 Ctrl-C stops everything.
 `);

@@ -4,6 +4,8 @@
 // apply's one transaction (`tenancy/apply-transaction.ts`). A dry run is the same transaction, rolled back,
 // so it reports exactly what an apply would do, conflicts included.
 import { asc } from 'drizzle-orm';
+import { openSealed } from '../core/crypto/seal';
+import { headerEditsChange } from '../core/http/inject-headers';
 import { changedFields } from '../core/tenancy/config-diff';
 import { checkSlug } from '../core/tenancy/slug';
 import type { Queryable } from '../db/queryable';
@@ -28,9 +30,32 @@ import {
 } from './config-check';
 import type { ConfigChange, ConfigFile } from './config-schema';
 import { toInstanceJson } from './instances';
+import { headerChange } from './tenants';
 import { writer } from './writer';
 
 type Wanted = ReturnType<typeof checkFile>;
+/** Opened injected header values (null: no listed key opens one), by tenant slug; only for the diff. */
+type OpenedHeaders = Map<string, Record<string, string | null>>;
+
+/**
+ * The stored header values of the tenants a file declares, opened, so a file that states
+ * the values already stored is unchanged (idempotent) rather than sealed again. Never leaves the apply.
+ */
+async function openHeaders(c: Ctx, wanted: Wanted, state: ApplyState): Promise<OpenedHeaders> {
+  const opened: OpenedHeaders = new Map();
+  for (const want of wanted.tenants) {
+    const stored = state.tenants.get(want.slug)?.tenant.injectHeaders;
+    if (!stored) continue;
+    const values: Record<string, string | null> = {};
+    for (const [name, header] of Object.entries(stored)) {
+      values[name] = await openSealed(header.sealed, c.env.SEALING_KEY ?? '')
+        .then((o) => o.plaintext)
+        .catch(() => null);
+    }
+    opened.set(want.slug, values);
+  }
+  return opened;
+}
 
 /** What the file is diffed against: every instance and tenant, and the live keys of the tenants it names. */
 async function readState(db: Queryable, wanted: Wanted): Promise<ApplyState> {
@@ -90,6 +115,7 @@ function createTenantStep(c: Ctx, want: WantedTenant): Step {
           slug,
           status: declared.status ?? 'pending',
           instances: body.instances ?? [],
+          headers: headerChange(c, body.inject_headers, true),
         }),
       );
       state.ids.set(slug, view.tenant.id);
@@ -98,10 +124,13 @@ function createTenantStep(c: Ctx, want: WantedTenant): Step {
   };
 }
 
-function updateTenantStep(want: WantedTenant, before: TenantView): Step {
+function updateTenantStep(c: Ctx, want: WantedTenant, before: TenantView, opened: OpenedHeaders): Step {
   const { body, index } = want;
   const declared = declaredTenant(want);
   const fields = changedFields(currentTenant(before), declared);
+  const edits = body.inject_headers ?? {};
+  const headers = headerEditsChange(opened.get(want.slug) ?? {}, edits);
+  if (headers) fields.push('inject_headers');
   if (fields.length === 0) return { change: { kind: 'tenant', name: want.slug, action: 'unchanged' } };
   const placed = fields.includes('instance') || fields.includes('instances');
   return {
@@ -123,6 +152,7 @@ function updateTenantStep(want: WantedTenant, before: TenantView): Step {
             : { instance: undefined, instances: undefined }),
         },
         domains: fields.includes('domains') ? want.domains : undefined,
+        headers: headers ? headerChange(c, edits, true) : undefined,
         action: 'replace',
       };
       await within(`tenants.${index}`, () => changeTenant(w, before.tenant.id, change));
@@ -169,12 +199,12 @@ async function refuseIfPlaced(db: Queryable, row: { id: string; name: string }) 
 }
 
 /** The diff of the file against the database, in the order its writes run. */
-function plan(c: Ctx, wanted: Wanted, state: ApplyState, prune: boolean): Step[] {
+function plan(c: Ctx, wanted: Wanted, state: ApplyState, opened: OpenedHeaders, prune: boolean): Step[] {
   return [
     ...wanted.instances.map((want) => instanceStep(c, want, state)),
     ...wanted.tenants.flatMap((want) => {
       const before = state.tenants.get(want.slug);
-      const tenant = before ? updateTenantStep(want, before) : createTenantStep(c, want);
+      const tenant = before ? updateTenantStep(c, want, before, opened) : createTenantStep(c, want);
       return [tenant, ...keySteps(want, state, prune)];
     }),
     ...(prune ? pruneSteps(wanted, state) : []),
@@ -202,7 +232,8 @@ export async function applyConfig(
   const wanted = checkFile(c, file);
   const changes = await inApplyTransaction(await writer(c), opts.dryRun, async (w) => {
     const state = await readState(w.db, wanted);
-    return run(w, plan(c, wanted, state, opts.prune), state);
+    const opened = await openHeaders(c, wanted, state);
+    return run(w, plan(c, wanted, state, opened, opts.prune), state);
   });
   if (!opts.dryRun) return changes;
   // Secrets made inside the rolled-back transaction never existed.

@@ -9,7 +9,7 @@ import { ApiError, type ErrorDetail } from '../errors';
 import { toTenantJson, withTenantDefaults } from '../tenancy/tenant-schemas';
 import type { ConfigFile, ConfigTenant } from './config-schema';
 import { checkUrls, DEFAULT_TIMEOUT_MS } from './instances';
-import { requestedDomains } from './tenants';
+import { requestedDomains, requestedUpstream } from './tenants';
 
 export type Ctx = Context<AppEnv>;
 
@@ -40,7 +40,38 @@ export type WantedInstance = {
   timeout_ms: number;
   hooks_url: string | null;
 };
-export type WantedTenant = { index: number; slug: string; body: ConfigTenant; domains: string[] };
+export type WantedTenant = {
+  index: number;
+  slug: string;
+  body: ConfigTenant;
+  domains: string[];
+  /** Its own backend, URLs normalised; null for its instances'. */
+  upstream: ConfigTenant['upstream'];
+};
+
+/**
+ * `{from_env: NAME}` in a file is for `npm run config:apply` to resolve from the operator's environment: the
+ * gateway never reads its own for a value, so one that reaches it is refused, by name, before anything else.
+ */
+export function refuseUnresolvedEnv(file: unknown): void {
+  const declared = (file as { tenants?: unknown } | null)?.tenants;
+  if (!Array.isArray(declared)) return;
+  const details: ErrorDetail[] = [];
+  declared.forEach((tenant: unknown, index) => {
+    const headers = (tenant as { inject_headers?: unknown } | null)?.inject_headers;
+    if (!headers || typeof headers !== 'object') return;
+    for (const [name, value] of Object.entries(headers)) {
+      if (value && typeof value === 'object' && 'from_env' in value) {
+        details.push({
+          path: `tenants.${index}.inject_headers.${name}`,
+          message:
+            '{from_env} is resolved by `npm run config:apply` from its own environment; the gateway takes literal values only',
+        });
+      }
+    }
+  });
+  if (details.length > 0) throw invalid(details);
+}
 
 /** Everything that can be checked without the database; every problem at once, with its path in the file. */
 export function checkFile(
@@ -72,13 +103,14 @@ export function checkFile(
   const wantedTenants = file.tenants.map((body, index) => {
     const slug = slugify(body.slug ?? body.name);
     const domains = collect(`tenants.${index}`, () => requestedDomains(c, body)) ?? [];
+    const upstream = collect(`tenants.${index}`, () => requestedUpstream(c, body.upstream ?? null)) ?? null;
     for (const repeat of repeatedNames((body.keys ?? []).map((k) => k.name))) {
       details.push({
         path: `tenants.${index}.keys.${repeat.index}.name`,
         message: `key ${repeat.name} is declared twice`,
       });
     }
-    return { index, slug, body, domains: sorted(domains) };
+    return { index, slug, body, domains: sorted(domains), upstream };
   });
   for (const { index, name } of repeatedNames(wantedTenants.map((t) => t.slug))) {
     details.push({ path: `tenants.${index}.slug`, message: `tenant ${name} is declared twice` });
@@ -98,6 +130,7 @@ export function declaredTenant(want: WantedTenant) {
     instances: sorted([...new Set([body.instance, ...(body.instances ?? [])])]),
     domains: want.domains,
     ...{ rate_limit, auth, routes, limits, settings },
+    upstream: want.upstream,
   };
 }
 

@@ -7,7 +7,8 @@ import type { ConfigFile } from './config-schema';
 
 /**
  * Every instance and tenant (`public` only once placed on an instance). Keys are left out: they are made
- * with a secret shown once, not configured; instance signing secrets are never part of a file.
+ * with a secret shown once, not configured; instance signing secrets are never part of a file, and injected
+ * header values are `{set: true}`, which an apply of the export reads as "keep the stored value".
  */
 export async function exportConfig(db: Database): Promise<ConfigFile> {
   const instanceRows = await db.select().from(instances).orderBy(asc(instances.name));
@@ -33,6 +34,10 @@ export async function exportConfig(db: Database): Promise<ConfigFile> {
         routes: tenant.routes,
         limits: { on_stale: 'serve', mode: 'enforce', ...tenant.limits },
         settings: tenant.settings,
+        upstream: tenant.upstream,
+        inject_headers: Object.fromEntries(
+          Object.keys(tenant.injectHeaders).map((name) => [name, { set: true as const }]),
+        ),
       })),
   };
 }

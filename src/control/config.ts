@@ -7,6 +7,7 @@ import { ApiError, validationDetails } from '../errors';
 import { useDatabase } from '../request-database';
 import { authenticate, operatorOnly } from './auth';
 import { applyConfig } from './config-apply';
+import { refuseUnresolvedEnv } from './config-check';
 import { exportConfig } from './config-export';
 import { ConfigFile, ConfigResult } from './config-schema';
 import { BODY_ERRORS, errorResponses, json, REQUEST_ID_HEADER, security } from './openapi';
@@ -39,7 +40,9 @@ const applyRoute = createRoute({
   description:
     'In one transaction; idempotent. Objects are matched by instance name, tenant slug and key name; omitted ' +
     'optional fields return to their defaults. Secrets made here (new instances, keys, install tokens) are in ' +
-    'this answer only. Body JSON, or YAML with `Content-Type: application/yaml`.',
+    'this answer only. Injected header values are literal strings, or `{set: true}` to keep the stored one; ' +
+    '`{from_env: NAME}` is for `npm run config:apply` to resolve, and refused here. Body JSON, or YAML with ' +
+    '`Content-Type: application/yaml`.',
   security,
   request: { query: ApplyQuery, body: { required: true, content: fileContent } },
   responses: {
@@ -54,7 +57,9 @@ const exportRoute = createRoute({
   operationId: 'exportConfig',
   tags: ['config'],
   summary: 'Export instances and tenants as a configuration file',
-  description: 'JSON, or YAML with `Accept: application/yaml`. Applying it back changes nothing. No secrets.',
+  description:
+    'JSON, or YAML with `Accept: application/yaml`. Applying it back changes nothing. No secrets: injected ' +
+    'header values are shown as `{set: true}`, which an apply reads as "keep the stored value".',
   security,
   responses: {
     200: { description: 'The configuration', headers: REQUEST_ID_HEADER, content: fileContent },
@@ -103,6 +108,7 @@ export function registerConfig(app: OpenAPIHono<AppEnv>) {
       throw new ApiError('payload_too_large', 'A configuration file is at most 5 MiB');
     const file = readFile(c.req.header('content-type'), text);
     checkInput(file);
+    refuseUnresolvedEnv(file);
     const parsed = ConfigFile.safeParse(file);
     if (!parsed.success) {
       throw new ApiError(

@@ -7,7 +7,13 @@ import { instances } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError, type ErrorDetail } from '../errors';
 import { useDatabase } from '../request-database';
-import { DEFAULT_TIMEOUT_MS, InstanceSchema, toInstanceJson } from '../tenancy/instance-schemas';
+import {
+  DEFAULT_TIMEOUT_MS,
+  InstanceSchema,
+  TimeoutMs,
+  toInstanceJson,
+  Upstreams,
+} from '../tenancy/instance-schemas';
 import {
   createInstance,
   deleteInstance,
@@ -37,15 +43,6 @@ const InstanceWithSecret = z
   .object({ instance: InstanceSchema, signing_secret: z.string() })
   .openapi('InstanceWithSecret');
 
-const Upstreams = z
-  .array(z.string().max(2048))
-  .min(1)
-  .max(16)
-  .openapi({
-    description: 'Absolute http(s) URLs, tried in order; no credentials, query or fragment',
-    example: ['https://backend1.internal.example.com'],
-  });
-const TimeoutMs = z.number().int().min(100).max(300_000).openapi({ description: 'Default 30000' });
 const HooksUrl = z
   .string()
   .max(2048)
@@ -76,21 +73,31 @@ const NameParam = z.object({
   name: paramText(63, 1).openapi({ param: { name: 'name', in: 'path' }, example: 'instance1' }),
 });
 
+/** Each URL in its normalised form; a problem of any is added to `details` at `{path}.{index}`. */
+export function normalisedUpstreams(
+  c: Context<AppEnv>,
+  upstreams: string[],
+  path: string,
+  details: ErrorDetail[],
+): string[] {
+  const allowPrivate = c.env.ALLOW_PRIVATE_UPSTREAMS === 'true';
+  return upstreams.map((raw, i) => {
+    const check = checkUpstreamUrl(raw, { allowPrivate });
+    if (!check.ok) details.push({ path: `${path}.${i}`, message: check.message });
+    return check.ok ? check.url : raw;
+  });
+}
+
 /** Upstream and hooks URLs in their normalised form, or 422 naming each bad entry. */
 export function checkUrls(
   c: Context<AppEnv>,
   body: { upstreams?: string[]; hooks_url?: string | null },
 ): { upstreams?: string[]; hooksUrl?: string | null } {
-  const allowPrivate = c.env.ALLOW_PRIVATE_UPSTREAMS === 'true';
   const details: ErrorDetail[] = [];
-  const upstreams = body.upstreams?.map((raw, i) => {
-    const check = checkUpstreamUrl(raw, { allowPrivate });
-    if (!check.ok) details.push({ path: `upstreams.${i}`, message: check.message });
-    return check.ok ? check.url : raw;
-  });
+  const upstreams = body.upstreams && normalisedUpstreams(c, body.upstreams, 'upstreams', details);
   let hooksUrl = body.hooks_url;
   if (hooksUrl) {
-    const check = checkUpstreamUrl(hooksUrl, { allowPrivate });
+    const check = checkUpstreamUrl(hooksUrl, { allowPrivate: c.env.ALLOW_PRIVATE_UPSTREAMS === 'true' });
     if (check.ok) hooksUrl = check.url;
     else details.push({ path: 'hooks_url', message: check.message });
   }

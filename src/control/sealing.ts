@@ -14,6 +14,15 @@ const ResealSchema = z
     unreadable: z.array(z.string()).openapi({
       description: 'Instances no listed key opens (left as they are; rotate their secret to recover)',
     }),
+    tenants: z
+      .object({
+        resealed: z.array(z.string()).openapi({ description: 'Tenants whose injected headers now are' }),
+        current: z.array(z.string()).openapi({ description: 'Tenants whose injected headers already were' }),
+        unreadable: z.array(z.string()).openapi({
+          description: 'Tenants with an injected header no listed key opens (set it again to recover)',
+        }),
+      })
+      .openapi({ description: 'Tenants with injected headers, by slug' }),
   })
   .openapi('ResealReport');
 
@@ -26,7 +35,8 @@ const resealRoute = createRoute({
   description:
     'SEALING_KEY may list several keys, comma-separated, newest first: values are sealed with the first and ' +
     'opened with any. To rotate: put the new key in front and deploy, call this once, then drop the old key. ' +
-    'Every tenant placed on a re-sealed instance gets a new version. Operators with `admin` only.',
+    'Tenants’ injected header values are re-sealed too. Every tenant placed on a re-sealed instance, and ' +
+    'every tenant whose headers were re-sealed, gets a new version. Operators with `admin` only.',
   security,
   middleware: [authenticate, operatorOnly],
   responses: { 200: json(ResealSchema, 'What was re-sealed'), ...errorResponses(403) },

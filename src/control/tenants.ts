@@ -5,12 +5,14 @@ import { checkSlug, slugify } from '../core/tenancy/slug';
 import { tenants } from '../db/schema';
 import { selectTenantViews } from '../db/tenants';
 import type { AppEnv } from '../env';
-import { ApiError } from '../errors';
+import { ApiError, type ErrorDetail } from '../errors';
 import { useDatabase } from '../request-database';
+import type { HeaderChange } from '../tenancy/injected-headers';
 import { TenantStatusSchema, Timestamp } from '../tenancy/shared-schemas';
 import { installUrl, invalid, loadTenantView } from '../tenancy/tenant-placement';
 import {
   CreateTenant,
+  type InjectHeadersEdits,
   ReplaceTenant,
   TenantSchema,
   toTenantJson,
@@ -21,6 +23,7 @@ import { changeTenant, createTenant, deleteTenant, reissueInstallToken } from '.
 import { authenticate, operatorOnly, tenantFor } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { checkCustomDomains } from './custom-domain';
+import { normalisedUpstreams } from './instances';
 import { jsonOnly } from './json-body';
 import {
   BODY_ERRORS,
@@ -49,6 +52,27 @@ export function requestedDomains(
   const details = [...many.details, ...one.details.map((d) => ({ ...d, path: 'domain' }))];
   if (details.length > 0) throw invalid(details);
   return [...new Set([...many.hostnames, ...one.hostnames])];
+}
+
+/** A body's own `upstream` with its URLs normalised, or 422 naming each bad one; null and undefined kept. */
+export function requestedUpstream<U extends { upstreams: string[] } | null | undefined>(
+  c: Context<AppEnv>,
+  upstream: U,
+): U {
+  if (!upstream) return upstream;
+  const details: ErrorDetail[] = [];
+  const upstreams = normalisedUpstreams(c, upstream.upstreams, 'upstream.upstreams', details);
+  if (details.length > 0) throw invalid(details);
+  return { ...upstream, upstreams };
+}
+
+/** A body's `inject_headers` as the tenant write takes them: sealed with this gateway's SEALING_KEY. */
+export function headerChange(
+  c: Context<AppEnv>,
+  edits: InjectHeadersEdits | undefined,
+  replace: boolean,
+): HeaderChange | undefined {
+  return edits && { edits, replace, sealingKey: c.env.SEALING_KEY ?? '' };
 }
 
 const TenantResponse = z.object({ tenant: TenantSchema }).openapi('TenantResponse');
@@ -178,7 +202,13 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
     if (problem)
       throw new ApiError(problem.code, problem.message, [{ path: 'slug', message: problem.message }]);
     const domains = requestedDomains(c, body) ?? [];
-    const { view, token } = await createTenant(await writer(c), { ...body, slug, domains });
+    const { view, token } = await createTenant(await writer(c), {
+      ...body,
+      slug,
+      domains,
+      upstream: requestedUpstream(c, body.upstream),
+      headers: headerChange(c, body.inject_headers, true),
+    });
     if (!token) throw new Error('a pending tenant has an install token');
     return c.json(
       {
@@ -220,8 +250,14 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
     const current = await tenantFor(c, c.req.valid('param').tenant, { tenantAdmin: false });
     const body = c.req.valid('json');
     const domains = requestedDomains(c, body) ?? [];
-    const fields = { ...withTenantDefaults(body), instances: body.instances ?? [] };
-    const change = { fields, domains, action: 'replace' as const };
+    const defaults = withTenantDefaults(body);
+    const fields = {
+      ...defaults,
+      instances: body.instances ?? [],
+      upstream: requestedUpstream(c, defaults.upstream),
+    };
+    const headers = headerChange(c, body.inject_headers ?? {}, true);
+    const change = { fields, domains, headers, action: 'replace' as const };
     const view = await changeTenant(await writer(c), current.id, change);
     return c.json({ tenant: toTenantJson(view) }, 200);
   });
@@ -229,7 +265,12 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
   app.openapi(updateTenantRoute, async (c) => {
     const current = await tenantFor(c, c.req.valid('param').tenant, { tenantAdmin: false });
     const body = c.req.valid('json');
-    const change = { fields: body, domains: requestedDomains(c, body), action: 'update' as const };
+    const change = {
+      fields: { ...body, upstream: requestedUpstream(c, body.upstream) },
+      domains: requestedDomains(c, body),
+      headers: headerChange(c, body.inject_headers, false),
+      action: 'update' as const,
+    };
     const view = await changeTenant(await writer(c), current.id, change);
     return c.json({ tenant: toTenantJson(view) }, 200);
   });

@@ -14,6 +14,7 @@ export const TENANT_STATUSES = ['pending', 'active', 'suspended'] as const;
 export const EVENT_STATUSES = ['pending', 'delivered', 'failed'] as const;
 
 const MAX_SETTINGS_BYTES = 64 * 1024;
+export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** The column schemas, built on `z`. */
 export function columnSchemas(z: typeof Zod) {
@@ -22,7 +23,24 @@ export function columnSchemas(z: typeof Zod) {
     .max(512)
     .regex(/^(\*|\/\S*)$/, 'a path starts with / (a trailing /* matches everything below), or is *')
     .meta({ example: '/static/*' });
+  // An instance's upstreams and timeout, and a tenant's own (`upstream`): one schema for both, the URL rules
+  // (core/http/upstream-url, which depend on ALLOW_PRIVATE_UPSTREAMS) checked by the routes after it.
+  const Upstreams = z
+    .array(z.string().max(2048))
+    .min(1)
+    .max(16)
+    .meta({
+      description: 'Absolute http(s) URLs, tried in order; no credentials, query or fragment',
+      example: ['https://backend1.internal.example.com'],
+    });
+  const TimeoutMs = z.number().int().min(100).max(300_000).meta({ description: 'Default 30000' });
   return {
+    Upstreams,
+    TimeoutMs,
+    TenantUpstream: z.strictObject({
+      upstreams: Upstreams,
+      timeout_ms: TimeoutMs.default(DEFAULT_TIMEOUT_MS),
+    }),
     TenantStatus: z.enum(TENANT_STATUSES),
     EventStatus: z.enum(EVENT_STATUSES),
     RateLimit: z.strictObject({
@@ -80,3 +98,9 @@ export type TenantRoute = Zod.infer<Columns['TenantRoute']>;
 export type TenantLimits = Omit<Zod.infer<Columns['TenantLimits']>, 'on_stale' | 'mode'> &
   Partial<Pick<Zod.infer<Columns['TenantLimits']>, 'on_stale' | 'mode'>>;
 export type TenantSettings = Zod.infer<Columns['TenantSettings']>;
+export type TenantUpstream = Zod.infer<Columns['TenantUpstream']>;
+/**
+ * A tenant's injected headers as stored: by name, each value sealed (core/crypto/seal, SEALING_KEY), never in
+ * the clear, with when it was last set. The API shows only `{set: true, updated_at}`.
+ */
+export type SealedHeaders = Record<string, { sealed: string; updated_at: string }>;

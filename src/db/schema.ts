@@ -15,22 +15,26 @@ import {
 import {
   type EventStatus,
   type RateLimit,
+  type SealedHeaders,
   TENANT_STATUSES,
   type TenantAuth,
   type TenantLimits,
   type TenantRoute,
   type TenantSettings,
   type TenantStatus,
+  type TenantUpstream,
 } from './column-types';
 
 // The JSON columns' shapes and the status enums are zod's (./column-types), never written out here.
 export type {
   EventStatus,
   RateLimit,
+  SealedHeaders,
   TenantAuth,
   TenantLimits,
   TenantRoute,
   TenantStatus,
+  TenantUpstream,
 } from './column-types';
 
 /** A check that a text column holds one of the enum's values. */
@@ -64,6 +68,10 @@ export const tenants = pgTable(
     routes: jsonb().$type<TenantRoute[]>().notNull().default([]),
     settings: jsonb().$type<TenantSettings>().notNull().default({}),
     limits: jsonb().$type<TenantLimits>().notNull().default({ on_gate_error: 'closed' }),
+    // A backend of the tenant's own: replaces its instances' upstreams and timeout (null: the instances').
+    upstream: jsonb().$type<TenantUpstream>(),
+    // Added to every request forwarded for the tenant; values sealed with SEALING_KEY, never in the clear.
+    injectHeaders: jsonb().$type<SealedHeaders>().notNull().default({}),
     // Bumped by every change that alters what the data plane decides for this tenant.
     version: bigint({ mode: 'number' }).notNull().default(1),
     createdAt: createdAt(),

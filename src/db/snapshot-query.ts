@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from './client';
-import type { RateLimit, TenantAuth, TenantLimits, TenantRoute, TenantStatus } from './schema';
+import type * as Column from './column-types';
 
 /** Everything the data plane needs to decide for one tenant, as plain JSON (storable, sendable). */
 export type TenantRecord = {
@@ -8,12 +8,16 @@ export type TenantRecord = {
   slug: string;
   name: string;
   schema_name: string;
-  status: TenantStatus;
+  status: Column.TenantStatus;
   version: number;
-  rate_limit: RateLimit | null;
-  auth: TenantAuth;
-  routes: TenantRoute[];
-  limits: TenantLimits;
+  rate_limit: Column.RateLimit | null;
+  auth: Column.TenantAuth;
+  routes: Column.TenantRoute[];
+  limits: Column.TenantLimits;
+  /** The tenant's own backend, in place of its instances' upstreams; null for theirs. */
+  upstream: Column.TenantUpstream | null;
+  /** Still sealed: opened once when the snapshot is compiled (edge/snapshot). */
+  inject_headers: Column.SealedHeaders;
   home_instance: string | null;
   instances: {
     id: string;
@@ -29,7 +33,7 @@ export type TenantRecord = {
     hash: string;
     scopes: string[];
     expires_at: string | null;
-    rate_limit: RateLimit | null;
+    rate_limit: Column.RateLimit | null;
   }[];
 };
 
@@ -38,6 +42,7 @@ function recordQuery(where: SQL): SQL {
     select json_build_object(
       'id', t.id, 'slug', t.slug, 'name', t.name, 'schema_name', t.schema_name, 'status', t.status,
       'version', t.version, 'rate_limit', t.rate_limit, 'auth', t.auth, 'routes', t.routes, 'limits', t.limits,
+      'upstream', t.upstream, 'inject_headers', t.inject_headers,
       'home_instance', (select i.name from instances i where i.id = t.home_instance_id),
       'instances', coalesce((
         select json_agg(json_build_object('id', i.id, 'name', i.name, 'upstreams', i.upstreams,

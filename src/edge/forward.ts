@@ -30,7 +30,8 @@ export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
   const { request, resolved, auth } = fc;
   const { snapshot, instance } = resolved;
   const secret = instance.signingSecret;
-  if (secret === null) throw unavailable(instance);
+  const injected = snapshot.injectedHeaders;
+  if (secret === null || injected === null) throw unavailable(instance);
   const pathAndQuery = fc.url.pathname + fc.url.search;
   const webSocket = request.headers.get('upgrade')?.toLowerCase() === 'websocket';
   const timestamp = Math.floor(Date.now() / 1000);
@@ -75,6 +76,7 @@ export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
             timestamp,
             signature,
             credentialHeader: auth.credential?.header ?? null,
+            injected,
             keepUpgrade: webSocket,
           });
           if (fc.operator) headers.set('x-gateway-operator', '1');

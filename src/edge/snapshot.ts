@@ -36,23 +36,52 @@ export type TenantSnapshot = {
    */
   keysBySecret: Map<string, KeyEntry>;
   routes: CompiledRoutes;
+  /**
+   * The tenant's injected headers, opened once here so a request only appends them; null when one cannot be
+   * opened (SEALING_KEY changed): the tenant's requests then answer 502 rather than go without it.
+   */
+  injectedHeaders: readonly (readonly [string, string])[] | null;
 };
+
+async function openInjectedHeaders(
+  record: TenantRecord,
+  sealingKey: string,
+): Promise<[string, string][] | null> {
+  const opened: [string, string][] = [];
+  // A record cached before the column existed has none.
+  for (const [name, header] of Object.entries(record.inject_headers ?? {})) {
+    const value = await unseal(header.sealed, sealingKey).catch(() => null);
+    if (value === null) {
+      logError({ at: 'snapshot', tenant_id: record.id, code: 'cannot_unseal' });
+      return null;
+    }
+    opened.push([name, value]);
+  }
+  return opened;
+}
 
 export async function compileSnapshot(
   record: TenantRecord,
   sealingKey: string | undefined,
 ): Promise<TenantSnapshot> {
+  const openSecret = (instance: TenantRecord['instances'][number]) =>
+    unseal(instance.signing_secret_sealed, sealingKey ?? '').catch(() => {
+      logError({ at: 'snapshot', instance: instance.name, code: 'cannot_unseal' });
+      return null;
+    });
+  // A tenant with a backend of its own is sent there from every instance it is placed on, signed with its
+  // home instance's secret (the one its backend is given).
+  const own = record.upstream ?? null;
+  const home = own && record.instances.find((i) => i.name === record.home_instance);
+  const homeSecret = home ? await openSecret(home) : null;
   const instances = new Map<string, InstanceTarget>();
   for (const instance of record.instances) {
     instances.set(instance.name, {
       id: instance.id,
       name: instance.name,
-      upstreams: instance.upstreams.map(splitUpstreamBase),
-      timeoutMs: instance.timeout_ms,
-      signingSecret: await unseal(instance.signing_secret_sealed, sealingKey ?? '').catch(() => {
-        logError({ at: 'snapshot', instance: instance.name, code: 'cannot_unseal' });
-        return null;
-      }),
+      upstreams: (own?.upstreams ?? instance.upstreams).map(splitUpstreamBase),
+      timeoutMs: own?.timeout_ms ?? instance.timeout_ms,
+      signingSecret: own ? homeSecret : await openSecret(instance),
     });
   }
   return {
@@ -74,5 +103,6 @@ export async function compileSnapshot(
     ),
     keysBySecret: new Map(),
     routes: compileRoutes(record.routes),
+    injectedHeaders: await openInjectedHeaders(record, sealingKey ?? ''),
   };
 }

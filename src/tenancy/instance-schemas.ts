@@ -1,9 +1,15 @@
-// The instance resource as JSON, and the row → JSON mapping.
+// The instance resource as JSON, the row → JSON mapping, and the upstreams' schema, which a tenant's own
+// `upstream` shares.
 import { z } from '@hono/zod-openapi';
+import { DEFAULT_TIMEOUT_MS } from '../db/column-types';
 import type { instances } from '../db/schema';
-import { Timestamp } from './shared-schemas';
+import { columns, Timestamp } from './shared-schemas';
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
+export { DEFAULT_TIMEOUT_MS };
+
+/** An instance's (or a tenant's own) upstream URLs; the URL rules are checked after it (control/instances). */
+export const Upstreams = columns.Upstreams;
+export const TimeoutMs = columns.TimeoutMs;
 
 export const InstanceSchema = z
   .object({

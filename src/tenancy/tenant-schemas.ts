@@ -1,5 +1,11 @@
 // The tenant resource: its JSON shape, the bodies that create and change it, and the row → JSON mapping.
 import { z } from '@hono/zod-openapi';
+import {
+  injectedNameProblem,
+  injectedValueProblem,
+  MAX_INJECTED_HEADERS,
+  repeatedHeaderName,
+} from '../core/http/inject-headers';
 import type { TenantAuth, TenantLimits } from '../db/schema';
 import type { TenantView } from '../db/tenants';
 import {
@@ -23,6 +29,56 @@ const LimitsJson = answerForm(columns.TenantLimits, 'TenantLimits');
 
 const Hostname = z.string().max(300).openapi({ example: 'api.acme.com' });
 
+// A backend of the tenant's own, in the instances' schema (tenancy/instance-schemas: the same upstreams).
+const UpstreamSchema = columns.TenantUpstream.openapi('TenantUpstreamInput', {
+  description:
+    "The tenant's own backend: replaces its instances' upstreams and timeout (requests are still signed " +
+    "with the home instance's signing secret). null: the instances' own.",
+});
+const UpstreamJson = answerForm(columns.TenantUpstream, 'TenantUpstream');
+
+const KeptHeader = z
+  .strictObject({ set: z.literal(true), updated_at: Timestamp.optional() })
+  .openapi('InjectedHeaderKept', {
+    description: 'Keeps the stored value, as answers and exports show it (422 when none is stored)',
+  });
+
+const InjectHeadersSchema = z
+  .record(z.string(), z.union([z.string(), KeptHeader]).nullable())
+  .superRefine((headers, ctx) => {
+    const names = Object.keys(headers);
+    if (names.length > MAX_INJECTED_HEADERS) {
+      ctx.addIssue({ code: 'custom', message: `at most ${MAX_INJECTED_HEADERS} headers` });
+    }
+    const repeated = repeatedHeaderName(names);
+    if (repeated !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [repeated],
+        message: 'named twice (names are compared without case)',
+      });
+    }
+    for (const [name, value] of Object.entries(headers)) {
+      const problem =
+        injectedNameProblem(name) ?? (typeof value === 'string' ? injectedValueProblem(value) : null);
+      if (problem !== null) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+    }
+  })
+  .openapi('InjectHeadersInput', {
+    description:
+      'Headers added to every request forwarded for the tenant, replacing a client header of the same name. ' +
+      'Write-only: values are stored sealed and never shown again. null removes a header; a PATCH keeps the ' +
+      `names it leaves out. At most ${MAX_INJECTED_HEADERS} headers of 4 KiB.`,
+    example: { 'X-Smtp-Password': 'correct-horse-battery-staple' },
+  });
+
+const InjectedHeadersJson = z
+  .record(z.string(), z.object({ set: z.literal(true), updated_at: Timestamp }))
+  .openapi('InjectedHeaders', {
+    description: 'The injected headers by name; their values are never returned',
+    example: { 'X-Smtp-Password': { set: true, updated_at: '2026-04-20T12:00:00.000Z' } },
+  });
+
 export const TenantSchema = z
   .object({
     id: z.string().openapi({ example: 'ten_8fQ2kLm0Zp4R7sT1uV3w' }),
@@ -38,6 +94,8 @@ export const TenantSchema = z
     routes: z.array(RouteRuleSchema),
     limits: LimitsJson,
     settings: z.record(z.string(), z.unknown()),
+    upstream: UpstreamJson.nullable(),
+    inject_headers: InjectedHeadersJson,
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -61,6 +119,13 @@ export function toTenantJson(view: TenantView): TenantJson {
     routes: tenant.routes,
     limits: { on_stale: 'serve', mode: 'enforce', ...tenant.limits },
     settings: tenant.settings,
+    upstream: tenant.upstream,
+    inject_headers: Object.fromEntries(
+      Object.entries(tenant.injectHeaders).map(([name, h]) => [
+        name,
+        { set: true, updated_at: h.updated_at },
+      ]),
+    ),
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
   };
@@ -82,6 +147,8 @@ const mutableFields = {
   routes: z.array(RouteRuleSchema).max(200).optional(),
   limits: LimitsSchema.optional(),
   settings: columns.TenantSettings.optional(),
+  upstream: UpstreamSchema.nullable().optional(),
+  inject_headers: InjectHeadersSchema.optional(),
 };
 
 const Status = TenantStatusSchema.exclude(['pending']).openapi({
@@ -118,6 +185,8 @@ export const UpdateTenant = z
     routes: mutableFields.routes,
     limits: mutableFields.limits,
     settings: mutableFields.settings,
+    upstream: mutableFields.upstream,
+    inject_headers: mutableFields.inject_headers,
     status: Status.optional(),
   })
   .openapi('TenantUpdate');
@@ -125,7 +194,7 @@ export const UpdateTenant = z
 export const DEFAULT_AUTH: TenantAuth = columns.TenantAuth.parse({});
 export const DEFAULT_LIMITS: TenantLimits = columns.TenantLimits.parse({});
 
-type Defaulted = 'rate_limit' | 'auth' | 'routes' | 'limits' | 'settings';
+type Defaulted = 'rate_limit' | 'auth' | 'routes' | 'limits' | 'settings' | 'upstream';
 
 /** A create's or PUT's optional fields with the defaults of those left out. */
 export function withTenantDefaults<T extends Partial<Pick<z.infer<typeof CreateTenant>, Defaulted>>>(
@@ -138,5 +207,9 @@ export function withTenantDefaults<T extends Partial<Pick<z.infer<typeof CreateT
     routes: body.routes ?? [],
     limits: body.limits ?? DEFAULT_LIMITS,
     settings: body.settings ?? {},
+    upstream: body.upstream ?? null,
   };
 }
+
+/** What a request asks of the injected headers, by name. */
+export type InjectHeadersEdits = NonNullable<z.infer<typeof UpdateTenant>['inject_headers']>;

@@ -13,6 +13,7 @@ import { type TenantStatus, tenantInstances, tenants } from '../db/schema';
 import { bumpTenantVersions, type TenantView } from '../db/tenants';
 import { ApiError } from '../errors';
 import { writeAudit } from './audit';
+import { type HeaderChange, nextInjectedHeaders } from './injected-headers';
 import {
   conflicts,
   invalid,
@@ -27,17 +28,25 @@ import { runWrite, type Writer } from './writer';
 type InstallToken = Awaited<ReturnType<typeof issueInstallToken>>;
 
 /** A new tenant: its fields as created (defaults for those left out), its slug checked, its domains canonical. */
-export type NewTenant = Omit<z.infer<typeof CreateTenant>, 'slug' | 'domains' | 'domain'> & {
+export type NewTenant = Omit<
+  z.infer<typeof CreateTenant>,
+  'slug' | 'domains' | 'domain' | 'inject_headers'
+> & {
   slug: string;
   /** Default `pending`; only a pending tenant gets an install token. */
   status?: TenantStatus;
   domains: string[];
+  headers?: HeaderChange;
 };
 
-/** A PUT's or PATCH's new values (undefined: left as they are); `domains`, when given, replace the tenant's. */
+/**
+ * A PUT's or PATCH's new values (undefined: left as they are); `domains`, when given, replace the tenant's;
+ * `headers`, when given, change its injected headers. `upstream` URLs are checked by the caller.
+ */
 export type TenantChange = {
-  fields: Omit<z.infer<typeof UpdateTenant>, 'domains' | 'domain'>;
+  fields: Omit<z.infer<typeof UpdateTenant>, 'domains' | 'domain' | 'inject_headers'>;
   domains?: string[];
+  headers?: HeaderChange;
   action: 'update' | 'replace';
 };
 
@@ -63,6 +72,8 @@ export function createTenant(
         routes: fields.routes,
         limits: fields.limits,
         settings: fields.settings,
+        upstream: fields.upstream,
+        injectHeaders: input.headers ? await nextInjectedHeaders({}, input.headers) : {},
       })
       .returning();
     await tx
@@ -91,7 +102,7 @@ export function createTenant(
 export function changeTenant(
   w: Writer,
   tenantId: string,
-  { fields, domains, action }: TenantChange,
+  { fields, domains, headers, action }: TenantChange,
 ): Promise<TenantView> {
   return runWrite(w, async (tx, changed) => {
     // Concurrent changes to one tenant queue here rather than interleave their placement and domain writes.
@@ -107,6 +118,7 @@ export function changeTenant(
       homeId = placements.homeId;
       await replacePlacements(tx, tenantId, placements.ids);
     }
+    const injectHeaders = headers && (await nextInjectedHeaders(before.tenant.injectHeaders, headers));
     const [row] = await tx
       .update(tenants)
       .set({
@@ -118,6 +130,8 @@ export function changeTenant(
         routes: fields.routes,
         limits: fields.limits,
         settings: fields.settings,
+        upstream: fields.upstream,
+        injectHeaders,
         version: sql`${tenants.version} + 1`,
         updatedAt: new Date(),
       })

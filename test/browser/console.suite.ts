@@ -1,6 +1,8 @@
 // The install flow and the tenant console in a real browser (Debian's chromium, playwright-core) against
 // `npm run dev`: with JavaScript off (the pages must not need it) through install, the console, a known mix of
 // traffic in the usage chart, key editing, domains and the phone layout; with JavaScript on, the copy button.
+// The dev server runs with a CONTROL_HOST and a SEALING_KEY of the suite's own, as a user may set them.
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -13,9 +15,12 @@ describe('console', () => {
   let dev: DevServer | undefined;
   let noScript: Browser | undefined;
   let withScript: Browser | undefined;
+  const CONTROL_HOST = 'ops.localhost';
 
   beforeAll(async () => {
-    dev = await startDevServer();
+    dev = await startDevServer({
+      env: { CONTROL_HOST, SEALING_KEY: randomBytes(32).toString('base64') },
+    });
     [noScript, withScript] = await Promise.all([launch(false), launch(true)]);
   }, 240_000);
 
@@ -27,7 +32,7 @@ describe('console', () => {
 
   function control(method: string, path: string, body?: unknown) {
     if (!dev) throw new Error('setup failed');
-    return hostRequest(dev.port, 'control.localhost', method, path, {
+    return hostRequest(dev.port, CONTROL_HOST, method, path, {
       headers: { authorization: `Bearer ${dev.adminApiKey}` },
       body,
     });
@@ -88,6 +93,21 @@ describe('console', () => {
       .evaluateAll((els) => els.map((e) => [e.getAttribute('data-total'), e.textContent]));
     return Object.fromEntries(entries);
   }
+
+  test('npm run dev takes CONTROL_HOST and SEALING_KEY from the environment', async () => {
+    if (!dev) throw new Error('setup failed');
+    expect(dev.output.join('')).toContain(`control API   http://${CONTROL_HOST}:${dev.port}`);
+    expect((await control('GET', '/v1/health')).status).toBe(200);
+    // control.localhost is now an ordinary tenant host (of no tenant).
+    const old = await hostRequest(dev.port, 'control.localhost', 'GET', '/v1/health');
+    expect([old.status, JSON.parse(old.body).error.code]).toEqual([404, 'unknown_host']);
+    // The seeded instance's secret is sealed with the given key: the demo tenant is forwarded and signed.
+    const demo = await hostRequest(dev.port, 'demo.instance1.localhost', 'GET', '/hello', {
+      headers: { authorization: `Bearer ${dev.demoKey}` },
+    });
+    expect(demo.status).toBe(200);
+    expect(JSON.parse(demo.body).headers['x-gateway-signature']).toMatch(/^[0-9a-f]{64}$/);
+  });
 
   test('install, console, a known mix in the chart, key editing, domains, phone layout, JavaScript off', async () => {
     if (!dev || !noScript) throw new Error('setup failed');

@@ -74,6 +74,8 @@ export async function startDevServer(
     databaseUrl?: string;
     /** Use the admin key kept in .data/secrets.json, as a user who sets none does. */
     savedAdminKey?: boolean;
+    /** More of the environment, as a user sets it (CONTROL_HOST, SEALING_KEY, …). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<DevServer> {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -84,7 +86,12 @@ export async function startDevServer(
     const databaseUrl = opts.databaseUrl ?? inject('browserDatabaseUrl');
     const port = await freePort();
     const given = opts.savedAdminKey ? undefined : `browser_admin_${randomBytes(16).toString('hex')}`;
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...opts.env,
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+    };
     if (given) env.ADMIN_API_KEY = given;
     else delete env.ADMIN_API_KEY;
     const child = spawn(

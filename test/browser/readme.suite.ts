@@ -112,5 +112,37 @@ describe('readme', () => {
     });
     expect(globex.status).toBe(200);
     await expect(readFile(path.join(workDir, 'exported.yaml'), 'utf8')).resolves.toContain('globex');
+    // The header whose value the file took from the environment is stored, and shown only as set.
+    const acme = await hostRequest(dev.port, 'control.localhost', 'GET', '/v1/tenants/acme', {
+      headers: { authorization: `Bearer ${dev.adminApiKey}` },
+    });
+    expect(JSON.parse(acme.body).tenant.inject_headers).toEqual({
+      'X-Smtp-Password': { set: true, updated_at: expect.any(String) },
+    });
+    expect(acme.body).not.toContain('smtp-pass-from-the-environment');
   }, 300_000);
+
+  test('config:apply with a {from_env} variable that is not set: names it, sends nothing, exits 1', async () => {
+    if (!dev || !workDir) throw new Error('setup failed');
+    const slug = `unsent${randomBytes(3).toString('hex')}`;
+    await writeFile(
+      path.join(workDir, 'unresolved.yaml'),
+      `tenants:\n  - slug: ${slug}\n    name: Unsent\n    instance: instance2\n` +
+        '    inject_headers:\n      X-Smtp-Password: { from_env: GATEWAY_TEST_NEVER_SET }\n',
+    );
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(dev.port) };
+    delete env.GATEWAY_TEST_NEVER_SET;
+    const { code, output } = await runBash(
+      `npx tsx ${root}/scripts/config-apply.ts unresolved.yaml`,
+      workDir,
+      env,
+    );
+    expect(code).toBe(1);
+    expect(output).toContain('tenants.0.inject_headers.X-Smtp-Password: GATEWAY_TEST_NEVER_SET');
+    expect(output).not.toContain('PUT ');
+    const tenant = await hostRequest(dev.port, 'control.localhost', 'GET', `/v1/tenants/${slug}`, {
+      headers: { authorization: `Bearer ${dev.adminApiKey}` },
+    });
+    expect(tenant.status).toBe(404);
+  }, 60_000);
 });

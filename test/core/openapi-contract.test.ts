@@ -110,6 +110,8 @@ describe('the served OpenAPI document', () => {
       rate_limit: { requests_per_minute: 10 },
       auth: { public_paths: ['/x'] },
       limits: { on_stale: 'refuse' },
+      upstream: { upstreams: ['https://own.example'] },
+      inject_headers: { 'X-Smtp-Password': 'pw', 'X-Kept': { set: true }, 'X-Gone': null },
     };
     expect(create(body), JSON.stringify(create.errors)).toBe(true);
     expect(create({ ...body, unknown: 1 })).toBe(false);
@@ -128,10 +130,13 @@ describe('the served OpenAPI document', () => {
       routes: [],
       limits: { on_gate_error: 'closed', on_stale: 'serve', mode: 'enforce' },
       settings: {},
+      upstream: { upstreams: ['https://own.example'], timeout_ms: 30000 },
+      inject_headers: { 'X-Smtp-Password': { set: true, updated_at: '2026-04-20T12:00:00.000Z' } },
       created_at: '2026-04-20T12:00:00.000Z',
       updated_at: '2026-04-20T12:00:00.000Z',
     };
     expect(tenant(answer), JSON.stringify(tenant.errors)).toBe(true);
+    expect(tenant({ ...answer, upstream: { upstreams: ['https://own.example'] } })).toBe(false);
     expect(tenant({ ...answer, auth: { public_paths: [] } })).toBe(false);
     expect(tenant({ ...answer, limits: { on_gate_error: 'closed' } })).toBe(false);
   });
@@ -156,6 +161,8 @@ describe('the served OpenAPI document', () => {
           routes: [],
           limits: { on_gate_error: 'closed', on_stale: 'serve', mode: 'enforce' },
           settings: {},
+          upstream: null,
+          inject_headers: { 'X-Smtp-Password': { set: true } },
           keys: [{ name: 'ci', scopes: ['proxy:read'], expires_at: null, rate_limit: null }],
         },
       ],

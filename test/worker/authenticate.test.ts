@@ -20,6 +20,8 @@ async function snapshotWith(keys: { id: string; secret: string; expiresAt?: stri
     auth: { mode: 'required', public_paths: [] },
     routes: [],
     limits: { on_gate_error: 'closed' },
+    upstream: null,
+    inject_headers: {},
     home_instance: null,
     instances: [],
     domains: [],

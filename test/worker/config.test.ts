@@ -344,6 +344,80 @@ describe('PUT /v1/config', () => {
   });
 });
 
+describe('upstream and inject_headers in a file', () => {
+  test('literal values sealed; {set: true} keeps; {from_env} refused by name; export → apply unchanged', async () => {
+    const { instance, acme, file } = sampleFile();
+    const tenant = file.tenants[0] as Record<string, unknown>;
+    tenant.upstream = { upstreams: [`${env.TEST_UPSTREAM_URL_B}/own`], timeout_ms: 4000 };
+    tenant.inject_headers = { 'X-Smtp-Password': 'file-secret-1', 'X-Smtp-User': 'acme' };
+    const created = await applyJson(file);
+    expect(created.status).toBe(200);
+    const secret = created.body.changes.find((c) => c.kind === 'key')?.secret as string;
+    const [row] = await withConfigDb((db) => db.select().from(tenants).where(eq(tenants.slug, acme)));
+    expect(row.upstream).toEqual(tenant.upstream);
+    expect(JSON.stringify(row.injectHeaders)).not.toContain('file-secret-1');
+    // The same literal values again: unchanged, nothing sealed anew.
+    const again = await applyJson(file);
+    expect(again.body.changes.find((c) => c.name === acme)?.action).toBe('unchanged');
+
+    // Export shows {set: true} only; applied back, it changes nothing and keeps every value.
+    const exported = await call<{ tenants: { slug: string; inject_headers: unknown; upstream: unknown }[] }>(
+      'GET',
+      '/v1/config',
+    );
+    expect(exported.text).not.toContain('file-secret-1');
+    const mine = exported.body.tenants.find((t) => t.slug === acme);
+    expect(mine).toMatchObject({
+      upstream: tenant.upstream,
+      inject_headers: { 'X-Smtp-Password': { set: true }, 'X-Smtp-User': { set: true } },
+    });
+    const reapplied = await applyJson(exported.body);
+    expect(reapplied.body.summary).toMatchObject({ create: 0, update: 0, delete: 0 });
+    const proxied = await app.fetch(
+      new Request(`http://${acme}.${instance}.localhost/mail`, {
+        headers: { authorization: `Bearer ${secret}` },
+      }),
+      configEnv,
+      ctx,
+    );
+    const echo = (await proxied.json()) as { upstream: string; headers: Record<string, string> };
+    expect([echo.upstream, echo.headers['x-smtp-password']]).toEqual(['b', 'file-secret-1']);
+
+    // One value changed, the other kept by {set: true}: an update naming the field.
+    tenant.inject_headers = { 'X-Smtp-Password': 'file-secret-2', 'X-Smtp-User': { set: true } };
+    const changed = await applyJson(file);
+    expect(changed.body.changes.find((c) => c.name === acme)).toMatchObject({
+      action: 'update',
+      fields: ['inject_headers'],
+    });
+    const [after] = await withConfigDb((db) => db.select().from(tenants).where(eq(tenants.slug, acme)));
+    expect(after.injectHeaders['X-Smtp-User']).toEqual(row.injectHeaders['X-Smtp-User']);
+
+    // {from_env} is the script's to resolve: the gateway refuses it by path, before anything else.
+    const auditBefore = await rowCount(auditLog);
+    tenant.inject_headers = { 'X-Smtp-Password': { from_env: 'ACME_SMTP_PASSWORD' }, Cookie: 'x' };
+    const unresolved = await applyJson(file);
+    expect(unresolved.status).toBe(422);
+    const error = (unresolved.body as unknown as { error: { details: { path: string; message: string }[] } })
+      .error;
+    expect(error.details).toEqual([
+      { path: 'tenants.0.inject_headers.X-Smtp-Password', message: expect.stringContaining('config:apply') },
+    ]);
+    // Keeping a header that has no value, or a reserved name: 422 with the path into the file.
+    tenant.inject_headers = { 'X-Never-Set': { set: true } };
+    const missing = await applyJson(file);
+    expect((missing.body as unknown as { error: { details: { path: string }[] } }).error.details).toEqual([
+      { path: 'tenants.0.inject_headers.X-Never-Set', message: expect.any(String) },
+    ]);
+    tenant.inject_headers = { Authorization: 'Bearer x' };
+    const reserved = await applyJson(file);
+    expect((reserved.body as unknown as { error: { details: { path: string }[] } }).error.details).toEqual([
+      { path: 'tenants.0.inject_headers.Authorization', message: expect.any(String) },
+    ]);
+    expect(await rowCount(auditLog)).toBe(auditBefore);
+  });
+});
+
 describe('GET /v1/config', () => {
   test('export then apply is a no-op, in JSON and in YAML', async () => {
     const { file } = sampleFile();

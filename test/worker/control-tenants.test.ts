@@ -1,6 +1,7 @@
 import { env, exports } from 'cloudflare:workers';
-import { and, asc, eq } from 'drizzle-orm';
-import { describe, expect, test } from 'vitest';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { describe, expect, test, vi } from 'vitest';
+import type { EchoAnswer } from '../../scripts/lib/echo-answer';
 import { sha256Hex } from '../../src/core/crypto/secrets';
 import { events, installTokens, recoveryTokens, tenants } from '../../src/db/schema';
 import { installedTenant } from './console-client';
@@ -13,7 +14,7 @@ import {
   newTenant,
   type TenantJson,
 } from './control-client';
-import { unique, withDb } from './helpers';
+import { gatewayFetch, unique, withDb } from './helpers';
 
 type Created = { tenant: TenantJson; install_token: string; install_url: string };
 type Page = { data: TenantJson[]; next_cursor: string | null };
@@ -508,4 +509,211 @@ test('a POST without any body → 422 naming the missing fields; a body without 
   );
   expect(bytes.status).toBe(415);
   expect(((await bytes.json()) as ErrorBody).error.code).toBe('unsupported_media_type');
+});
+
+describe('upstream and inject_headers', () => {
+  type Headers = Record<string, { set: boolean; updated_at: string }>;
+  const headersOf = async (tenantId: string) =>
+    (await api<{ tenant: TenantJson & { inject_headers: Headers } }>('GET', `/v1/tenants/${tenantId}`)).body
+      .tenant.inject_headers;
+
+  test('write-only: answers show {set, updated_at}; PATCH keeps the names it leaves out, null removes; PUT replaces', async () => {
+    const value = `pw-${crypto.randomUUID()}`;
+    const created = await newTenant({
+      upstream: { upstreams: [`${env.TEST_UPSTREAM_URL_B}/own/`] },
+      inject_headers: { 'X-Smtp-Password': value, 'X-Smtp-User': 'acme' },
+    });
+    const tenant = created.tenant as TenantJson & { inject_headers: Headers; upstream: unknown };
+    expect(tenant.upstream).toEqual({ upstreams: [`${env.TEST_UPSTREAM_URL_B}/own`], timeout_ms: 30000 });
+    expect(tenant.inject_headers).toEqual({
+      'X-Smtp-Password': { set: true, updated_at: expect.any(String) },
+      'X-Smtp-User': { set: true, updated_at: expect.any(String) },
+    });
+    expect(JSON.stringify(created)).not.toContain(value);
+    const [row] = await withDb((db) => db.select().from(tenants).where(eq(tenants.id, tenant.id)));
+    expect(row.injectHeaders['X-Smtp-Password'].sealed).toMatch(/^v1\./);
+    expect(JSON.stringify(row)).not.toContain(value);
+
+    // PATCH one name (in another case): the other stays as it was; null removes; upstream null removes it.
+    const patched = await api<{ tenant: { inject_headers: Headers; upstream: unknown } }>(
+      'PATCH',
+      `/v1/tenants/${tenant.id}`,
+      { body: { inject_headers: { 'x-smtp-user': null, 'X-Api-Token': 'tok' }, upstream: null } },
+    );
+    expect(patched.status).toBe(200);
+    expect(Object.keys(patched.body.tenant.inject_headers).sort()).toEqual([
+      'X-Api-Token',
+      'X-Smtp-Password',
+    ]);
+    expect(patched.body.tenant.inject_headers['X-Smtp-Password']).toEqual(
+      tenant.inject_headers['X-Smtp-Password'],
+    );
+    expect(patched.body.tenant.upstream).toBeNull();
+
+    // PUT: {set: true} (as answers show it) keeps a value; a name left out goes.
+    const kept = await api<{ tenant: { inject_headers: Headers } }>('PUT', `/v1/tenants/${tenant.id}`, {
+      body: {
+        name: tenant.name,
+        instance: tenant.instance,
+        inject_headers: { 'X-Smtp-Password': patched.body.tenant.inject_headers['X-Smtp-Password'] },
+      },
+    });
+    expect(kept.status).toBe(200);
+    expect(kept.body.tenant.inject_headers).toEqual({
+      'X-Smtp-Password': tenant.inject_headers['X-Smtp-Password'],
+    });
+    const [after] = await withDb((db) => db.select().from(tenants).where(eq(tenants.id, tenant.id)));
+    expect(after.injectHeaders['X-Smtp-Password']).toEqual(row.injectHeaders['X-Smtp-Password']);
+    const cleared = await api('PUT', `/v1/tenants/${tenant.id}`, {
+      body: { name: tenant.name, instance: tenant.instance },
+    });
+    expect(cleared.status).toBe(200);
+    expect(await headersOf(tenant.id)).toEqual({});
+  });
+
+  test('bad headers and upstreams → 422 validation_failed naming the field; nothing is written', async () => {
+    const { tenant } = await newTenant({ inject_headers: { 'X-Kept': 'v' } });
+    const patch = (body: Record<string, unknown>) =>
+      api<ErrorBody>('PATCH', `/v1/tenants/${tenant.id}`, { body });
+    const reserved = [
+      'Connection',
+      'Keep-Alive',
+      'Proxy-Connection',
+      'TE',
+      'Trailer',
+      'Transfer-Encoding',
+      'Upgrade',
+      'Proxy-Authorization',
+      'Host',
+      'Authorization',
+      'Cookie',
+      'X-Tenant-Id',
+      'X-Tenant-Plan',
+      'X-Gateway-Signature',
+      'X-Gateway-Anything',
+      'X-Forwarded-For',
+      'X-Forwarded-Custom',
+      'X-Request-Id',
+    ];
+    const twentyOne = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`X-H${i}`, 'v']));
+    const twenty = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`X-H${i}`, 'v']));
+    const cases: [Record<string, unknown>, string][] = [
+      ...reserved.map((name): [Record<string, unknown>, string] => [
+        { inject_headers: { [name]: 'v' } },
+        `inject_headers.${name}`,
+      ]),
+      [{ inject_headers: { 'Not A Token': 'v' } }, 'inject_headers.Not A Token'],
+      [{ inject_headers: { 'X-Big': 'x'.repeat(4097) } }, 'inject_headers.X-Big'],
+      [{ inject_headers: { 'X-Line': 'a\r\nX-Evil: 1' } }, 'inject_headers.X-Line'],
+      [{ inject_headers: { 'X-Edge': ' padded' } }, 'inject_headers.X-Edge'],
+      [{ inject_headers: { 'X-Euro': '€' } }, 'inject_headers.X-Euro'],
+      [{ inject_headers: { 'X-Num': 5 } }, 'inject_headers.X-Num'],
+      [{ inject_headers: { 'X-Dup': 'a', 'x-dup': 'b' } }, 'inject_headers.x-dup'],
+      [{ inject_headers: twentyOne }, 'inject_headers'],
+      // Twenty more beside the one stored: 21 in all.
+      [{ inject_headers: twenty }, 'inject_headers'],
+      [{ inject_headers: { 'X-Never-Set': { set: true } } }, 'inject_headers.X-Never-Set'],
+      [{ upstream: { upstreams: ['ftp://backend.example'] } }, 'upstream.upstreams.0'],
+      [{ upstream: { upstreams: [] } }, 'upstream.upstreams'],
+      [{ upstream: { upstreams: ['https://a.example'], timeout_ms: 5 } }, 'upstream.timeout_ms'],
+      [{ upstream: { upstreams: ['https://a.example'], extra: 1 } }, 'upstream.extra'],
+    ];
+    for (const [body, path] of cases) {
+      const res = await patch(body);
+      expect(res.status, path).toBe(422);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(
+        res.body.error.details?.map((d) => d.path),
+        path,
+      ).toContain(path);
+      expect(JSON.stringify(res.body)).not.toContain('X-Evil');
+    }
+    // The same rules on create; and at exactly the limits it is taken.
+    const onCreate = await api<ErrorBody>('POST', '/v1/tenants', {
+      body: { name: unique('n'), instance: tenant.instance, inject_headers: { Cookie: 'a=1' } },
+    });
+    expect(onCreate.body.error.details?.map((d) => d.path)).toEqual(['inject_headers.Cookie']);
+    expect(Object.keys(await headersOf(tenant.id))).toEqual(['X-Kept']);
+    const full = await newTenant({ inject_headers: { ...twenty, 'X-H0': 'x'.repeat(4096) } });
+    expect(Object.keys((full.tenant as unknown as { inject_headers: Headers }).inject_headers)).toHaveLength(
+      20,
+    );
+  });
+
+  test('sealed-value search: the plaintext reaches the upstream and nothing else, tables, answers and logs', async () => {
+    const value = `sealed-search-${crypto.randomUUID()}`;
+    const logged: string[] = [];
+    const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        logged.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+      }),
+    );
+    const answers: string[] = [];
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await api(method, path, { body });
+      answers.push(JSON.stringify(res.body));
+      return res;
+    };
+    try {
+      const created = await newTenant({ inject_headers: { 'X-Smtp-Password': value } });
+      answers.push(JSON.stringify(created));
+      const { id, slug } = created.tenant;
+      await call('PATCH', `/v1/tenants/${id}`, { status: 'active', settings: { plan: 'pro' } });
+      // Refused writes that carry it: their errors do not repeat it.
+      await call('PATCH', `/v1/tenants/${id}`, { inject_headers: { Authorization: value } });
+      await call('PATCH', `/v1/tenants/${id}`, { inject_headers: { 'X-Long': `${value} `.repeat(200) } });
+      await call('PATCH', `/v1/tenants/${id}`, { inject_headers: { 'X-Smtp-Password': 7 } });
+      const key = await call('POST', `/v1/tenants/${id}/keys`, { name: 'k', scopes: ['proxy:read'] });
+      const secret = (key.body as { secret: string }).secret;
+
+      const res = await gatewayFetch(`http://${slug}.${created.tenant.instance}.localhost/mail`, {
+        headers: { authorization: `Bearer ${secret}`, 'x-smtp-password': 'from the client' },
+      });
+      const echo = (await res.json()) as EchoAnswer;
+      expect(echo.headers['x-smtp-password']).toBe(value);
+
+      for (const path of [
+        `/v1/tenants/${id}`,
+        `/v1/tenants?q=${slug}`,
+        `/v1/audit?tenant=${id}&limit=200`,
+        `/v1/events?tenant=${id}`,
+        '/v1/config',
+        `/v1/tenants/${id}/explain?path=/mail`,
+      ]) {
+        const answer = await call('GET', path);
+        expect(answer.status, path).toBe(200);
+      }
+      const yaml = await exports.default.fetch(
+        new Request('http://control.localhost/v1/config', {
+          headers: { authorization: `Bearer ${env.ADMIN_API_KEY}`, accept: 'application/yaml' },
+        }),
+      );
+      answers.push(new TextDecoder().decode(await yaml.arrayBuffer()));
+      expect(answers.join('\n')).toContain('X-Smtp-Password');
+      expect(answers.join('\n')).not.toContain(value);
+
+      // Every row of every table, as text (the slug, for contrast, is found where it is stored).
+      const tablesHolding = (text: string) =>
+        withDb(async (db) => {
+          const tables = await db.execute<{ name: string }>(
+            sql`select table_name as name from information_schema.tables
+                where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`,
+          );
+          const hits: string[] = [];
+          for (const { name } of tables.rows) {
+            const rows = await db.execute<{ n: number }>(
+              sql`select count(*)::int as n from ${sql.identifier(name)} r where position(${text} in r::text) > 0`,
+            );
+            if (rows.rows[0].n > 0) hits.push(name);
+          }
+          return hits;
+        });
+      expect(await tablesHolding(id)).toEqual(expect.arrayContaining(['audit_log', 'events', 'tenants']));
+      const found = await tablesHolding(value);
+      expect(found).toEqual([]);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(logged.join('\n')).not.toContain(value);
+  });
 });

@@ -4,7 +4,8 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, test } from 'vitest';
 import type { EchoAnswer } from '../../scripts/lib/echo-answer';
 import { verifySignature } from '../../src/core/crypto/signing';
-import { gatewayFetch, type SeededTenant, seedTenant, withDb } from './helpers';
+import { api, type TenantJson } from './control-client';
+import { gatewayFetch, gatewayFetchB, type SeededTenant, seedTenant, unique, withDb } from './helpers';
 import { chunked, randomBytes, sha256, tenantOn } from './proxy-helpers';
 
 function signedOver(t: SeededTenant, echo: EchoAnswer, method: string, host: string, keyId: string | null) {
@@ -75,6 +76,63 @@ describe('upstream URL and signature', () => {
     const echo = (await (await gatewayFetch(`http://${t.slug}.localhost/anon`)).json()) as EchoAnswer;
     expect(echo.headers['x-gateway-key-id']).toBe('-');
     expect(await signedOver(t, echo, 'GET', `${t.slug}.localhost`, null)).toBe(true);
+  });
+});
+
+describe("a tenant's own upstream and injected headers", () => {
+  test('forwarded to its own backend, signed with the home secret, its headers replacing the client’s; a change reaches another isolate within 1 s', async () => {
+    const instance = unique('i');
+    const made = await api<{ signing_secret: string }>('POST', '/v1/instances', {
+      body: { name: instance, upstreams: [env.TEST_UPSTREAM_URL] },
+    });
+    const created = await api<{ tenant: TenantJson }>('POST', '/v1/tenants', {
+      body: {
+        name: unique('own'),
+        instance,
+        upstream: { upstreams: [env.TEST_REFUSED_UPSTREAM_URL, `${env.TEST_UPSTREAM_URL_B}/own`] },
+        inject_headers: { 'X-Smtp-Password': 'pw-1', 'X-Api-Token': 'tok' },
+      },
+    });
+    const { id, slug } = created.body.tenant;
+    await api('PATCH', `/v1/tenants/${id}`, { body: { status: 'active' } });
+    const key = await api<{ key: { id: string }; secret: string }>('POST', `/v1/tenants/${id}/keys`, {
+      body: { name: 'k', scopes: ['proxy:read'] },
+    });
+    const host = `${slug}.${instance}.localhost`;
+    const get = (through: typeof gatewayFetch) =>
+      through(`http://${host}/mail?x=1`, {
+        headers: { authorization: `Bearer ${key.body.secret}`, 'X-Smtp-Password': 'from-client' },
+      }).then(async (res) => ({ status: res.status, echo: (await res.json()) as EchoAnswer }));
+
+    // The first of its upstreams refuses the connection: on to the next, as for an instance.
+    const first = await get(gatewayFetch);
+    expect(first.status).toBe(200);
+    expect(first.echo.upstream).toBe('b');
+    expect(first.echo.path).toBe('/own/mail?x=1');
+    expect(first.echo.headers['x-smtp-password']).toBe('pw-1');
+    expect(first.echo.headers['x-api-token']).toBe('tok');
+    const seeded = { tenantId: id, signingSecret: made.body.signing_secret } as SeededTenant;
+    expect(await signedOver(seeded, first.echo, 'GET', host, key.body.key.id)).toBe(true);
+
+    // The second isolate has it warm; the change is made through the first.
+    expect((await get(gatewayFetchB)).echo.headers['x-smtp-password']).toBe('pw-1');
+    expect(
+      (
+        await api('PATCH', `/v1/tenants/${id}`, {
+          body: { upstream: null, inject_headers: { 'X-Smtp-Password': 'pw-2' } },
+        })
+      ).status,
+    ).toBe(200);
+    const changedAt = Date.now();
+    let seen = await get(gatewayFetchB);
+    while (seen.echo.upstream !== 'a' && Date.now() - changedAt < 3_000) seen = await get(gatewayFetchB);
+    // One feed poll (≤ 1 s), plus the time the test's own requests take.
+    expect(Date.now() - changedAt).toBeLessThanOrEqual(1_300);
+    expect(seen.echo.path).toBe('/mail?x=1');
+    expect(seen.echo.headers['x-smtp-password']).toBe('pw-2');
+    expect(seen.echo.headers['x-api-token']).toBe('tok');
+    // Back on its instance, signed with its secret as before.
+    expect(await signedOver(seeded, seen.echo, 'GET', host, key.body.key.id)).toBe(true);
   });
 });
 

@@ -6,7 +6,7 @@ import { expect, test } from 'vitest';
 import { createApp } from '../../src/app';
 import { openSealed, seal } from '../../src/core/crypto/seal';
 import { connectDatabase } from '../../src/db/client';
-import { auditLog, instances } from '../../src/db/schema';
+import { auditLog, instances, tenants } from '../../src/db/schema';
 import { unique } from './helpers';
 
 const app = createApp();
@@ -127,4 +127,77 @@ test('rotating SEALING_KEY: opened with any listed key, re-sealed with the newes
   await audit.close();
   expect(rows.map((r) => (r.after as { name: string }).name)).toContain(before);
   expect(JSON.stringify(rows)).not.toMatch(/whsec_|v1\./);
+});
+
+test('re-sealing covers injected header values: re-sealed with the newest key, still forwarded; unreadable ones reported', async () => {
+  const instance = unique('i');
+  expect(
+    (await call(OLD, 'POST', '/v1/instances', { name: instance, upstreams: [env.TEST_UPSTREAM_URL] })).status,
+  ).toBe(201);
+  const withHeader = async (value: string) => {
+    const t = await tenantOn(OLD, instance);
+    const slug = t.host.split('.')[0];
+    const set = await call(OLD, 'PATCH', `/v1/tenants/${slug}`, {
+      inject_headers: { 'X-Smtp-Password': value },
+    });
+    expect(set.status).toBe(200);
+    return { ...t, slug };
+  };
+  const kept = await withHeader('kept-through-rotation');
+  const lost = await withHeader('lost-with-its-key');
+  const conn = await connectDatabase({ ...env, DATABASE_URL: env.TEST_SEALING_DATABASE_URL });
+  const sealedOfTenant = async (slug: string) =>
+    (await conn.db.select().from(tenants).where(eq(tenants.slug, slug)))[0].injectHeaders['X-Smtp-Password'];
+  try {
+    const before = await sealedOfTenant(kept.slug);
+    const gone = { ...(await sealedOfTenant(lost.slug)), sealed: await seal('lost', 'a-key-no-one-has') };
+    await conn.db
+      .update(tenants)
+      .set({ injectHeaders: { 'X-Smtp-Password': gone } })
+      .where(eq(tenants.slug, lost.slug));
+
+    const both = `${NEW},${OLD}`;
+    const report = await call<{ tenants: { resealed: string[]; current: string[]; unreadable: string[] } }>(
+      both,
+      'POST',
+      '/v1/sealing-key/reseal',
+    );
+    expect(report.status).toBe(200);
+    expect(report.body.tenants.resealed).toContain(kept.slug);
+    expect(report.body.tenants.unreadable).toContain(lost.slug);
+    expect(report.body.tenants.resealed).not.toContain(lost.slug);
+    const after = await sealedOfTenant(kept.slug);
+    expect(after.updated_at).toBe(before.updated_at);
+    expect(await openSealed(after.sealed, NEW)).toEqual({ plaintext: 'kept-through-rotation', newest: true });
+    expect((await sealedOfTenant(lost.slug)).sealed).toBe(gone.sealed);
+    const again = await call<{ tenants: { resealed: string[]; current: string[] } }>(
+      both,
+      'POST',
+      '/v1/sealing-key/reseal',
+    );
+    expect(again.body.tenants.resealed).toEqual([]);
+    expect(again.body.tenants.current).toContain(kept.slug);
+
+    // The old key dropped: the value still reaches the upstream; the unreadable tenant answers 502, never
+    // forwarding without its header.
+    const forward = (t: { host: string; secret: string }) =>
+      app.fetch(
+        new Request(`http://${t.host}/mail`, { headers: { authorization: `Bearer ${t.secret}` } }),
+        { ...env, DATABASE_URL: env.TEST_SEALING_DATABASE_URL, SEALING_KEY: NEW },
+        ctx,
+      );
+    const ok = await forward(kept);
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { headers: Record<string, string> }).headers['x-smtp-password']).toBe(
+      'kept-through-rotation',
+    );
+    const refused = await forward(lost);
+    expect(refused.status).toBe(502);
+    expect(await refused.json()).toMatchObject({ error: { code: 'upstream_unavailable' } });
+    const audit = await conn.db.select().from(auditLog).where(eq(auditLog.action, 'reseal'));
+    expect(audit.some((r) => r.resource === 'tenant')).toBe(true);
+    expect(JSON.stringify(audit)).not.toContain('kept-through-rotation');
+  } finally {
+    await conn.close();
+  }
 });

@@ -343,7 +343,7 @@ export interface paths {
         put?: never;
         /**
          * Re-seal every stored secret with the newest SEALING_KEY
-         * @description SEALING_KEY may list several keys, comma-separated, newest first: values are sealed with the first and opened with any. To rotate: put the new key in front and deploy, call this once, then drop the old key. Every tenant placed on a re-sealed instance gets a new version. Operators with `admin` only.
+         * @description SEALING_KEY may list several keys, comma-separated, newest first: values are sealed with the first and opened with any. To rotate: put the new key in front and deploy, call this once, then drop the old key. Tenants’ injected header values are re-sealed too. Every tenant placed on a re-sealed instance, and every tenant whose headers were re-sealed, gets a new version. Operators with `admin` only.
          */
         post: operations["resealSecrets"];
         delete?: never;
@@ -458,12 +458,12 @@ export interface paths {
         };
         /**
          * Export instances and tenants as a configuration file
-         * @description JSON, or YAML with `Accept: application/yaml`. Applying it back changes nothing. No secrets.
+         * @description JSON, or YAML with `Accept: application/yaml`. Applying it back changes nothing. No secrets: injected header values are shown as `{set: true}`, which an apply reads as "keep the stored value".
          */
         get: operations["exportConfig"];
         /**
          * Apply a configuration file (instances and tenants)
-         * @description In one transaction; idempotent. Objects are matched by instance name, tenant slug and key name; omitted optional fields return to their defaults. Secrets made here (new instances, keys, install tokens) are in this answer only. Body JSON, or YAML with `Content-Type: application/yaml`.
+         * @description In one transaction; idempotent. Objects are matched by instance name, tenant slug and key name; omitted optional fields return to their defaults. Secrets made here (new instances, keys, install tokens) are in this answer only. Injected header values are literal strings, or `{set: true}` to keep the stored one; `{from_env: NAME}` is for `npm run config:apply` to resolve, and refused here. Body JSON, or YAML with `Content-Type: application/yaml`.
          */
         put: operations["applyConfig"];
         post?: never;
@@ -747,6 +747,8 @@ export interface components {
             settings: {
                 [key: string]: unknown;
             };
+            upstream: components["schemas"]["TenantUpstream"];
+            inject_headers: components["schemas"]["InjectedHeaders"];
             /**
              * Format: date-time
              * @example 2026-04-20T12:00:00.000Z
@@ -792,6 +794,37 @@ export interface components {
             /** @enum {string} */
             mode: "enforce" | "shadow";
         };
+        TenantUpstream: {
+            /**
+             * @description Absolute http(s) URLs, tried in order; no credentials, query or fragment
+             * @example [
+             *       "https://backend1.internal.example.com"
+             *     ]
+             */
+            upstreams: string[];
+            /** @description Default 30000 */
+            timeout_ms: number;
+        } | null;
+        /**
+         * @description The injected headers by name; their values are never returned
+         * @example {
+         *       "X-Smtp-Password": {
+         *         "set": true,
+         *         "updated_at": "2026-04-20T12:00:00.000Z"
+         *       }
+         *     }
+         */
+        InjectedHeaders: {
+            [key: string]: {
+                /** @enum {boolean} */
+                set: true;
+                /**
+                 * Format: date-time
+                 * @example 2026-04-20T12:00:00.000Z
+                 */
+                updated_at: string;
+            };
+        };
         TenantCreate: {
             /** @example Acme Inc. */
             name: string;
@@ -817,6 +850,8 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             };
+            upstream?: components["schemas"]["TenantUpstreamInput"];
+            inject_headers?: components["schemas"]["InjectHeadersInput"];
             /**
              * @description Default: from `name`; non-alphanumerics removed
              * @example acme
@@ -856,6 +891,40 @@ export interface components {
              */
             mode?: "enforce" | "shadow";
         };
+        /** @description The tenant's own backend: replaces its instances' upstreams and timeout (requests are still signed with the home instance's signing secret). null: the instances' own. */
+        TenantUpstreamInput: {
+            /**
+             * @description Absolute http(s) URLs, tried in order; no credentials, query or fragment
+             * @example [
+             *       "https://backend1.internal.example.com"
+             *     ]
+             */
+            upstreams: string[];
+            /**
+             * @description Default 30000
+             * @default 30000
+             */
+            timeout_ms?: number;
+        } | null;
+        /**
+         * @description Headers added to every request forwarded for the tenant, replacing a client header of the same name. Write-only: values are stored sealed and never shown again. null removes a header; a PATCH keeps the names it leaves out. At most 20 headers of 4 KiB.
+         * @example {
+         *       "X-Smtp-Password": "correct-horse-battery-staple"
+         *     }
+         */
+        InjectHeadersInput: {
+            [key: string]: string | components["schemas"]["InjectedHeaderKept"] | null;
+        };
+        /** @description Keeps the stored value, as answers and exports show it (422 when none is stored) */
+        InjectedHeaderKept: {
+            /** @enum {boolean} */
+            set: true;
+            /**
+             * Format: date-time
+             * @example 2026-04-20T12:00:00.000Z
+             */
+            updated_at?: string;
+        };
         TenantPage: {
             data: components["schemas"]["Tenant"][];
             /** @description Pass as `cursor` for the next page */
@@ -889,6 +958,8 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             };
+            upstream?: components["schemas"]["TenantUpstreamInput"];
+            inject_headers?: components["schemas"]["InjectHeadersInput"];
             /**
              * @description Left as it is when omitted
              * @enum {string}
@@ -920,6 +991,8 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             };
+            upstream?: components["schemas"]["TenantUpstreamInput"];
+            inject_headers?: components["schemas"]["InjectHeadersInput"];
             /**
              * @description Set by operators; `pending` until install
              * @enum {string}
@@ -1100,6 +1173,15 @@ export interface components {
             current: string[];
             /** @description Instances no listed key opens (left as they are; rotate their secret to recover) */
             unreadable: string[];
+            /** @description Tenants with injected headers, by slug */
+            tenants: {
+                /** @description Tenants whose injected headers now are */
+                resealed: string[];
+                /** @description Tenants whose injected headers already were */
+                current: string[];
+                /** @description Tenants with an injected header no listed key opens (set it again to recover) */
+                unreadable: string[];
+            };
         };
         TenantUsagePage: {
             from: string;
@@ -1285,6 +1367,8 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             };
+            upstream?: components["schemas"]["TenantUpstreamInput"];
+            inject_headers?: components["schemas"]["InjectHeadersInput"];
             /**
              * @description Default: from `name`; non-alphanumerics removed
              * @example acme

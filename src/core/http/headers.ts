@@ -108,10 +108,13 @@ export type ForwardInfo = {
   timestamp: number;
   signature: string;
   credentialHeader: 'authorization' | 'x-api-key' | null;
+  /** The tenant's injected headers, opened once per snapshot: each replaces a client header of its name. */
+  injected: readonly (readonly [string, string])[];
   keepUpgrade?: boolean;
 };
 
-function isSpoofable(name: string): boolean {
+/** Whether a lower-case field name is one only the gateway may assert (a client's copy is never trusted). */
+export function isSpoofable(name: string): boolean {
   if (SPOOFABLE.has(name)) return true;
   for (const prefix of SPOOFABLE_PREFIXES) {
     if (name.startsWith(prefix)) return true;
@@ -139,6 +142,8 @@ export function buildForwardHeaders(incoming: Headers, info: ForwardInfo): Heade
     out.append(name, value);
   }
   if (keepUpgrade) out.set('connection', 'upgrade');
+  // Their names are never the gateway's own (core/http/inject-headers), so what follows cannot undo them.
+  for (const [name, value] of info.injected) out.set(name, value);
 
   // The gateway is the edge: the client address alone, never a client-supplied chain.
   if (info.clientIp) out.set('x-forwarded-for', info.clientIp);

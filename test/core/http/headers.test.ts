@@ -24,6 +24,7 @@ const info: ForwardInfo = {
   timestamp: 1700000000,
   signature: 'ab'.repeat(32),
   credentialHeader: 'authorization',
+  injected: [],
 };
 
 const gatewayHeaders = [
@@ -188,6 +189,23 @@ describe('buildForwardHeaders', () => {
     });
     const out = buildForwardHeaders(incoming, info);
     for (const [name, value] of incoming) expect(out.get(name), name).toBe(value);
+  });
+
+  it("adds the tenant's injected headers, each replacing every client value of its name", () => {
+    const incoming = new Headers({ accept: 'text/plain' });
+    incoming.append('X-Smtp-Password', 'from-the-client');
+    incoming.append('x-smtp-password', 'again');
+    const out = buildForwardHeaders(incoming, {
+      ...info,
+      injected: [
+        ['X-Smtp-Password', 'sealed-at-rest'],
+        ['X-Smtp-User', 'acme'],
+      ],
+    });
+    expect(out.get('x-smtp-password')).toBe('sealed-at-rest');
+    expect(out.get('x-smtp-user')).toBe('acme');
+    expect(out.get('accept')).toBe('text/plain');
+    expect(out.get('x-tenant-id')).toBe('ten_abc');
   });
 
   it('does not change the incoming headers', () => {
