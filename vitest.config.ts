@@ -35,7 +35,10 @@ function processProject(name: string, include: string[], timeoutMs: number) {
       hookTimeout: 120_000,
       // One gateway process serves the project. `battery-process` is one file of suites run one after
       // another (test/battery/process/process.test.ts), so a memory reading or a timing belongs to the suite
-      // that takes it; not `fileParallelism: false`, which vitest runs after every other project.
+      // that takes it. `fileParallelism: false` puts the project in vitest's last group, after the workerd
+      // files: beside them, the 1,000-request burst (case 16) and the PATCHed limit (case 21) starved each
+      // other of the two cores and failed.
+      fileParallelism: false,
     },
   };
 }
@@ -185,6 +188,9 @@ export default defineConfig({
           // One file of suites (test/browser/browser.test.ts), each starting a local gateway and Chromium,
           // one after another, so two never race for ports or starve each other of the machine's two cores.
           include: ['test/browser/browser.test.ts'],
+          // After the workerd files too (vitest's last group), as it was: Chromium and a dev server beside
+          // them leave the limit cases too little of the machine.
+          fileParallelism: false,
           environment: 'node',
           globalSetup: ['test/setup/browser-database.ts'],
           testTimeout: 180_000,
