@@ -108,6 +108,10 @@ function workerProject(name: string, include: string[], exclude: string[]) {
           ADMIN_API_KEY: inject('adminApiKey'),
           SEALING_KEY: inject('sealingKey'),
           ALLOW_PRIVATE_UPSTREAMS: 'true',
+          // wrangler.toml's `localhost` first (every tenant host of the other files, their install URLs), and
+          // two service base domains nested under it (DESIGN.md "Host resolution", Services); their labels
+          // (app, api, localhost) are reserved slugs already.
+          BASE_DOMAINS: 'localhost,app.localhost=gui,api.localhost=api',
           TEST_UPSTREAM_URL: inject('upstreamUrl'),
           TEST_UPSTREAM_URL_B: inject('upstreamUrlB'),
           TEST_REFUSED_UPSTREAM_URL: inject('refusedUpstreamUrl'),

@@ -12,8 +12,13 @@ export type Secrets = {
 /** Tests only, never set in production: shrinks every wait of core/time/clock's table by this factor. */
 export type TestBindings = { GATEWAY_TIME_SCALE?: string };
 
+/** Set by `npm run dev` and `npm start` only: the port they listen on, which local tenant URLs carry. */
+export type LocalBindings = { PORT?: string };
+
 /** `USAGE` (wrangler.toml): the usage queue, which carries the isolates' usage messages (src/edge/usage-batch). */
-export type Bindings = Omit<Env, 'USAGE'> & { USAGE: Queue<UsageMessage> } & Secrets & TestBindings;
+export type Bindings = Omit<Env, 'USAGE'> & { USAGE: Queue<UsageMessage> } & Secrets &
+  TestBindings &
+  LocalBindings;
 
 export type AppEnv = {
   Bindings: Bindings;

@@ -10,7 +10,8 @@ import pg from 'pg';
 import { newId } from '../../src/core/crypto/ids';
 import { openSealed, seal } from '../../src/core/crypto/seal';
 import { generateSecret, keyPrefix, sha256Hex } from '../../src/core/crypto/secrets';
-import { normalizeHost } from '../../src/core/http/host';
+import { parseBaseDomains } from '../../src/core/http/base-domains';
+import { DEFAULT_SERVICE } from '../../src/core/http/host';
 import { runMigrations } from '../migrate';
 import { startBridge } from './bridge';
 import { startEchoUpstream } from './echo-upstream';
@@ -138,13 +139,13 @@ export type LocalSetup = {
   isStopping: () => boolean;
 };
 
-/** The first entry of BASE_DOMAINS (wrangler.toml's `localhost` when not set), as the gateway reads it. */
+/**
+ * The first base domain of the `default` service in BASE_DOMAINS (wrangler.toml's `localhost` when not set),
+ * as the gateway reads it: the seeded instance1 has no other service.
+ */
 function firstBaseDomain(baseDomains: string | undefined): string {
-  for (const entry of (baseDomains ?? 'localhost').split(',')) {
-    const host = normalizeHost(entry.trim());
-    if (host) return host;
-  }
-  return 'localhost';
+  const { listed } = parseBaseDomains(baseDomains ?? 'localhost');
+  return listed.find((b) => b.service === DEFAULT_SERVICE)?.domain ?? 'localhost';
 }
 
 /** Everything before the worker itself. `name` is the command, for messages (`npm run dev`). */
@@ -152,6 +153,12 @@ export async function prepareLocalGateway(name: string): Promise<LocalSetup> {
   await mkdir(dataDir, { recursive: true });
   await chmod(dataDir, 0o755);
   const port = Number(process.env.PORT ?? 8787);
+  // The worker would answer 500 on every tenant host with it: refused here, where the reason can be read.
+  const problems = parseBaseDomains(process.env.BASE_DOMAINS ?? '').problems;
+  if (process.env.BASE_DOMAINS !== undefined && problems.length > 0) {
+    console.error(`${name}: ${problems.join('\n')}`);
+    process.exit(1);
+  }
   const secrets = await loadSecrets();
   const adminApiKey = process.env.ADMIN_API_KEY ?? secrets.adminApiKey;
   const sealingKey = process.env.SEALING_KEY ?? secrets.sealingKey;
@@ -192,6 +199,8 @@ export async function prepareLocalGateway(name: string): Promise<LocalSetup> {
     const bindings: Record<string, string> = {
       ALLOW_PRIVATE_UPSTREAMS: 'true',
       ...vars,
+      // Local tenant URLs (`urls`, install_url) are http on this port.
+      PORT: String(port),
       ADMIN_API_KEY: adminApiKey,
       DATABASE_URL: databaseUrl,
       SEALING_KEY: sealingKey,

@@ -5,6 +5,7 @@
 // so it reports exactly what an apply would do, conflicts included.
 import { asc } from 'drizzle-orm';
 import { openSealed } from '../core/crypto/seal';
+import { baseDomainsOf } from '../core/http/base-domains';
 import { headerEditsChange } from '../core/http/inject-headers';
 import { changedFields } from '../core/tenancy/config-diff';
 import { checkSlug } from '../core/tenancy/slug';
@@ -13,8 +14,9 @@ import { instances } from '../db/schema';
 import { selectTenantViews, type TenantView } from '../db/tenants';
 import { ApiError } from '../errors';
 import { inApplyTransaction } from '../tenancy/apply-transaction';
+import { instanceFields } from '../tenancy/instance-schemas';
 import { createInstance, deleteInstance, tenantPlacedOn, updateInstance } from '../tenancy/instances';
-import { installUrl } from '../tenancy/tenant-placement';
+import { installUrl, tenantHostsOf } from '../tenancy/tenant-urls';
 import { changeTenant, createTenant, deleteTenant, type TenantChange } from '../tenancy/tenants';
 import type { Writer } from '../tenancy/writer';
 import { type ApplyState, keySteps, liveKeysOf, type Step } from './config-apply-keys';
@@ -29,7 +31,7 @@ import {
   within,
 } from './config-check';
 import type { ConfigChange, ConfigFile } from './config-schema';
-import { toInstanceJson } from './instances';
+import { checkInstanceName } from './instance-input';
 import { headerChange } from './tenants';
 import { writer } from './writer';
 
@@ -76,21 +78,27 @@ async function readState(db: Queryable, wanted: Wanted): Promise<ApplyState> {
 
 function instanceStep(c: Ctx, want: WantedInstance, state: ApplyState): Step {
   const row = state.instances.get(want.name);
-  const fields = { upstreams: want.upstreams, timeoutMs: want.timeout_ms, hooksUrl: want.hooks_url };
+  const { index, name, ...declared } = want;
+  const fields = {
+    upstreams: want.upstreams,
+    timeoutMs: want.timeout_ms,
+    services: want.services,
+    hooksUrl: want.hooks_url,
+    maxTenants: want.max_tenants,
+    draining: want.draining,
+  };
   if (!row) {
     return {
       change: { kind: 'instance', name: want.name, action: 'create' },
       write: async (w, _state, show) => {
-        const created = await createInstance(w, { name: want.name, ...fields }, c.env.SEALING_KEY ?? '');
+        const named = checkInstanceName(c, name, `instances.${index}.name`);
+        if (named.length > 0) throw invalid(named);
+        const created = await createInstance(w, { name, ...fields }, c.env.SEALING_KEY ?? '');
         show({ signing_secret: created.signingSecret });
       },
     };
   }
-  const changed = changedFields(toInstanceJson(row), {
-    upstreams: want.upstreams,
-    timeout_ms: want.timeout_ms,
-    hooks_url: want.hooks_url,
-  });
+  const changed = changedFields(instanceFields(row), declared);
   if (changed.length === 0) return { change: { kind: 'instance', name: want.name, action: 'unchanged' } };
   return {
     change: { kind: 'instance', name: want.name, action: 'update', fields: changed },
@@ -103,7 +111,7 @@ function createTenantStep(c: Ctx, want: WantedTenant): Step {
   return {
     change: { kind: 'tenant', name: slug, action: 'create' },
     write: async (w, state, show) => {
-      const problem = checkSlug(slug);
+      const problem = checkSlug(slug, baseDomainsOf(c.env.BASE_DOMAINS).labels);
       if (problem) {
         const details = [{ path: `tenants.${index}.slug`, message: problem.message }];
         throw new ApiError(problem.code, problem.message, details);
@@ -119,14 +127,16 @@ function createTenantStep(c: Ctx, want: WantedTenant): Step {
         }),
       );
       state.ids.set(slug, view.tenant.id);
-      if (token) show({ install_token: token.token, install_url: installUrl(c.env, slug, body.instance) });
+      if (token) {
+        show({ install_token: token.token, install_url: installUrl(view, tenantHostsOf(c.env)) });
+      }
     },
   };
 }
 
 function updateTenantStep(c: Ctx, want: WantedTenant, before: TenantView, opened: OpenedHeaders): Step {
   const { body, index } = want;
-  const declared = declaredTenant(want);
+  const declared = declaredTenant(want, before);
   const fields = changedFields(currentTenant(before), declared);
   const edits = body.inject_headers ?? {};
   const headers = headerEditsChange(opened.get(want.slug) ?? {}, edits);
@@ -148,7 +158,7 @@ function updateTenantStep(c: Ctx, want: WantedTenant, before: TenantView, opened
           ...declared,
           status,
           ...(placed
-            ? { instance: body.instance, instances: body.instances ?? [] }
+            ? { instance: declared.instance, instances: declared.instances }
             : { instance: undefined, instances: undefined }),
         },
         domains: fields.includes('domains') ? want.domains : undefined,

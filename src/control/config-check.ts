@@ -3,12 +3,14 @@
 import type { Context } from 'hono';
 import { repeatedNames } from '../core/tenancy/config-diff';
 import { slugify } from '../core/tenancy/slug';
+import type { InstanceServices } from '../db/schema';
 import type { TenantView } from '../db/tenants';
 import type { AppEnv } from '../env';
 import { ApiError, type ErrorDetail } from '../errors';
-import { toTenantJson, withTenantDefaults } from '../tenancy/tenant-schemas';
+import { DEFAULT_TIMEOUT_MS } from '../tenancy/instance-schemas';
+import { tenantFields, withTenantDefaults } from '../tenancy/tenant-schemas';
 import type { ConfigFile, ConfigTenant } from './config-schema';
-import { checkUrls, DEFAULT_TIMEOUT_MS } from './instances';
+import { checkUrls } from './instance-input';
 import { requestedDomains, requestedUpstream } from './tenants';
 
 export type Ctx = Context<AppEnv>;
@@ -35,10 +37,14 @@ export async function within<T>(prefix: string, check: () => T | Promise<T>): Pr
 export const sorted = (names: readonly string[]) => [...names].sort();
 
 export type WantedInstance = {
+  index: number;
   name: string;
   upstreams: string[];
   timeout_ms: number;
+  services: InstanceServices;
   hooks_url: string | null;
+  max_tenants: number | null;
+  draining: boolean;
 };
 export type WantedTenant = {
   index: number;
@@ -91,10 +97,14 @@ export function checkFile(
   const wantedInstances = file.instances.map((inst, i) => {
     const urls = collect(`instances.${i}`, () => checkUrls(c, inst));
     return {
+      index: i,
       name: inst.name,
       upstreams: urls?.upstreams ?? [],
       timeout_ms: inst.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+      services: urls?.services ?? {},
       hooks_url: urls?.hooksUrl ?? null,
+      max_tenants: inst.max_tenants ?? null,
+      draining: inst.draining ?? false,
     };
   });
   for (const { index, name } of repeatedNames(file.instances.map((i) => i.name))) {
@@ -119,15 +129,21 @@ export function checkFile(
   return { instances: wantedInstances, tenants: wantedTenants };
 }
 
-/** The tenant fields a file declares, in the shape of the tenant's JSON. */
-export function declaredTenant(want: WantedTenant) {
+/**
+ * The tenant fields a file declares, in the shape of the tenant's JSON. Without `instance`, an existing
+ * tenant (`current`) keeps its home, and its placements unless the file names some; a new one is placed by
+ * capacity when it is created.
+ */
+export function declaredTenant(want: WantedTenant, current?: TenantView) {
   const { body } = want;
   const { rate_limit, auth, routes, limits, settings } = withTenantDefaults(body);
+  const home = body.instance ?? current?.instance ?? undefined;
+  const placements = body.instances ?? (body.instance === undefined ? current?.instances : undefined) ?? [];
   return {
     name: body.name,
     status: body.status,
-    instance: body.instance,
-    instances: sorted([...new Set([body.instance, ...(body.instances ?? [])])]),
+    instance: home,
+    instances: home === undefined ? undefined : sorted([...new Set([home, ...placements])]),
     domains: want.domains,
     ...{ rate_limit, auth, routes, limits, settings },
     upstream: want.upstream,
@@ -135,6 +151,6 @@ export function declaredTenant(want: WantedTenant) {
 }
 
 export function currentTenant(view: TenantView) {
-  const json = toTenantJson(view);
+  const json = tenantFields(view);
   return { ...json, instances: sorted(json.instances), domains: sorted(json.domains) };
 }

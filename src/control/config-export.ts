@@ -18,7 +18,10 @@ export async function exportConfig(db: Database): Promise<ConfigFile> {
       name: row.name,
       upstreams: row.upstreams,
       timeout_ms: row.timeoutMs,
+      services: row.services,
       hooks_url: row.hooksUrl,
+      max_tenants: row.maxTenants,
+      draining: row.draining,
     })),
     tenants: views
       .filter((view) => view.instance !== null)

@@ -4,7 +4,7 @@
 import { z } from '@hono/zod-openapi';
 import { RateLimitSchema, TenantStatusSchema } from '../tenancy/shared-schemas';
 import { CreateTenant } from '../tenancy/tenant-schemas';
-import { CreateInstance } from './instances';
+import { CreateInstance } from './instance-input';
 import { keyFields } from './keys';
 
 const ConfigKey = z

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { normalizeHost } from '../core/http/host';
+import { isDnsLabel } from '../core/tenancy/slug';
 import { domains } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
@@ -34,6 +35,13 @@ const CreateDomain = z
       .nullable()
       .optional()
       .openapi({ description: "One of the tenant's instances; default its home" }),
+    service: z
+      .string()
+      .max(63)
+      .refine(isDnsLabel, 'a service name is a DNS label: a-z, 0-9 and inner -, at most 63 characters')
+      .nullable()
+      .optional()
+      .openapi({ description: 'One of that instance’s services; default `default` (its own upstreams)' }),
   })
   .openapi('DomainCreate');
 
@@ -94,6 +102,7 @@ export function registerDomains(app: OpenAPIHono<AppEnv>) {
     const row = await addDomain(await writer(c), tenant.id, {
       hostname: check.hostname,
       instance: body.instance,
+      service: body.service,
     });
     return c.json({ domain: toDomainJson(row) }, 201);
   });

@@ -16,10 +16,14 @@ const ExplanationSchema = z
     tenant_id: z.string(),
     host: z.string(),
     instance: z.string().nullable(),
+    service: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The instance’s service the host reaches (`default`, `gui`, …)' }),
     upstream_url: z
       .string()
       .nullable()
-      .openapi({ description: 'Where it would be forwarded (first upstream)' }),
+      .openapi({ description: 'Where it would be forwarded (first upstream of the service)' }),
     status: z.string().nullable(),
     auth: z
       .object({
@@ -57,7 +61,7 @@ const explainRoute = createRoute({
   tags: ['tenants'],
   summary: 'Why a request would be forwarded or refused',
   description:
-    "Decided by the data plane's own steps: host → tenant and instance, status, auth mode and public paths, " +
+    "Decided by the data plane's own steps: host → tenant, instance and service, status, auth mode and public paths, " +
     "the path's required scope, the key's validity and scopes, each limit counter's state at the gate " +
     '(nothing spent), and the decision. Operators, and the tenant’s own `tenant:admin` key.',
   security,

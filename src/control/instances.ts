@@ -1,19 +1,11 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { asc, eq, gt } from 'drizzle-orm';
-import type { Context } from 'hono';
-import { checkUpstreamUrl } from '../core/http/upstream-url';
-import { isDnsLabel } from '../core/tenancy/slug';
+import { selectInstanceViews } from '../db/instances';
 import { instances } from '../db/schema';
 import type { AppEnv } from '../env';
-import { ApiError, type ErrorDetail } from '../errors';
+import { ApiError } from '../errors';
 import { useDatabase } from '../request-database';
-import {
-  DEFAULT_TIMEOUT_MS,
-  InstanceSchema,
-  TimeoutMs,
-  toInstanceJson,
-  Upstreams,
-} from '../tenancy/instance-schemas';
+import { DEFAULT_TIMEOUT_MS, InstanceSchema, toInstanceJson } from '../tenancy/instance-schemas';
 import {
   createInstance,
   deleteInstance,
@@ -23,6 +15,7 @@ import {
 } from '../tenancy/instances';
 import { authenticate, notFound, operatorOnly } from './auth';
 import { decodeCursor, toPage } from './cursor';
+import { CreateInstance, capacityOf, checkInstanceName, checkUrls, UpdateInstance } from './instance-input';
 import { jsonOnly } from './json-body';
 import {
   BODY_ERRORS,
@@ -43,67 +36,9 @@ const InstanceWithSecret = z
   .object({ instance: InstanceSchema, signing_secret: z.string() })
   .openapi('InstanceWithSecret');
 
-const HooksUrl = z
-  .string()
-  .max(2048)
-  .nullable()
-  .openapi({ description: 'Where lifecycle events are POSTed; same rules as upstreams' });
-
-export const CreateInstance = z
-  .strictObject({
-    name: z
-      .string()
-      .refine(isDnsLabel, 'name must be a DNS label: a-z, 0-9 and inner -, at most 63 characters')
-      .openapi({ example: 'instance1' }),
-    upstreams: Upstreams,
-    timeout_ms: TimeoutMs.optional(),
-    hooks_url: HooksUrl.optional(),
-  })
-  .openapi('InstanceCreate');
-
-const UpdateInstance = z
-  .strictObject({
-    upstreams: Upstreams.optional(),
-    timeout_ms: TimeoutMs.optional(),
-    hooks_url: HooksUrl.optional(),
-  })
-  .openapi('InstanceUpdate');
-
 const NameParam = z.object({
   name: paramText(63, 1).openapi({ param: { name: 'name', in: 'path' }, example: 'instance1' }),
 });
-
-/** Each URL in its normalised form; a problem of any is added to `details` at `{path}.{index}`. */
-export function normalisedUpstreams(
-  c: Context<AppEnv>,
-  upstreams: string[],
-  path: string,
-  details: ErrorDetail[],
-): string[] {
-  const allowPrivate = c.env.ALLOW_PRIVATE_UPSTREAMS === 'true';
-  return upstreams.map((raw, i) => {
-    const check = checkUpstreamUrl(raw, { allowPrivate });
-    if (!check.ok) details.push({ path: `${path}.${i}`, message: check.message });
-    return check.ok ? check.url : raw;
-  });
-}
-
-/** Upstream and hooks URLs in their normalised form, or 422 naming each bad entry. */
-export function checkUrls(
-  c: Context<AppEnv>,
-  body: { upstreams?: string[]; hooks_url?: string | null },
-): { upstreams?: string[]; hooksUrl?: string | null } {
-  const details: ErrorDetail[] = [];
-  const upstreams = body.upstreams && normalisedUpstreams(c, body.upstreams, 'upstreams', details);
-  let hooksUrl = body.hooks_url;
-  if (hooksUrl) {
-    const check = checkUpstreamUrl(hooksUrl, { allowPrivate: c.env.ALLOW_PRIVATE_UPSTREAMS === 'true' });
-    if (check.ok) hooksUrl = check.url;
-    else details.push({ path: 'hooks_url', message: check.message });
-  }
-  if (details.length > 0) throw new ApiError('validation_failed', 'The request is not valid', details);
-  return { upstreams, hooksUrl };
-}
 
 const auth = [authenticate, operatorOnly];
 const withBody = [authenticate, operatorOnly, jsonOnly];
@@ -156,7 +91,9 @@ const updateInstanceRoute = createRoute({
   operationId: 'updateInstance',
   tags: ['instances'],
   summary: 'Change an instance',
-  description: 'Fields given replace the current ones. Every tenant placed on the instance sees it at once.',
+  description:
+    'Fields given replace the current ones (`services` as a whole). Every tenant placed on the instance sees ' +
+    'it at once. `max_tenants` and `draining` bound new placements only: tenants placed already stay.',
   security,
   middleware: withBody,
   request: { params: NameParam, body: jsonBody(UpdateInstance) },
@@ -200,49 +137,54 @@ const rotateSecretRoute = createRoute({
 export function registerInstances(app: OpenAPIHono<AppEnv>) {
   app.openapi(createInstanceRoute, async (c) => {
     const body = c.req.valid('json');
-    const urls = checkUrls(c, body);
-    const fields = { name: body.name, ...urls, timeoutMs: body.timeout_ms };
-    const { row, signingSecret } = await createInstance(await writer(c), fields, c.env.SEALING_KEY ?? '');
-    return c.json({ instance: toInstanceJson(row), signing_secret: signingSecret }, 201);
+    const named = checkInstanceName(c, body.name);
+    if (named.length > 0) throw new ApiError('validation_failed', 'The request is not valid', named);
+    const fields = {
+      name: body.name,
+      ...checkUrls(c, body),
+      ...capacityOf(body),
+      timeoutMs: body.timeout_ms,
+    };
+    const { view, signingSecret } = await createInstance(await writer(c), fields, c.env.SEALING_KEY ?? '');
+    return c.json({ instance: toInstanceJson(view), signing_secret: signingSecret }, 201);
   });
 
   app.openapi(listInstancesRoute, async (c) => {
     const { limit, cursor } = c.req.valid('query');
     const after = decodeCursor(cursor);
     const db = await useDatabase(c);
-    const rows = await db
-      .select()
-      .from(instances)
+    const rows = await selectInstanceViews(db)
       .where(after === undefined ? undefined : gt(instances.name, after))
       .orderBy(asc(instances.name))
       .limit(limit + 1);
     return c.json(
-      toPage(rows, limit, (row) => row.name, toInstanceJson),
+      toPage(rows, limit, (row) => row.instance.name, toInstanceJson),
       200,
     );
   });
 
   app.openapi(getInstanceRoute, async (c) => {
     const db = await useDatabase(c);
-    const [row] = await db
-      .select()
-      .from(instances)
-      .where(eq(instances.name, c.req.valid('param').name));
-    if (!row) throw notFound('instance');
-    return c.json({ instance: toInstanceJson(row) }, 200);
+    const [view] = await selectInstanceViews(db).where(eq(instances.name, c.req.valid('param').name));
+    if (!view) throw notFound('instance');
+    return c.json({ instance: toInstanceJson(view) }, 200);
   });
 
   app.openapi(updateInstanceRoute, async (c) => {
     const body = c.req.valid('json');
-    const fields = { ...checkUrls(c, body), timeoutMs: body.timeout_ms };
-    const row = await updateInstance(await writer(c), c.req.valid('param').name, fields);
-    return c.json({ instance: toInstanceJson(row) }, 200);
+    const fields = { ...checkUrls(c, body), ...capacityOf(body), timeoutMs: body.timeout_ms };
+    const view = await updateInstance(await writer(c), c.req.valid('param').name, fields);
+    return c.json({ instance: toInstanceJson(view) }, 200);
   });
 
   app.openapi(rotateSecretRoute, async (c) => {
     const { name } = c.req.valid('param');
-    const { row, signingSecret } = await rotateInstanceSecret(await writer(c), name, c.env.SEALING_KEY ?? '');
-    return c.json({ instance: toInstanceJson(row), signing_secret: signingSecret }, 200);
+    const { view, signingSecret } = await rotateInstanceSecret(
+      await writer(c),
+      name,
+      c.env.SEALING_KEY ?? '',
+    );
+    return c.json({ instance: toInstanceJson(view), signing_secret: signingSecret }, 200);
   });
 
   app.openapi(deleteInstanceRoute, async (c) => {

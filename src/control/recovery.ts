@@ -5,6 +5,7 @@ import type { AppEnv } from '../env';
 import { actorOf } from '../tenancy/actor';
 import { issueRecoveryLink, recoveryUrl } from '../tenancy/recovery';
 import { Timestamp } from '../tenancy/shared-schemas';
+import { tenantHostsOf } from '../tenancy/tenant-urls';
 import { authenticate, notFound, tenantFor } from './auth';
 import { errorResponses, json, security, TenantParam } from './openapi';
 import { writer } from './writer';
@@ -48,7 +49,7 @@ export function registerRecovery(app: OpenAPIHono<AppEnv>) {
     const { token, expiresAt, view } = await issueRecoveryLink(await writer(c), tenant.id);
     return c.json(
       {
-        recovery_url: recoveryUrl(c.env, view.tenant.slug, view.instance, token),
+        recovery_url: recoveryUrl(view, tenantHostsOf(c.env), token),
         expires_at: expiresAt.toISOString(),
       },
       201,

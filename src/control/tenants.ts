@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, asc, eq, gt, ilike, or, type SQL } from 'drizzle-orm';
 import type { Context } from 'hono';
+import { baseDomainsOf } from '../core/http/base-domains';
 import { checkSlug, slugify } from '../core/tenancy/slug';
 import { tenants } from '../db/schema';
 import { selectTenantViews } from '../db/tenants';
@@ -9,7 +10,7 @@ import { ApiError, type ErrorDetail } from '../errors';
 import { useDatabase } from '../request-database';
 import type { HeaderChange } from '../tenancy/injected-headers';
 import { TenantStatusSchema, Timestamp } from '../tenancy/shared-schemas';
-import { installUrl, invalid, loadTenantView } from '../tenancy/tenant-placement';
+import { invalid, loadTenantView } from '../tenancy/tenant-placement';
 import {
   CreateTenant,
   type InjectHeadersEdits,
@@ -19,11 +20,12 @@ import {
   UpdateTenant,
   withTenantDefaults,
 } from '../tenancy/tenant-schemas';
+import { installUrl, tenantHostsOf } from '../tenancy/tenant-urls';
 import { changeTenant, createTenant, deleteTenant, reissueInstallToken } from '../tenancy/tenants';
 import { authenticate, operatorOnly, tenantFor } from './auth';
 import { decodeCursor, toPage } from './cursor';
 import { checkCustomDomains } from './custom-domain';
-import { normalisedUpstreams } from './instances';
+import { normalisedUpstreams } from './instance-input';
 import { jsonOnly } from './json-body';
 import {
   BODY_ERRORS,
@@ -86,7 +88,9 @@ const createTenantRoute = createRoute({
   summary: 'Create a tenant (status pending)',
   description:
     'Answers the one-time `install_token` and the `install_url` where the tenant installs itself. ' +
-    '`409 slug_conflict` when the slug is taken, `422 slug_reserved` for reserved slugs.',
+    'Without `instance`, placed on the instance with the largest share of free capacity (ties by name). ' +
+    '`409 slug_conflict` when the slug is taken, `409 instance_full` when no instance (or the one named) takes ' +
+    'another tenant, `422 slug_reserved` for reserved slugs and labels of base domains.',
   security,
   middleware: [authenticate, operatorOnly, jsonOnly],
   request: { body: jsonBody(CreateTenant) },
@@ -198,7 +202,7 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
   app.openapi(createTenantRoute, async (c) => {
     const body = c.req.valid('json');
     const slug = slugify(body.slug ?? body.name);
-    const problem = checkSlug(slug);
+    const problem = checkSlug(slug, baseDomainsOf(c.env.BASE_DOMAINS).labels);
     if (problem)
       throw new ApiError(problem.code, problem.message, [{ path: 'slug', message: problem.message }]);
     const domains = requestedDomains(c, body) ?? [];
@@ -210,12 +214,9 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
       headers: headerChange(c, body.inject_headers, true),
     });
     if (!token) throw new Error('a pending tenant has an install token');
+    const hosts = tenantHostsOf(c.env);
     return c.json(
-      {
-        tenant: toTenantJson(view),
-        install_token: token.token,
-        install_url: installUrl(c.env, slug, body.instance),
-      },
+      { tenant: toTenantJson(view, hosts), install_token: token.token, install_url: installUrl(view, hosts) },
       201,
     );
   });
@@ -231,19 +232,26 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
       conditions.push(or(ilike(tenants.name, pattern), ilike(tenants.slug, pattern)));
     }
     const db = await useDatabase(c);
+    const hosts = tenantHostsOf(c.env);
     const rows = await selectTenantViews(db)
       .where(and(...conditions))
       .orderBy(asc(tenants.slug))
       .limit(limit + 1);
     return c.json(
-      toPage(rows, limit, (row) => row.tenant.slug, toTenantJson),
+      toPage(
+        rows,
+        limit,
+        (row) => row.tenant.slug,
+        (row) => toTenantJson(row, hosts),
+      ),
       200,
     );
   });
 
   app.openapi(getTenantRoute, async (c) => {
     const tenant = await tenantFor(c, c.req.valid('param').tenant, { tenantAdmin: true });
-    return c.json({ tenant: toTenantJson(await loadTenantView(await useDatabase(c), tenant.id)) }, 200);
+    const view = await loadTenantView(await useDatabase(c), tenant.id);
+    return c.json({ tenant: toTenantJson(view, tenantHostsOf(c.env)) }, 200);
   });
 
   app.openapi(replaceTenantRoute, async (c) => {
@@ -259,7 +267,7 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
     const headers = headerChange(c, body.inject_headers ?? {}, true);
     const change = { fields, domains, headers, action: 'replace' as const };
     const view = await changeTenant(await writer(c), current.id, change);
-    return c.json({ tenant: toTenantJson(view) }, 200);
+    return c.json({ tenant: toTenantJson(view, tenantHostsOf(c.env)) }, 200);
   });
 
   app.openapi(updateTenantRoute, async (c) => {
@@ -272,7 +280,7 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
       action: 'update' as const,
     };
     const view = await changeTenant(await writer(c), current.id, change);
-    return c.json({ tenant: toTenantJson(view) }, 200);
+    return c.json({ tenant: toTenantJson(view, tenantHostsOf(c.env)) }, 200);
   });
 
   app.openapi(deleteTenantRoute, async (c) => {
@@ -287,7 +295,7 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
     return c.json(
       {
         install_token: token.token,
-        install_url: installUrl(c.env, view.tenant.slug, view.instance),
+        install_url: installUrl(view, tenantHostsOf(c.env)),
         expires_at: token.expiresAt.toISOString(),
       },
       201,

@@ -10,6 +10,11 @@ import type { z as Zod } from 'zod';
 import { MAX_FREE_JSON_DEPTH, nestingDepth } from '../core/http/input';
 import { isValidScope } from '../core/tenancy/scopes';
 
+/** A service of an instance as stored (DESIGN.md "Instances": `services`): the checked, normalised URLs. */
+export type InstanceService = { upstreams: string[]; timeout_ms: number };
+/** By service name (a DNS label, never `default`: that is the instance's own upstreams). */
+export type InstanceServices = Record<string, InstanceService>;
+
 export const TENANT_STATUSES = ['pending', 'active', 'suspended'] as const;
 export const EVENT_STATUSES = ['pending', 'delivered', 'failed'] as const;
 

@@ -19,3 +19,8 @@ export function uniqueViolation(err: unknown): string | null {
 export function isForeignKeyViolation(err: unknown): boolean {
   return findPgError(err, '23503') !== null;
 }
+
+/** Whether `err` is a deadlock Postgres broke (40P01) by aborting this transaction. */
+export function isDeadlock(err: unknown): boolean {
+  return findPgError(err, '40P01') !== null;
+}

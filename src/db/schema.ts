@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   date,
   index,
@@ -14,6 +15,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import {
   type EventStatus,
+  type InstanceServices,
   type RateLimit,
   type SealedHeaders,
   TENANT_STATUSES,
@@ -28,6 +30,8 @@ import {
 // The JSON columns' shapes and the status enums are zod's (./column-types), never written out here.
 export type {
   EventStatus,
+  InstanceService,
+  InstanceServices,
   RateLimit,
   SealedHeaders,
   TenantAuth,
@@ -42,17 +46,26 @@ const oneOf = (options: readonly string[]) => sql.raw(options.map((o) => `'${o}'
 
 const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
 
-export const instances = pgTable('instances', {
-  id: text().primaryKey(),
-  name: text().notNull().unique(),
-  upstreams: jsonb().$type<string[]>().notNull(),
-  timeoutMs: integer().notNull().default(30000),
-  hooksUrl: text(),
-  // AES-GCM sealed with SEALING_KEY: the gateway needs the secret itself to sign, so it cannot be hashed.
-  signingSecretSealed: text().notNull(),
-  createdAt: createdAt(),
-  updatedAt: createdAt(),
-});
+export const instances = pgTable(
+  'instances',
+  {
+    id: text().primaryKey(),
+    name: text().notNull().unique(),
+    // The `default` service; `services` holds the others (a GUI, an API), each reached on its base domains.
+    upstreams: jsonb().$type<string[]>().notNull(),
+    timeoutMs: integer().notNull().default(30000),
+    services: jsonb().$type<InstanceServices>().notNull().default({}),
+    hooksUrl: text(),
+    // AES-GCM sealed with SEALING_KEY: the gateway needs the secret itself to sign, so it cannot be hashed.
+    signingSecretSealed: text().notNull(),
+    // Capacity: null takes any number of tenants; a draining instance takes no new ones.
+    maxTenants: integer(),
+    draining: boolean().notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+  },
+  (t) => [check('instances_max_tenants_check', sql`${t.maxTenants} >= 0`)],
+);
 
 export const tenants = pgTable(
   'tenants',
@@ -105,6 +118,8 @@ export const domains = pgTable(
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
     instanceId: text().references(() => instances.id, { onDelete: 'restrict' }),
+    // The instance's service it reaches; null is `default`.
+    service: text(),
     createdAt: createdAt(),
   },
   (t) => [index().on(t.tenantId)],

@@ -24,9 +24,12 @@ export type TenantRecord = {
     name: string;
     upstreams: string[];
     timeout_ms: number;
+    /** Absent from records cached before services existed. */
+    services?: Column.InstanceServices;
     signing_secret_sealed: string;
   }[];
-  domains: { hostname: string; instance: string | null }[];
+  /** `service` null (or absent, cached before services existed): `default`. */
+  domains: { hostname: string; instance: string | null; service?: string | null }[];
   /** Usable keys only: revoked and expired ones are left out. */
   keys: {
     id: string;
@@ -46,10 +49,11 @@ function recordQuery(where: SQL): SQL {
       'home_instance', (select i.name from instances i where i.id = t.home_instance_id),
       'instances', coalesce((
         select json_agg(json_build_object('id', i.id, 'name', i.name, 'upstreams', i.upstreams,
-          'timeout_ms', i.timeout_ms, 'signing_secret_sealed', i.signing_secret_sealed) order by i.name)
+          'timeout_ms', i.timeout_ms, 'services', i.services,
+          'signing_secret_sealed', i.signing_secret_sealed) order by i.name)
         from tenant_instances ti join instances i on i.id = ti.instance_id where ti.tenant_id = t.id), '[]'::json),
       'domains', coalesce((
-        select json_agg(json_build_object('hostname', d.hostname,
+        select json_agg(json_build_object('hostname', d.hostname, 'service', d.service,
           'instance', (select i.name from instances i where i.id = d.instance_id)) order by d.hostname)
         from domains d where d.tenant_id = t.id), '[]'::json),
       'keys', coalesce((

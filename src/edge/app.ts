@@ -21,7 +21,7 @@ export function createTenantHostApp() {
   app.use(frontDoor);
   app.use(propagateChanges());
   app.use(async (c, next) => {
-    const match = matchTenantHost(c.get('host'), configuredBaseDomains(c.env));
+    const match = matchTenantHost(c.get('host'), configuredBaseDomains(c.env).byLength);
     await confirmFreshness(c.env, c.executionCtx);
     const resolved = await resolveTenantFromHost(c.env, c.executionCtx, match);
     const url = new URL(c.req.url);

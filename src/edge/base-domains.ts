@@ -1,15 +1,10 @@
-// BASE_DOMAINS, parsed once per isolate and per distinct value (env vars do not change within an isolate).
-import { parseBaseDomains } from '../core/http/host';
+// BASE_DOMAINS for the data plane, parsed once per isolate and per distinct value (env vars do not change
+// within an isolate). A value with a refused entry throws (core/http/base-domains: the request answers 500
+// and the log says which entry and why).
+import { type BaseDomainConfig, baseDomainsOf } from '../core/http/base-domains';
 import type { Bindings } from '../env';
 
-let source: string | undefined;
-let parsed: string[] = [];
-
-/** The configured base domains, normalised, most specific first. */
-export function configuredBaseDomains(env: Bindings): string[] {
-  if (env.BASE_DOMAINS !== source) {
-    source = env.BASE_DOMAINS;
-    parsed = parseBaseDomains(env.BASE_DOMAINS ?? '');
-  }
-  return parsed;
+/** The configured base domains: `byLength` to match a host against, `listed` as configured. */
+export function configuredBaseDomains(env: Bindings): BaseDomainConfig {
+  return baseDomainsOf(env.BASE_DOMAINS);
 }

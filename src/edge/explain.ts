@@ -23,7 +23,7 @@ export type ExplainQuery = {
   method: string;
   /** Path and query as the client would send them. */
   path: string;
-  /** Normalised; default `{slug}.{first base domain}`. */
+  /** Normalised; default `{slug}.{first base domain as configured}`. */
   host: string | null;
   /** A key of this tenant (the caller checked it is one), or none for a request without a key. */
   keyId: string | null;
@@ -33,6 +33,8 @@ export type Explanation = {
   tenant_id: string;
   host: string;
   instance: string | null;
+  /** The instance's service the host reaches. */
+  service: string | null;
   upstream_url: string | null;
   status: string | null;
   auth: { mode: string; public_path: boolean; key_optional: boolean; required_scope: string } | null;
@@ -44,11 +46,13 @@ export type Explanation = {
 
 export async function explainRequest(env: Bindings, ctx: WaitUntil, q: ExplainQuery): Promise<Explanation> {
   const bases = configuredBaseDomains(env);
-  const host = q.host ?? (bases[0] ? `${q.tenantSlug}.${bases[0]}` : q.tenantSlug);
+  const first = bases.listed[0]?.domain;
+  const host = q.host ?? (first ? `${q.tenantSlug}.${first}` : q.tenantSlug);
   const out: Explanation = {
     tenant_id: q.tenantId,
     host,
     instance: null,
+    service: null,
     upstream_url: null,
     status: null,
     auth: null,
@@ -59,17 +63,18 @@ export async function explainRequest(env: Bindings, ctx: WaitUntil, q: ExplainQu
   let resolved: ResolvedTenant;
   try {
     await confirmFreshness(env, ctx);
-    resolved = await resolveTenantFromHost(env, ctx, matchTenantHost(host, bases));
+    resolved = await resolveTenantFromHost(env, ctx, matchTenantHost(host, bases.byLength));
   } catch (err) {
     if (err instanceof ApiError) return { ...out, decision: err.code };
     throw err;
   }
-  const { snapshot, instance } = resolved;
+  const { snapshot, instance, service } = resolved;
   // A host of another tenant tells nothing of that tenant: it is no host of this one.
   if (snapshot.record.id !== q.tenantId) return { ...out, decision: 'unknown_host' };
-  const target = instance.upstreams[0];
+  const target = service.upstreams[0];
   const upstreamPath = target ? joinUpstreamPath(target.basePath, q.path) : null;
   out.instance = instance.name;
+  out.service = service.name;
   out.upstream_url = target && upstreamPath ? target.origin + upstreamPath : null;
   out.status = snapshot.record.status;
   const decide = (code: string) => {

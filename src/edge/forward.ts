@@ -22,14 +22,15 @@ export type ForwardContext = {
 const REPLAY_LIMIT_BYTES = 64 * 1024;
 
 /**
- * Sends the request to the instance's first upstream that can be reached and streams the answer back.
+ * Sends the request to the first upstream of the host's service on the instance that can be reached and
+ * streams the answer back.
  * A connection failure moves on to the next upstream; `timeout_ms` bounds the wait for an answer's headers
  * over all attempts (a slow body after that is the client's to wait for).
  */
 export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
   const { request, resolved, auth } = fc;
-  const { snapshot, instance } = resolved;
-  const secret = instance.signingSecret;
+  const { snapshot, instance, service } = resolved;
+  const secret = service.signingSecret;
   const injected = snapshot.injectedHeaders;
   if (secret === null || injected === null) throw unavailable(instance);
   const pathAndQuery = fc.url.pathname + fc.url.search;
@@ -38,17 +39,17 @@ export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
   const keyId = auth.key?.id ?? null;
 
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), instance.timeoutMs);
+  const timer = setTimeout(() => deadline.abort(), service.timeoutMs);
   // One upstream: the client's body goes straight through. Several: each attempt can replay it.
   const replayable =
-    request.body && instance.upstreams.length > 1
+    request.body && service.upstreams.length > 1
       ? new ReplayableBody(request.body, REPLAY_LIMIT_BYTES)
       : null;
   const contentLength = Number(request.headers.get('content-length') ?? Number.NaN);
   let headers!: Headers;
   let signedPath: string | null = null;
   try {
-    for (const target of instance.upstreams) {
+    for (const target of service.upstreams) {
       const upstreamPath = joinUpstreamPath(target.basePath, pathAndQuery);
       if (upstreamPath === null) throw new ApiError('bad_request', 'The path is not allowed');
       // Signed once; again only when a later upstream has another base path.
@@ -71,6 +72,7 @@ export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
             tenantSlug: snapshot.record.slug,
             schemaName: snapshot.record.schema_name,
             instance: instance.name,
+            service: service.name,
             keyId,
             scopes: auth.key?.scopes ?? [],
             timestamp,

@@ -2,7 +2,7 @@
 // data-plane request of the tenant would be, on the same snapshot and the same forwarding code, but as the
 // operator: `X-Gateway-Key-Id: op:{key id}` inside the signed string, `X-Gateway-Operator: 1`, no limits.
 import { readCredential } from '../core/http/credential';
-import { matchTenantHost } from '../core/http/host';
+import { DEFAULT_SERVICE, matchTenantHost } from '../core/http/host';
 import type { Bindings } from '../env';
 import { ApiError } from '../errors';
 import { configuredBaseDomains } from './base-domains';
@@ -14,7 +14,7 @@ type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
 
 export type OperatorRequest = {
   request: Request;
-  /** The tenant's slug: its request goes to `{slug}.{first base domain}`, its home instance. */
+  /** The tenant's slug: its request goes to `{slug}.{base}`, its home instance's `default` service. */
   tenantSlug: string;
   operator: { id: string; scopes: readonly string[] };
   /** What the backend sees: the path after `/proxy`, with the query. */
@@ -28,10 +28,12 @@ export async function forwardAsOperator(
   ctx: WaitUntil,
   op: OperatorRequest,
 ): Promise<Response> {
-  const [base] = configuredBaseDomains(env);
+  // The first base domain of the `default` service (the instance's own upstreams), else the first of all.
+  const { listed } = configuredBaseDomains(env);
+  const base = listed.find((b) => b.service === DEFAULT_SERVICE) ?? listed[0];
   if (base === undefined)
     throw new ApiError('unknown_host', 'BASE_DOMAINS is empty: no tenant host to act as');
-  const host = `${op.tenantSlug}.${base}`;
+  const host = `${op.tenantSlug}.${base.domain}`;
   await confirmFreshness(env, ctx);
   const resolved = await resolveTenantFromHost(env, ctx, matchTenantHost(host, [base]));
   const url = new URL(op.pathAndQuery, op.request.url);

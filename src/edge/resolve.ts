@@ -7,7 +7,7 @@ import type { Bindings } from '../env';
 import { ApiError } from '../errors';
 import { readColoRecord, storeColoRecord } from './colo-cache';
 import { isolateCursor } from './feed-cursor';
-import { compileSnapshot, type InstanceTarget, type TenantSnapshot } from './snapshot';
+import { compileSnapshot, type InstanceTarget, type ServiceTarget, type TenantSnapshot } from './snapshot';
 
 type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
 type HostEntry = { tenantId: string | null; expiresAt: number };
@@ -186,9 +186,13 @@ async function loadOnce(
   return promise;
 }
 
-export type ResolvedTenant = { snapshot: TenantSnapshot; instance: InstanceTarget };
+export type ResolvedTenant = { snapshot: TenantSnapshot; instance: InstanceTarget; service: ServiceTarget };
 
-/** Host → tenant and instance (DESIGN.md "Host resolution" steps 3–6); `404 unknown_host` otherwise. */
+/**
+ * Host → tenant, instance and service (DESIGN.md "Host resolution" steps 3–6, Services); `404 unknown_host`
+ * otherwise, also for a service the instance does not have. Two lookups in the snapshot's maps: the services
+ * were compiled with it.
+ */
 export async function resolveTenantFromHost(
   env: Bindings,
   ctx: WaitUntil,
@@ -199,17 +203,22 @@ export async function resolveTenantFromHost(
     snapshot = (await loadOnce(env, ctx, match)) ?? undefined;
     if (!snapshot) throw unknownHost();
   }
-  const instanceName = instanceFor(snapshot, match);
+  const domain = snapshot.domains.get(match.host);
+  const instanceName = instanceFor(snapshot, match, domain?.instance);
   const instance = instanceName ? snapshot.instances.get(instanceName) : undefined;
-  if (!instance) throw unknownHost();
-  return { snapshot, instance };
+  const service = instance?.services.get(domain ? domain.service : match.service);
+  if (!instance || !service) throw unknownHost();
+  return { snapshot, instance, service };
 }
 
 // A custom domain names its instance or means the home one; `{label}.{instance}` must be a placement; a
 // host routed to `public` by UNKNOWN_HOST=default goes to its home instance.
-function instanceFor(snapshot: TenantSnapshot, match: TenantHostMatch): string | null {
-  if (snapshot.domains.has(match.host))
-    return snapshot.domains.get(match.host) ?? snapshot.record.home_instance;
+function instanceFor(
+  snapshot: TenantSnapshot,
+  match: TenantHostMatch,
+  domainInstance: string | null | undefined,
+): string | null {
+  if (domainInstance !== undefined) return domainInstance ?? snapshot.record.home_instance;
   if (match.label?.slug === snapshot.record.slug)
     return match.label.instance ?? snapshot.record.home_instance;
   return snapshot.record.home_instance;

@@ -1,4 +1,5 @@
 import { unseal } from '../core/crypto/seal';
+import { DEFAULT_SERVICE } from '../core/http/host';
 import { logError } from '../core/http/log';
 import { splitUpstreamBase } from '../core/http/upstream-path';
 import { type CompiledRoutes, compileRoutes, isValidScope } from '../core/tenancy/scopes';
@@ -7,14 +8,25 @@ import type { TenantRecord } from '../db/snapshot-query';
 
 /** `origin` for fetch; `basePath` (no trailing slash) is what the upstream sees before the client's path. */
 export type UpstreamTarget = { origin: string; basePath: string };
-export type InstanceTarget = {
-  id: string;
+/**
+ * One service of an instance: `default` (the instance's own upstreams, or the tenant's own backend) or one of
+ * its `services`, with the secret its requests are signed with.
+ */
+export type ServiceTarget = {
   name: string;
   upstreams: UpstreamTarget[];
   timeoutMs: number;
-  /** Null when it cannot be unsealed (SEALING_KEY changed): such an instance answers 502. */
+  /** Null when it cannot be unsealed (SEALING_KEY changed): such a service answers 502. */
   signingSecret: string | null;
 };
+export type InstanceTarget = {
+  id: string;
+  name: string;
+  /** By service name, `default` always among them. */
+  services: Map<string, ServiceTarget>;
+};
+/** A custom domain's instance (null: the home) and service. */
+export type DomainTarget = { instance: string | null; service: string };
 export type KeyEntry = {
   id: string;
   scopes: string[];
@@ -26,7 +38,7 @@ export type KeyEntry = {
 export type TenantSnapshot = {
   record: TenantRecord;
   instances: Map<string, InstanceTarget>;
-  domains: Map<string, string | null>;
+  domains: Map<string, DomainTarget>;
   /** By SHA-256 hex of the secret. */
   keys: Map<string, KeyEntry>;
   /**
@@ -60,6 +72,14 @@ async function openInjectedHeaders(
   return opened;
 }
 
+function serviceTarget(
+  name: string,
+  s: { upstreams: string[]; timeout_ms: number },
+  signingSecret: string | null,
+): ServiceTarget {
+  return { name, upstreams: s.upstreams.map(splitUpstreamBase), timeoutMs: s.timeout_ms, signingSecret };
+}
+
 export async function compileSnapshot(
   record: TenantRecord,
   sealingKey: string | undefined,
@@ -76,18 +96,34 @@ export async function compileSnapshot(
   const homeSecret = home ? await openSecret(home) : null;
   const instances = new Map<string, InstanceTarget>();
   for (const instance of record.instances) {
+    const secret = await openSecret(instance);
+    // The tenant's own backend replaces the `default` service only; the instance's other services stay.
+    const services = new Map<string, ServiceTarget>([
+      [
+        DEFAULT_SERVICE,
+        own
+          ? serviceTarget(DEFAULT_SERVICE, own, homeSecret)
+          : serviceTarget(DEFAULT_SERVICE, instance, secret),
+      ],
+    ]);
+    for (const [name, service] of Object.entries(instance.services ?? {})) {
+      services.set(name, serviceTarget(name, service, secret));
+    }
     instances.set(instance.name, {
       id: instance.id,
       name: instance.name,
-      upstreams: (own?.upstreams ?? instance.upstreams).map(splitUpstreamBase),
-      timeoutMs: own?.timeout_ms ?? instance.timeout_ms,
-      signingSecret: own ? homeSecret : await openSecret(instance),
+      services,
     });
   }
   return {
     record,
     instances,
-    domains: new Map(record.domains.map((d) => [d.hostname, d.instance])),
+    domains: new Map(
+      record.domains.map((d) => [
+        d.hostname,
+        { instance: d.instance, service: d.service ?? DEFAULT_SERVICE },
+      ]),
+    ),
     keys: new Map(
       record.keys.map((k) => [
         k.hash,

@@ -1,5 +1,6 @@
 // Custom domain input rules, shared by the control API, config apply and the tenant console.
-import { normalizeHost, parseBaseDomains } from '../core/http/host';
+import { baseDomainsOf } from '../core/http/base-domains';
+import { normalizeHost } from '../core/http/host';
 import type { Bindings } from '../env';
 import type { ErrorDetail } from '../errors';
 
@@ -25,7 +26,7 @@ export function checkCustomDomain(
   if (labels.length < 2 || NUMERIC_LABEL.test(labels[labels.length - 1])) {
     return { ok: false, message: 'must be a DNS name such as api.example.com, not an address' };
   }
-  const reserved = [...parseBaseDomains(env.BASE_DOMAINS ?? '')];
+  const reserved = baseDomainsOf(env.BASE_DOMAINS).byLength.map((b) => b.domain);
   const control = normalizeHost(env.CONTROL_HOST);
   if (control) reserved.push(control);
   for (const base of reserved) {

@@ -12,7 +12,6 @@ import { selectTenantViews } from '../db/tenants';
 import { ApiError } from '../errors';
 import { writeAudit } from './audit';
 import { toKeyJson } from './key-schemas';
-import { toTenantJson } from './tenant-schemas';
 import { runWrite, type Writer } from './writer';
 
 export function invalidInstallToken(): ApiError {
@@ -85,7 +84,7 @@ export async function installTenant(
   const [view] = await selectTenantViews(w.db).where(eq(tenants.id, tenantId));
   return {
     adminId: installed.adminId,
-    tenant: toTenantJson(view),
+    view,
     key: toKeyJson(installed.key),
     secret: installed.secret,
   };

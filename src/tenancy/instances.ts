@@ -1,24 +1,37 @@
 // Instance writes: create, change, rotate the signing secret, delete; the control API's and config apply's.
 // Each runs in its own transaction (`runWrite`) with its audit row; a change that reaches the data plane bumps
 // the version of every tenant placed on the instance and, once committed, tells the writer's `tenantChanged`
-// of each.
+// of each. Capacity (max_tenants, draining) is read by placements only, so changing it alone bumps no one.
 import { eq } from 'drizzle-orm';
 import { newId } from '../core/crypto/ids';
 import { seal } from '../core/crypto/seal';
 import { generateSecret } from '../core/crypto/secrets';
 import { isForeignKeyViolation, uniqueViolation } from '../db/conflict';
+import { type InstanceView, selectInstanceViews } from '../db/instances';
 import type { Queryable, Transaction } from '../db/queryable';
-import { instances, tenantInstances, tenants } from '../db/schema';
+import { type InstanceServices, instances, tenantInstances, tenants } from '../db/schema';
 import { bumpTenantVersions } from '../db/tenants';
 import { ApiError } from '../errors';
 import { writeAudit } from './audit';
-import { DEFAULT_TIMEOUT_MS, toInstanceJson } from './instance-schemas';
+import { DEFAULT_TIMEOUT_MS, instanceFields } from './instance-schemas';
 import { type MarkChanged, runWrite, type Writer } from './writer';
 
 type InstanceRow = typeof instances.$inferSelect;
 
-/** Upstream and hooks URLs already checked and normalised by the caller. */
-export type InstanceFields = { upstreams?: string[]; timeoutMs?: number; hooksUrl?: string | null };
+/** Upstream and hooks URLs (the services' too) already checked and normalised by the caller. */
+export type InstanceFields = {
+  upstreams?: string[];
+  timeoutMs?: number;
+  services?: InstanceServices;
+  hooksUrl?: string | null;
+  maxTenants?: number | null;
+  draining?: boolean;
+};
+
+async function viewOf(tx: Transaction, row: InstanceRow): Promise<InstanceView> {
+  const [view] = await selectInstanceViews(tx).where(eq(instances.id, row.id));
+  return view;
+}
 
 export function instanceInUse() {
   return new ApiError('instance_in_use', 'Tenants are placed on this instance; move them first');
@@ -36,9 +49,9 @@ export async function createInstance(
   w: Writer,
   input: InstanceFields & { name: string },
   sealingKey: string,
-): Promise<{ row: InstanceRow; signingSecret: string }> {
+): Promise<{ view: InstanceView; signingSecret: string }> {
   const signingSecret = generateSecret('whsec_', 40);
-  const row = await runWrite(w, async (tx) => {
+  const view = await runWrite(w, async (tx) => {
     const [created] = await tx
       .insert(instances)
       .values({
@@ -46,8 +59,11 @@ export async function createInstance(
         name: input.name,
         upstreams: input.upstreams ?? [],
         timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        services: input.services ?? {},
         hooksUrl: input.hooksUrl ?? null,
         signingSecretSealed: await seal(signingSecret, sealingKey),
+        maxTenants: input.maxTenants ?? null,
+        draining: input.draining ?? false,
       })
       .returning();
     await writeAudit(tx, w.by(), {
@@ -55,29 +71,31 @@ export async function createInstance(
       resource: 'instance',
       resourceId: created.id,
       action: 'create',
-      after: toInstanceJson(created),
+      after: instanceFields(created),
     });
-    return created;
+    return { instance: created, tenantCount: 0 };
   }).catch(nameTaken);
-  return { row, signingSecret };
+  return { view, signingSecret };
 }
 
-/** Changes the fields given; every tenant placed on the instance sees it at once. */
-export async function updateInstance(w: Writer, name: string, fields: InstanceFields): Promise<InstanceRow> {
-  return changePlacedInstance(w, 'update', async (tx) => {
+/**
+ * Changes the fields given; every tenant placed on the instance sees it at once. A change of capacity alone
+ * is no change for the data plane: it is audited, and no placed tenant is bumped.
+ */
+export async function updateInstance(w: Writer, name: string, fields: InstanceFields): Promise<InstanceView> {
+  const { maxTenants, draining, ...served } = fields;
+  const reachesDataPlane = Object.values(served).some((v) => v !== undefined);
+  return runWrite(w, async (tx, changed) => {
     const [before] = await tx.select().from(instances).where(eq(instances.name, name)).for('update');
     if (!before) throw noSuchInstance();
     const [after] = await tx
       .update(instances)
-      .set({
-        upstreams: fields.upstreams,
-        timeoutMs: fields.timeoutMs,
-        hooksUrl: fields.hooksUrl,
-        updatedAt: new Date(),
-      })
+      .set({ ...served, maxTenants, draining, updatedAt: new Date() })
       .where(eq(instances.id, before.id))
       .returning();
-    return { before, after };
+    if (reachesDataPlane) await placedInstanceChanged(w, tx, changed, { action: 'update', before, after });
+    else await auditInstance(w, tx, { action: 'update', before, after });
+    return viewOf(tx, after);
   });
 }
 
@@ -86,34 +104,32 @@ export async function rotateInstanceSecret(
   w: Writer,
   name: string,
   sealingKey: string,
-): Promise<{ row: InstanceRow; signingSecret: string }> {
+): Promise<{ view: InstanceView; signingSecret: string }> {
   const signingSecret = generateSecret('whsec_', 40);
   const sealed = await seal(signingSecret, sealingKey);
-  const row = await changePlacedInstance(w, 'rotate', async (tx) => {
+  const view = await runWrite(w, async (tx, changed) => {
     const [after] = await tx
       .update(instances)
       .set({ signingSecretSealed: sealed, updatedAt: new Date() })
       .where(eq(instances.name, name))
       .returning();
     if (!after) throw noSuchInstance();
-    return { after };
+    await placedInstanceChanged(w, tx, changed, { action: 'rotate', after });
+    return viewOf(tx, after);
   });
-  return { row, signingSecret };
+  return { view, signingSecret };
 }
 
-/**
- * A change to an instance the data plane sees: `change` in a transaction, then the version bump of every
- * tenant placed on it and the audit row; after commit, `tenantChanged` for each of those tenants.
- */
-async function changePlacedInstance(
-  w: Writer,
-  action: 'update' | 'rotate',
-  change: (tx: Transaction) => Promise<{ before?: InstanceRow; after: InstanceRow }>,
-): Promise<InstanceRow> {
-  return runWrite(w, async (tx, changed) => {
-    const { before, after } = await change(tx);
-    await placedInstanceChanged(w, tx, changed, { action, before, after });
-    return after;
+type InstanceChange = { action: 'update' | 'rotate' | 'reseal'; before?: InstanceRow; after: InstanceRow };
+
+async function auditInstance(w: Writer, tx: Transaction, { action, before, after }: InstanceChange) {
+  await writeAudit(tx, w.by(), {
+    tenantId: null,
+    resource: 'instance',
+    resourceId: after.id,
+    action,
+    before: before && instanceFields(before),
+    after: instanceFields(after),
   });
 }
 
@@ -122,24 +138,16 @@ export async function placedInstanceChanged(
   w: Writer,
   tx: Transaction,
   changed: MarkChanged,
-  change: { action: 'update' | 'rotate' | 'reseal'; before?: InstanceRow; after: InstanceRow },
+  change: InstanceChange,
 ): Promise<void> {
-  const { action, before, after } = change;
   const placed = await tx
     .select({ id: tenantInstances.tenantId })
     .from(tenantInstances)
-    .where(eq(tenantInstances.instanceId, after.id));
+    .where(eq(tenantInstances.instanceId, change.after.id));
   const ids = placed.map((p) => p.id);
   await bumpTenantVersions(tx, ids);
   for (const id of ids) changed(id);
-  await writeAudit(tx, w.by(), {
-    tenantId: null,
-    resource: 'instance',
-    resourceId: after.id,
-    action,
-    before: before && toInstanceJson(before),
-    after: toInstanceJson(after),
-  });
+  await auditInstance(w, tx, change);
 }
 
 /** The slug of a tenant placed on the instance, if any is. */
@@ -171,7 +179,7 @@ export async function deleteInstance(w: Writer, name: string): Promise<void> {
       resource: 'instance',
       resourceId: before.id,
       action: 'delete',
-      before: toInstanceJson(before),
+      before: instanceFields(before),
     });
   }).catch((err: unknown) => {
     // A tenant placed on it between the check and the delete.

@@ -9,10 +9,11 @@ import { RECOVERY_TOKEN_TTL_MS } from '../core/tenancy/recovery';
 import { now as clockNow } from '../core/time/clock';
 import type { Queryable } from '../db/queryable';
 import { apiKeys, recoveryTokens, tenantAdmins } from '../db/schema';
-import type { Bindings } from '../env';
+import type { TenantView } from '../db/tenants';
 import { ApiError } from '../errors';
 import { writeAudit } from './audit';
-import { gatewayPageUrl, loadTenantView } from './tenant-placement';
+import { loadTenantView } from './tenant-placement';
+import { gatewayPageUrl, type TenantHosts } from './tenant-urls';
 import { runWrite, type Writer } from './writer';
 
 export const RECOVERY_PATH = '/_gateway/console/recover';
@@ -22,8 +23,8 @@ export function invalidRecoveryToken(): ApiError {
 }
 
 /** The link itself, on the tenant's console host. */
-export function recoveryUrl(env: Bindings, slug: string, instance: string | null, token: string) {
-  return gatewayPageUrl(env, slug, instance, `${RECOVERY_PATH}?token=${token}`);
+export function recoveryUrl(view: TenantView, hosts: TenantHosts, token: string) {
+  return gatewayPageUrl(view, hosts, `${RECOVERY_PATH}?token=${token}`);
 }
 
 /** How the console names the operator who made a link: the key's name then (the key may go later). */

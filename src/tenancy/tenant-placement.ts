@@ -1,12 +1,11 @@
-// What the tenant writes share: a tenant's view, its placements and domains, the install URL, and the API
-// errors a failed tenant write answers.
-import { and, eq, inArray, notInArray } from 'drizzle-orm';
-import { normalizeHost } from '../core/http/host';
-import { isForeignKeyViolation, uniqueViolation } from '../db/conflict';
-import type { Queryable } from '../db/queryable';
+// What the tenant writes share: a tenant's view, its placements (within the instances' capacity) and
+// domains, and the API errors a failed tenant write answers.
+import { and, asc, count, eq, inArray, notInArray, sql } from 'drizzle-orm';
+import { chooseInstance, type InstanceCapacity, refusedPlacement } from '../core/tenancy/placement';
+import { isDeadlock, isForeignKeyViolation, uniqueViolation } from '../db/conflict';
+import type { Queryable, Transaction } from '../db/queryable';
 import { domains, instances, tenantInstances, tenants } from '../db/schema';
 import { selectTenantViews } from '../db/tenants';
-import type { Bindings } from '../env';
 import { ApiError, type ErrorDetail } from '../errors';
 
 export function invalid(details: ErrorDetail[]): ApiError {
@@ -23,32 +22,9 @@ export function conflicts(err: unknown): never {
   if (constraint !== null) throw new ApiError('conflict', 'This conflicts with an existing resource');
   // An instance named in the request was deleted meanwhile.
   if (isForeignKeyViolation(err)) throw new ApiError('conflict', 'An instance changed meanwhile; try again');
+  // Placements lock instance rows; two writes that lock them in opposite orders: one of them is told to retry.
+  if (isDeadlock(err)) throw new ApiError('conflict', 'A concurrent change got in the way; try again');
   throw err;
-}
-
-/** The first base domain as configured (parseBaseDomains reorders by length). */
-function firstBaseDomain(env: Bindings): string | null {
-  for (const entry of (env.BASE_DOMAINS ?? '').split(',')) {
-    const host = normalizeHost(entry.trim());
-    if (host) return host;
-  }
-  return null;
-}
-
-/**
- * A page of the gateway's for the tenant (`path` under `/_gateway`): always on its gateway host
- * `{slug}.{instance}.{base}`, which works as soon as the wildcard DNS does (a custom domain may not point
- * here yet).
- */
-export function gatewayPageUrl(env: Bindings, slug: string, instance: string | null, path: string) {
-  const base = firstBaseDomain(env);
-  if (!base) return null;
-  return `https://${instance ? `${slug}.${instance}.${base}` : `${slug}.${base}`}${path}`;
-}
-
-/** Where a pending tenant installs itself. */
-export function installUrl(env: Bindings, slug: string, instance: string | null): string | null {
-  return gatewayPageUrl(env, slug, instance, '/_gateway/install');
 }
 
 export async function loadTenantView(db: Queryable, tenantId: string) {
@@ -57,21 +33,107 @@ export async function loadTenantView(db: Queryable, tenantId: string) {
   return view;
 }
 
-/** Instance ids for a home name and placement names; 422 naming each unknown one. */
-export async function resolvePlacements(db: Queryable, home: string, names: string[]) {
-  const wanted = [...new Set([home, ...names])];
-  const rows = await db
-    .select({ id: instances.id, name: instances.name })
+type Capacity = InstanceCapacity & { id: string };
+
+function instanceFull(message: string, path: string): ApiError {
+  return new ApiError('instance_full', `No room: ${message}`, [{ path, message }]);
+}
+
+/**
+ * Locks the rows of `ids` until commit (in name order, so two writes never wait on each other in a circle)
+ * and then reads their capacity: a placement made by a write that held the lock before is counted, so
+ * concurrent placements never exceed `max_tenants`. The count is a statement of its own, after the lock:
+ * one statement reads with the snapshot it began with, from before the wait.
+ */
+async function lockCapacity(tx: Transaction, ids: string[]): Promise<Capacity[]> {
+  if (ids.length === 0) return [];
+  const rows = await tx
+    .select({
+      id: instances.id,
+      name: instances.name,
+      maxTenants: instances.maxTenants,
+      draining: instances.draining,
+    })
     .from(instances)
-    .where(inArray(instances.name, wanted));
+    .where(inArray(instances.id, ids))
+    .orderBy(asc(instances.name))
+    .for('update');
+  const counts = await tx
+    .select({ id: tenantInstances.instanceId, n: count() })
+    .from(tenantInstances)
+    .where(inArray(tenantInstances.instanceId, ids))
+    .groupBy(tenantInstances.instanceId);
+  const placed = new Map(counts.map((c) => [c.id, c.n]));
+  return rows.map((r) => ({ ...r, tenantCount: placed.get(r.id) ?? 0 }));
+}
+
+/**
+ * The home of a tenant created without one: the instance chosen by capacity (core/tenancy/placement),
+ * locked; one whose last place a concurrent write took meanwhile is passed over for the next best.
+ */
+async function chooseHome(tx: Transaction): Promise<string> {
+  const candidates = await tx
+    .select({
+      id: instances.id,
+      name: instances.name,
+      maxTenants: instances.maxTenants,
+      draining: instances.draining,
+      tenantCount: sql<number>`(select count(*)::int from tenant_instances ti where ti.instance_id = instances.id)`,
+    })
+    .from(instances)
+    .where(eq(instances.draining, false));
+  for (;;) {
+    const name = chooseInstance(candidates);
+    const chosen = candidates.find((c) => c.name === name);
+    if (!chosen)
+      throw instanceFull('no instance takes another tenant (each is full or draining)', 'instance');
+    const [locked] = await lockCapacity(tx, [chosen.id]);
+    if (locked && refusedPlacement(locked) === null) return chosen.id;
+    candidates.splice(candidates.indexOf(chosen), 1);
+  }
+}
+
+/**
+ * Instance ids for a home name (none: chosen by capacity) and placement names; 422 naming each unknown one.
+ * Each instance not in `placed` (names the tenant is placed on already) takes one more tenant or the write
+ * is `409 instance_full`, and stays locked until commit.
+ */
+export async function resolvePlacements(
+  tx: Transaction,
+  home: string | undefined,
+  names: string[],
+  placed: readonly string[] = [],
+) {
+  const wanted = [...new Set([...(home === undefined ? [] : [home]), ...names])];
+  const rows =
+    wanted.length === 0
+      ? []
+      : await tx
+          .select({ id: instances.id, name: instances.name })
+          .from(instances)
+          .where(inArray(instances.name, wanted));
   const ids = new Map(rows.map((r) => [r.name, r.id]));
   const details: ErrorDetail[] = [];
-  if (!ids.has(home)) details.push({ path: 'instance', message: `no instance named ${home}` });
+  if (home !== undefined && !ids.has(home))
+    details.push({ path: 'instance', message: `no instance named ${home}` });
   names.forEach((name, i) => {
     if (!ids.has(name)) details.push({ path: `instances.${i}`, message: `no instance named ${name}` });
   });
   if (details.length > 0) throw invalid(details);
-  return { homeId: ids.get(home) as string, ids: [...ids.values()] };
+  const homeId = home === undefined ? await chooseHome(tx) : (ids.get(home) as string);
+  // The new placements, each with where the request named it (an automatic home is locked and checked).
+  const added = new Map<string, string>();
+  const kept = new Set(placed);
+  if (home !== undefined && !kept.has(home)) added.set(homeId, 'instance');
+  names.forEach((name, i) => {
+    const id = ids.get(name) as string;
+    if (!kept.has(name) && id !== homeId && !added.has(id)) added.set(id, `instances.${i}`);
+  });
+  for (const capacity of await lockCapacity(tx, [...added.keys()])) {
+    const refused = refusedPlacement(capacity);
+    if (refused !== null) throw instanceFull(refused, added.get(capacity.id) as string);
+  }
+  return { homeId, ids: [...new Set([homeId, ...ids.values()])] };
 }
 
 /** Makes the tenant's domains exactly `hostnames`; existing ones keep the instance they name. */

@@ -16,6 +16,7 @@ import {
   TenantStatusSchema,
   Timestamp,
 } from './shared-schemas';
+import { type TenantHosts, urlsOf } from './tenant-urls';
 
 // The JSON columns' schemas are db's (db/column-types.ts): here they get their OpenAPI component names, the
 // requests' (defaults filled in by the server) apart from the answers' (every field present).
@@ -79,6 +80,16 @@ const InjectedHeadersJson = z
     example: { 'X-Smtp-Password': { set: true, updated_at: '2026-04-20T12:00:00.000Z' } },
   });
 
+const TenantUrlSchema = z
+  .object({
+    service: z.string().openapi({ example: 'gui' }),
+    base_domain: z.string().openapi({ example: 'app.example.com' }),
+    url: z.string().openapi({ example: 'https://acme.instance1.app.example.com' }),
+  })
+  .openapi('TenantUrl', {
+    description: 'A URL of the tenant: on one base domain, reaching that service of its home instance',
+  });
+
 export const TenantSchema = z
   .object({
     id: z.string().openapi({ example: 'ten_8fQ2kLm0Zp4R7sT1uV3w' }),
@@ -89,6 +100,10 @@ export const TenantSchema = z
     instance: z.string().nullable().openapi({ description: 'Home instance name' }),
     instances: z.array(z.string()).openapi({ description: 'Instances it is placed on (includes home)' }),
     domains: z.array(z.string()).openapi({ description: 'Custom domain hostnames' }),
+    urls: z.array(TenantUrlSchema).openapi({
+      description:
+        'One per base domain whose service the home instance has: `https://{slug}.{instance}.{base}`, the URLs an operator hands to the tenant',
+    }),
     rate_limit: RateLimitJson.nullable(),
     auth: AuthJson,
     routes: z.array(RouteRuleSchema),
@@ -103,7 +118,14 @@ export const TenantSchema = z
 
 export type TenantJson = z.infer<typeof TenantSchema>;
 
-export function toTenantJson(view: TenantView): TenantJson {
+/** A tenant as answered: its fields and its URLs. */
+export function toTenantJson(view: TenantView, hosts: TenantHosts): TenantJson {
+  const { created_at, updated_at, ...fields } = tenantFields(view);
+  return { ...fields, urls: urlsOf(view, hosts), created_at, updated_at };
+}
+
+/** A tenant's own fields, without what BASE_DOMAINS makes of them: for its audit rows and config diffs. */
+export function tenantFields(view: TenantView): Omit<TenantJson, 'urls'> {
   const { tenant } = view;
   return {
     id: tenant.id,
@@ -158,6 +180,10 @@ const Status = TenantStatusSchema.exclude(['pending']).openapi({
 export const CreateTenant = z
   .strictObject({
     ...mutableFields,
+    instance: mutableFields.instance.optional().openapi({
+      description:
+        'Home instance name. Left out: the instance with the largest share of free capacity (an unlimited one counts as all free), ties by name, never a draining or full one',
+    }),
     slug: z
       .string()
       .max(200)

@@ -22,7 +22,7 @@ import {
   replacePlacements,
   resolvePlacements,
 } from './tenant-placement';
-import { type CreateTenant, toTenantJson, type UpdateTenant, withTenantDefaults } from './tenant-schemas';
+import { type CreateTenant, tenantFields, type UpdateTenant, withTenantDefaults } from './tenant-schemas';
 import { runWrite, type Writer } from './writer';
 
 type InstallToken = Awaited<ReturnType<typeof issueInstallToken>>;
@@ -50,7 +50,10 @@ export type TenantChange = {
   action: 'update' | 'replace';
 };
 
-/** Creates a tenant, pending unless `input.status` says otherwise; a pending one gets its install token. */
+/**
+ * Creates a tenant, pending unless `input.status` says otherwise; a pending one gets its install token.
+ * Without `instance` its home is the instance with the most room; every placement must have room.
+ */
 export function createTenant(
   w: Writer,
   input: NewTenant,
@@ -88,7 +91,7 @@ export function createTenant(
       resource: 'tenant',
       resourceId: row.id,
       action: 'create',
-      after: toTenantJson(view),
+      after: tenantFields(view),
     });
     changed(row.id);
     return { view, token };
@@ -114,7 +117,13 @@ export function changeTenant(
     let homeId = before.tenant.homeInstanceId;
     if (fields.instance !== undefined || fields.instances !== undefined) {
       if (home === null) throw invalid([{ path: 'instance', message: 'a home instance is required' }]);
-      const placements = await resolvePlacements(tx, home, fields.instances ?? before.instances);
+      // Only a placement the tenant does not have yet needs room.
+      const placements = await resolvePlacements(
+        tx,
+        home,
+        fields.instances ?? before.instances,
+        before.instances,
+      );
       homeId = placements.homeId;
       await replacePlacements(tx, tenantId, placements.ids);
     }
@@ -145,8 +154,8 @@ export function changeTenant(
       resource: 'tenant',
       resourceId: tenantId,
       action,
-      before: toTenantJson(before),
-      after: toTenantJson(after),
+      before: tenantFields(before),
+      after: tenantFields(after),
     });
     changed(tenantId);
     return after;
@@ -167,7 +176,7 @@ export function deleteTenant(w: Writer, tenantId: string): Promise<void> {
       resource: 'tenant',
       resourceId: tenantId,
       action: 'delete',
-      before: toTenantJson(before),
+      before: tenantFields(before),
     });
     changed(tenantId);
   });

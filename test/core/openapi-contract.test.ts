@@ -115,6 +115,8 @@ describe('the served OpenAPI document', () => {
     };
     expect(create(body), JSON.stringify(create.errors)).toBe(true);
     expect(create({ ...body, unknown: 1 })).toBe(false);
+    // No instance: placed by capacity.
+    expect(create({ name: 'Acme' })).toBe(true);
     const tenant = validatorFor('Tenant');
     const answer = {
       id: 'ten_1',
@@ -125,6 +127,9 @@ describe('the served OpenAPI document', () => {
       instance: 'instance1',
       instances: ['instance1'],
       domains: [],
+      urls: [
+        { service: 'default', base_domain: 'gw.example.com', url: 'https://acme.instance1.gw.example.com' },
+      ],
       rate_limit: { requests_per_minute: 10, requests_per_day: null },
       auth: { mode: 'required', public_paths: [] },
       routes: [],
@@ -146,7 +151,15 @@ describe('the served OpenAPI document', () => {
     const config = validatorFor('Config');
     const exported = {
       instances: [
-        { name: 'instance1', upstreams: ['https://a.example.com'], timeout_ms: 30000, hooks_url: null },
+        {
+          name: 'instance1',
+          upstreams: ['https://a.example.com'],
+          timeout_ms: 30000,
+          services: { gui: { upstreams: ['https://gui.example.com'], timeout_ms: 30000 } },
+          hooks_url: null,
+          max_tenants: null,
+          draining: false,
+        },
       ],
       tenants: [
         {

@@ -18,6 +18,7 @@ type Change = {
   signing_secret?: string;
   secret?: string;
   install_token?: string;
+  install_url?: string;
 };
 type Result = { dry_run: boolean; changes: Change[]; summary: Record<string, number> };
 type Answer<T> = { status: number; body: T; text: string; headers: Headers };
@@ -260,6 +261,67 @@ describe('PUT /v1/config', () => {
     );
     expect(await rowCount(auditLog)).toBe(auditBefore);
     expect(orphaned.body).toMatchObject({ error: { message: expect.stringContaining(instance) } });
+  });
+
+  test('without an instance a tenant goes to the largest free share, ties by name, never draining or full', async () => {
+    const [a, b, c] = [unique('a'), unique('b'), unique('c')];
+    const gui = { upstreams: [env.TEST_UPSTREAM_URL_B] };
+    const instances = [
+      { name: a, upstreams: [env.TEST_UPSTREAM_URL], max_tenants: 2 },
+      { name: b, upstreams: [env.TEST_UPSTREAM_URL], max_tenants: 4, services: { gui } },
+      { name: c, upstreams: [env.TEST_UPSTREAM_URL], draining: true },
+    ];
+    const slugs = Array.from({ length: 7 }, () => unique('cap'));
+    const declared = slugs.map((slug, i) => ({ slug, name: slug, ...(i === 0 ? { instance: b } : {}) }));
+    // These three instances alone (prune's deletes come after an apply's creates).
+    expect((await applyJson({ instances, tenants: [] }, '?prune=true')).status).toBe(200);
+    // Seven do not fit (a takes 2, b 4, c none): 409, and the apply, one transaction, writes nothing.
+    const over = await applyJson({ instances, tenants: declared });
+    expect(over.status).toBe(409);
+    expect((over.body as unknown as { error: unknown }).error).toMatchObject({
+      code: 'instance_full',
+      details: [
+        {
+          path: 'tenants.6.instance',
+          message: 'no instance takes another tenant (each is full or draining)',
+        },
+      ],
+    });
+    expect(await withConfigDb((db) => db.select().from(tenants).where(eq(tenants.slug, slugs[0])))).toEqual(
+      [],
+    );
+
+    const fits = await applyJson({ instances, tenants: declared.slice(0, 6) });
+    expect(fits.status).toBe(200);
+    // b 1/4 used → a (all free) → b (3/4 free beats 1/2) → a (1/2 each: by name) → b → b (a is full).
+    const exported = await call<{
+      instances: Record<string, unknown>[];
+      tenants: { slug: string; instance: string }[];
+    }>('GET', '/v1/config');
+    const homes = new Map(exported.body.tenants.map((t) => [t.slug, t.instance]));
+    expect(slugs.slice(0, 6).map((slug) => homes.get(slug))).toEqual([b, a, b, a, b, b]);
+    // A pending tenant's install URL is on its home's gui host when it has one.
+    const created = new Map(fits.body.changes.map((change) => [change.name, change]));
+    expect(created.get(slugs[0])?.install_url).toBe(`http://${slugs[0]}.${b}.app.localhost/_gateway/install`);
+    expect(created.get(slugs[1])?.install_url).toBe(`http://${slugs[1]}.${a}.localhost/_gateway/install`);
+    // Services and capacity are exported as declared; the file again, or the export, changes nothing (a
+    // tenant the file places by capacity keeps its placement).
+    expect(
+      exported.body.instances.map(({ name, services, max_tenants, draining }) => [
+        name,
+        services,
+        max_tenants,
+        draining,
+      ]),
+    ).toEqual([
+      [a, {}, 2, false],
+      [b, { gui: { ...gui, timeout_ms: 30000 } }, 4, false],
+      [c, {}, null, true],
+    ]);
+    for (const again of [{ instances, tenants: declared.slice(0, 6) }, exported.body]) {
+      const res = await applyJson(again, '?prune=true');
+      expect(res.body.summary).toEqual({ create: 0, update: 0, delete: 0, unchanged: 9 });
+    }
   });
 
   test('an invalid file is 422 with paths into the file, and nothing is written', async () => {

@@ -1,5 +1,6 @@
 // Shared by the control-*.test.ts files: calls to the control API as a client makes them.
 import { env, exports } from 'cloudflare:workers';
+import { createApp } from '../../src/app';
 import { unique } from './helpers';
 
 export type ApiAnswer<T = Record<string, unknown>> = { status: number; body: T; headers: Headers };
@@ -9,7 +10,15 @@ export type CallOptions = {
   key?: string | null;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Vars of the worker's to set otherwise for this call (e.g. BASE_DOMAINS), in an app of its own. */
+  vars?: Partial<Env> & { PORT?: string };
 };
+
+const ctx = {
+  waitUntil: () => {},
+  passThroughOnException: () => {},
+  props: {},
+} as unknown as ExecutionContext;
 
 /** A request to the control host; the JSON answer parsed (null for an empty body). */
 export async function api<T = Record<string, unknown>>(
@@ -25,9 +34,10 @@ export async function api<T = Record<string, unknown>>(
     body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
   }
-  const res = await exports.default.fetch(
-    new Request(`http://control.localhost${path}`, { method, headers, body }),
-  );
+  const request = new Request(`http://control.localhost${path}`, { method, headers, body });
+  const res = opts.vars
+    ? await createApp().fetch(request, { ...env, ...opts.vars }, ctx)
+    : await exports.default.fetch(request);
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
 }
@@ -57,6 +67,7 @@ export type TenantJson = {
   instance: string | null;
   instances: string[];
   domains: string[];
+  urls: { service: string; base_domain: string; url: string }[];
   rate_limit: { requests_per_minute: number | null; requests_per_day: number | null } | null;
   auth: { mode: string; public_paths: string[] };
   routes: { methods?: string[]; path: string; scope: string }[];

@@ -44,7 +44,7 @@ test('every operation has an example curl line built from its schemas', async ()
   const operations = html.match(/<section class="op"/g) ?? [];
   expect(curls).toHaveLength(operations.length);
   expect(curls).toContain(
-    `curl -X POST 'http://control.localhost/v1/tenants' -H "Authorization: Bearer $GATEWAY_KEY" -H 'Content-Type: application/json' -d '{"name":"Acme Inc.","instance":"instance1"}'`,
+    `curl -X POST 'http://control.localhost/v1/tenants' -H "Authorization: Bearer $GATEWAY_KEY" -H 'Content-Type: application/json' -d '{"name":"Acme Inc."}'`,
   );
   expect(curls).toContain(`curl 'http://control.localhost/v1/health'`);
   expect(curls).toContain(

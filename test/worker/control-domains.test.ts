@@ -1,10 +1,17 @@
+import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import { tenants } from '../../src/db/schema';
 import { api, type ErrorBody, errorCode, newInstance, newKey, newTenant } from './control-client';
 import { gatewayFetch, unique, withDb } from './helpers';
 
-type DomainJson = { hostname: string; tenant_id: string; instance: string | null; created_at: string };
+type DomainJson = {
+  hostname: string;
+  tenant_id: string;
+  instance: string | null;
+  service: string;
+  created_at: string;
+};
 
 describe('custom domains', () => {
   test('add (normalised), list, and the data plane routes the domain at once; remove stops it at once', async () => {
@@ -24,6 +31,7 @@ describe('custom domains', () => {
       hostname,
       tenant_id: tenant.id,
       instance: null,
+      service: 'default',
       created_at: expect.any(String),
     });
     const [v1] = await withDb((db) =>
@@ -79,6 +87,35 @@ describe('custom domains', () => {
     );
     expect(both.status).toBe(200);
     expect(both.body.tenant).toMatchObject({ instances: [tenant.instance], domains: [] });
+  });
+
+  test('a domain may name a service its instance has: the data plane reaches it; any other → 422', async () => {
+    const { tenant } = await newTenant();
+    await api('PATCH', `/v1/tenants/${tenant.id}`, { body: { status: 'active' } });
+    await api('PATCH', `/v1/instances/${tenant.instance}`, {
+      body: { services: { api: { upstreams: [env.TEST_UPSTREAM_URL_B] } } },
+    });
+    const { secret } = await newKey(tenant.id, ['proxy:read']);
+    const add = (hostname: string, service: unknown) =>
+      api<ErrorBody & { domain: DomainJson }>('POST', `/v1/tenants/${tenant.id}/domains`, {
+        body: { hostname, service },
+      });
+    const hostname = `${unique('svc')}.example.com`;
+    const added = await add(hostname, 'api');
+    expect([added.status, added.body.domain.service]).toEqual([201, 'api']);
+    const routed = await gatewayFetch(`http://${hostname}/x`, {
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    const echo = (await routed.json()) as { upstream: string; headers: Record<string, string> };
+    expect([echo.upstream, echo.headers['x-gateway-service']]).toEqual(['b', 'api']);
+    for (const [service, message] of [
+      ['gui', `instance ${tenant.instance} has no service named gui`],
+      ['Not_A_Label', 'a service name is a DNS label: a-z, 0-9 and inner -, at most 63 characters'],
+    ]) {
+      const refused = await add(`${unique('svc')}.example.com`, service);
+      expect(refused.status, service).toBe(422);
+      expect(refused.body.error.details).toEqual([{ path: 'service', message }]);
+    }
   });
 
   test('unique across tenants → 409 conflict; invalid or reserved names → 422', async () => {

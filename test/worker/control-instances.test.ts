@@ -6,14 +6,19 @@ import { unseal } from '../../src/core/crypto/seal';
 import { verifySignature } from '../../src/core/crypto/signing';
 import { instances, tenants } from '../../src/db/schema';
 import { api, type ErrorBody, errorCode, newInstance, newKey, newTenant } from './control-client';
-import { gatewayFetch, unique, withDb } from './helpers';
+import { gatewayFetch, gatewayFetchB, unique, withDb } from './helpers';
+import { advanceClockB, levelClocks } from './isolates';
 
 type InstanceJson = {
   id: string;
   name: string;
   upstreams: string[];
   timeout_ms: number;
+  services: Record<string, { upstreams: string[]; timeout_ms: number }>;
   hooks_url: string | null;
+  max_tenants: number | null;
+  draining: boolean;
+  tenant_count: number;
   created_at: string;
   updated_at: string;
 };
@@ -23,7 +28,13 @@ describe('POST /v1/instances', () => {
   test('creates an instance and answers its signing secret once; it is stored sealed', async () => {
     const name = unique('i');
     const res = await api<{ instance: InstanceJson; signing_secret: string }>('POST', '/v1/instances', {
-      body: { name, upstreams: [`${env.TEST_UPSTREAM_URL}/`], hooks_url: `${env.TEST_UPSTREAM_URL}/hooks` },
+      body: {
+        name,
+        upstreams: [`${env.TEST_UPSTREAM_URL}/`],
+        services: { gui: { upstreams: [`${env.TEST_UPSTREAM_URL_B}/`] } },
+        hooks_url: `${env.TEST_UPSTREAM_URL}/hooks`,
+        max_tenants: 3,
+      },
     });
     expect(res.status).toBe(201);
     expect(res.body.instance).toEqual({
@@ -31,7 +42,11 @@ describe('POST /v1/instances', () => {
       name,
       upstreams: [env.TEST_UPSTREAM_URL],
       timeout_ms: 30000,
+      services: { gui: { upstreams: [env.TEST_UPSTREAM_URL_B], timeout_ms: 30000 } },
       hooks_url: `${env.TEST_UPSTREAM_URL}/hooks`,
+      max_tenants: 3,
+      draining: false,
+      tenant_count: 0,
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });
@@ -62,6 +77,23 @@ describe('POST /v1/instances', () => {
       [{ name: unique('i'), upstreams: ['https://a.example.com'], timeout_ms: 10 }, 'timeout_ms'],
       [{ name: unique('i'), upstreams: ['https://a.example.com'], hooks_url: 'not a url' }, 'hooks_url'],
       [{ name: unique('i'), upstreams: ['https://a.example.com'], signing_secret: 'mine' }, 'signing_secret'],
+      // A label of a base domain (app.localhost): `{tenant}.app.localhost` is the gui base domain's.
+      [{ name: 'app', upstreams: ['https://a.example.com'] }, 'name'],
+      [{ name: unique('i'), upstreams: ['https://a.example.com'], max_tenants: -1 }, 'max_tenants'],
+      [{ name: unique('i'), upstreams: ['https://a.example.com'], draining: 'yes' }, 'draining'],
+      ...[
+        [{ Gui_1: { upstreams: ['https://g.example.com'] } }, 'services.Gui_1'],
+        [{ default: { upstreams: ['https://g.example.com'] } }, 'services.default'],
+        [
+          { gui: { upstreams: ['https://g.example.com', 'ftp://g.example.com'] } },
+          'services.gui.upstreams.1',
+        ],
+        [{ gui: { upstreams: [] } }, 'services.gui.upstreams'],
+        [{ gui: { upstreams: ['https://g.example.com'], weight: 2 } }, 'services.gui.weight'],
+      ].map(([services, path]): [Record<string, unknown>, string] => [
+        { name: unique('i'), upstreams: ['https://a.example.com'], services },
+        path as string,
+      ]),
     ];
     for (const [body, path] of cases) {
       const res = await api<ErrorBody>('POST', '/v1/instances', { body });
@@ -158,6 +190,72 @@ describe('PATCH /v1/instances/:name', () => {
     const second = await echoName();
     expect(first).toBe('a');
     expect(second).toBe('b');
+  });
+
+  test('a new service reaches both isolates within a feed poll; capacity bounds new placements only', async () => {
+    const { tenant } = await newTenant();
+    await api('PATCH', `/v1/tenants/${tenant.id}`, { body: { status: 'active' } });
+    const { secret } = await newKey(tenant.id, ['proxy:read']);
+    const gui = `http://${tenant.slug}.${tenant.instance}.app.localhost/who`;
+    const through = async (fetch: typeof gatewayFetch, url: string) => {
+      const res = await fetch(url, { headers: { authorization: `Bearer ${secret}` } });
+      if (res.status !== 200) return `${res.status} ${((await res.json()) as ErrorBody).error.code}`;
+      const echo = (await res.json()) as { upstream: string; headers: Record<string, string> };
+      return `${echo.upstream} ${echo.headers['x-gateway-service']}`;
+    };
+    await levelClocks();
+    // B caches the tenant while its instance has no gui service.
+    expect(await through(gatewayFetchB, gui)).toBe('404 unknown_host');
+    const added = await api<{ instance: InstanceJson }>('PATCH', `/v1/instances/${tenant.instance}`, {
+      body: { services: { gui: { upstreams: [env.TEST_UPSTREAM_URL_B], timeout_ms: 5000 } } },
+    });
+    expect(added.status).toBe(200);
+    expect(added.body.instance.services).toEqual({
+      gui: { upstreams: [env.TEST_UPSTREAM_URL_B], timeout_ms: 5000 },
+    });
+    expect(added.body.instance.tenant_count).toBe(1);
+    // The writing isolate at once; the other one on its next request past one feed poll (≤ 1 s).
+    expect(await through(gatewayFetch, gui)).toBe('b gui');
+    await advanceClockB(1_100);
+    expect(await through(gatewayFetchB, gui)).toBe('b gui');
+    expect(await through(gatewayFetchB, gui.replace('.app.', '.'))).toBe('a default');
+    const listed = await api<{ tenant: { urls: { service: string; url: string }[] } }>(
+      'GET',
+      `/v1/tenants/${tenant.id}`,
+    );
+    expect(listed.body.tenant.urls.map((u) => u.service)).toEqual(['default', 'gui']);
+
+    // Capacity is read by placements only: no tenant is bumped, and the data plane keeps serving it.
+    const version = async () =>
+      (
+        await withDb((db) => db.select({ v: tenants.version }).from(tenants).where(eq(tenants.id, tenant.id)))
+      )[0].v;
+    const before = await version();
+    const drained = await api<{ instance: InstanceJson }>('PATCH', `/v1/instances/${tenant.instance}`, {
+      body: { draining: true, max_tenants: 1 },
+    });
+    expect(drained.body.instance).toMatchObject({ draining: true, max_tenants: 1, tenant_count: 1 });
+    expect(await version()).toBe(before);
+    await advanceClockB(1_100);
+    expect(await through(gatewayFetchB, gui)).toBe('b gui');
+    const refused = await api<ErrorBody>('POST', '/v1/tenants', {
+      body: { name: unique('Late '), instance: tenant.instance },
+    });
+    expect([refused.status, refused.body.error.code]).toEqual([409, 'instance_full']);
+    expect(refused.body.error.details).toEqual([
+      { path: 'instance', message: `instance ${tenant.instance} is draining: it takes no new tenants` },
+    ]);
+    await api('PATCH', `/v1/instances/${tenant.instance}`, { body: { draining: false } });
+    const full = await api<ErrorBody>('POST', '/v1/tenants', {
+      body: { name: unique('Late '), instance: tenant.instance },
+    });
+    expect(full.body.error.details?.[0].message).toBe(`instance ${tenant.instance} is full: 1 of 1 tenants`);
+    const raised = await api('PATCH', `/v1/instances/${tenant.instance}`, { body: { max_tenants: null } });
+    expect(raised.status).toBe(200);
+    expect(
+      (await api('POST', '/v1/tenants', { body: { name: unique('Now '), instance: tenant.instance } }))
+        .status,
+    ).toBe(201);
   });
 
   test('404 for an unknown instance; 422 for a bad upstream or a name change', async () => {

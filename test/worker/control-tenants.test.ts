@@ -42,7 +42,11 @@ describe('POST /v1/tenants', () => {
     expect(tenant.limits).toEqual({ on_gate_error: 'closed', on_stale: 'serve', mode: 'enforce' });
     expect(tenant.settings).toEqual({});
     expect(install_token).toMatch(/^gwi_[0-9A-Za-z]{40}$/);
-    expect(install_url).toBe(`https://${tenant.slug}.${home}.localhost/_gateway/install`);
+    // Locally (*.localhost) over http, with the dev port when there is one (none here).
+    expect(install_url).toBe(`http://${tenant.slug}.${home}.localhost/_gateway/install`);
+    expect(tenant.urls).toEqual([
+      { service: 'default', base_domain: 'localhost', url: `http://${tenant.slug}.${home}.localhost` },
+    ]);
 
     const stored = await withDb((db) =>
       db.select().from(installTokens).where(eq(installTokens.tenantId, tenant.id)),
@@ -127,13 +131,49 @@ describe('POST /v1/tenants', () => {
     expect(empty.status).toBe(422);
     expect(empty.body.error.code).toBe('validation_failed');
     expect(empty.body.error.details?.[0].path).toBe('slug');
+    // Every label of a base domain, so that no tenant host reads as one (`mygw.localhost` is one here).
+    const label = await api<ErrorBody>('POST', '/v1/tenants', {
+      body: { name: 'My GW', instance: home },
+      vars: { BASE_DOMAINS: 'localhost,my-gw.localhost=gui' },
+    });
+    expect([label.status, label.body.error.code]).toEqual([422, 'slug_reserved']);
+    expect(label.body.error.message).toBe(
+      'slug "mygw" is reserved: it is a label of base domain my-gw.localhost',
+    );
+  });
+
+  test('urls: one per base domain whose service the home instance has; install_url on the gui host', async () => {
+    const name = unique('i');
+    const services = { gui: { upstreams: [env.TEST_UPSTREAM_URL_B] } };
+    await api('POST', '/v1/instances', { body: { name, upstreams: [env.TEST_UPSTREAM_URL], services } });
+    const res = await api<Created>('POST', '/v1/tenants', {
+      body: { name: unique('Urls '), instance: name },
+    });
+    const { slug } = res.body.tenant;
+    expect(res.body.tenant.urls).toEqual([
+      { service: 'default', base_domain: 'localhost', url: `http://${slug}.${name}.localhost` },
+      { service: 'gui', base_domain: 'app.localhost', url: `http://${slug}.${name}.app.localhost` },
+    ]);
+    expect(res.body.install_url).toBe(`http://${slug}.${name}.app.localhost/_gateway/install`);
+    const page = await gatewayFetch(res.body.install_url, { headers: { accept: 'text/html' } });
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=UTF-8']);
+    // Under real base domains always https; the order is BASE_DOMAINS's; locally the dev port (PORT).
+    const deployed = await api<{ tenant: TenantJson }>('GET', `/v1/tenants/${slug}`, {
+      vars: { BASE_DOMAINS: 'app.example.com=gui,api.example.com=api,gw.example.com' },
+    });
+    expect(deployed.body.tenant.urls).toEqual([
+      { service: 'gui', base_domain: 'app.example.com', url: `https://${slug}.${name}.app.example.com` },
+      { service: 'default', base_domain: 'gw.example.com', url: `https://${slug}.${name}.gw.example.com` },
+    ]);
+    const local = await api<{ tenant: TenantJson }>('GET', `/v1/tenants/${slug}`, { vars: { PORT: '8787' } });
+    expect(local.body.tenant.urls[1].url).toBe(`http://${slug}.${name}.app.localhost:8787`);
   });
 
   test('validation: 422 with details for bad fields, unknown fields and unknown instances', async () => {
     const home = await newInstance();
     const cases: [Record<string, unknown>, string][] = [
       [{ instance: home }, 'name'],
-      [{ name: 'x' }, 'instance'],
+      [{ name: 'x', instance: '' }, 'instance'],
       [{ name: unique('n'), instance: unique('nosuch') }, 'instance'],
       [{ name: unique('n'), instance: home, instances: ['nosuch-x'] }, 'instances.0'],
       [
@@ -310,6 +350,29 @@ describe('GET/PATCH/PUT/DELETE /v1/tenants/:tenant', () => {
     expect(narrowed.body.tenant.instances).toEqual([next]);
   });
 
+  test('a new placement needs room (409 instance_full naming it); placements the tenant has are kept', async () => {
+    const { tenant } = await newTenant();
+    const full = await newInstance();
+    await api('PATCH', `/v1/instances/${full}`, { body: { max_tenants: 0 } });
+    const refused = await api<ErrorBody>('PATCH', `/v1/tenants/${tenant.id}`, {
+      body: { instances: [full] },
+    });
+    expect([refused.status, refused.body.error.code]).toEqual([409, 'instance_full']);
+    expect(refused.body.error.details).toEqual([
+      { path: 'instances.0', message: `instance ${full} is full: 0 of 0 tenants` },
+    ]);
+    const home = await api<ErrorBody>('PUT', `/v1/tenants/${tenant.id}`, {
+      body: { name: tenant.name, instance: full },
+    });
+    expect([home.status, home.body.error.details?.[0].path]).toEqual([409, 'instance']);
+    // Its own instance filled up (or draining) under it: the tenant stays, and changes as before.
+    await api('PATCH', `/v1/instances/${tenant.instance}`, { body: { max_tenants: 1, draining: true } });
+    const kept = await api<{ tenant: TenantJson }>('PATCH', `/v1/tenants/${tenant.id}`, {
+      body: { name: 'Kept', instances: [] },
+    });
+    expect([kept.status, kept.body.tenant.instances]).toEqual([200, [tenant.instance]]);
+  });
+
   test('PUT replaces every mutable field: what is left out returns to its default', async () => {
     const hostname = `${unique('put')}.example.com`;
     const { tenant } = await newTenant({
@@ -424,7 +487,7 @@ describe('POST /v1/tenants/:tenant/recovery', () => {
     );
     expect(res.status).toBe(201);
     const url = new URL(res.body.recovery_url);
-    expect(`${url.origin}${url.pathname}`).toBe(`https://${t.host}/_gateway/console/recover`);
+    expect(`${url.origin}${url.pathname}`).toBe(`http://${t.host}/_gateway/console/recover`);
     const token = url.searchParams.get('token') ?? '';
     expect(token).toMatch(/^gwr_[0-9A-Za-z]{40}$/);
     const expires = Date.parse(res.body.expires_at);
@@ -499,7 +562,8 @@ describe('POST /v1/tenants/:tenant/recovery', () => {
 test('a POST without any body → 422 naming the missing fields; a body without Content-Type → 415', async () => {
   const empty = await api<ErrorBody>('POST', '/v1/tenants');
   expect(empty.status).toBe(422);
-  expect(empty.body.error.details?.map((d) => d.path)).toEqual(expect.arrayContaining(['name', 'instance']));
+  // `instance` may be left out: the tenant is then placed by capacity.
+  expect(empty.body.error.details?.map((d) => d.path)).toEqual(['name']);
   const bytes = await exports.default.fetch(
     new Request('http://control.localhost/v1/tenants', {
       method: 'POST',

@@ -70,6 +70,18 @@ describe('operator dashboard', () => {
     expect(none).toContain('No tenant matches.');
 
     const page = await (await getPage(HOST, `/dashboard/tenants/${tenant.slug}`, cookie)).text();
+    expect(page).toContain(`<code>http://${tenant.slug}.${tenant.instance}.localhost</code>`);
+    // Its instance on the instances page: services, the capacity bar, draining.
+    await api('PATCH', `/v1/instances/${tenant.instance}`, {
+      body: { max_tenants: 4, draining: true, services: { gui: { upstreams: [env.TEST_UPSTREAM_URL_B] } } },
+    });
+    const instances = await (await getPage(HOST, '/dashboard/instances', cookie)).text();
+    const start = instances.indexOf(`data-instance="${tenant.instance}"`);
+    const row = instances.slice(start, instances.indexOf('</tr>', start));
+    for (const part of ['<meter min="0" max="4" value="1"', '1 / 4', 'draining', '<dt>gui</dt>']) {
+      expect(row).toContain(part);
+    }
+    expect(row).toContain(env.TEST_UPSTREAM_URL_B);
     const csrf = csrfOf(page);
     const suspend = await postForm(
       HOST,

@@ -9,6 +9,7 @@ type Explanation = {
   tenant_id: string;
   host: string;
   instance: string | null;
+  service: string | null;
   upstream_url: string | null;
   status: string | null;
   auth: { mode: string; public_path: boolean; key_optional: boolean; required_scope: string } | null;
@@ -44,6 +45,7 @@ describe('explain', () => {
       tenant_id: tenant.id,
       host,
       instance: tenant.instance,
+      service: 'default',
       status: 'active',
       auth: { mode: 'required', public_path: false, key_optional: false, required_scope: 'proxy:read' },
       key: { id: key.id, valid: true, scopes: ['proxy:read'] },
@@ -74,7 +76,7 @@ describe('explain', () => {
     expect(open.body.auth).toMatchObject({ public_path: true, key_optional: true });
   });
 
-  test('a revoked key, a suspended tenant, a host of another tenant', async () => {
+  test('a revoked key, a suspended tenant, a host of another tenant, a service host', async () => {
     const tenant = await limitedTenant();
     const { key } = await newKey(tenant.id, ['proxy:read']);
     await api('DELETE', `/v1/tenants/${tenant.id}/keys/${key.id}`);
@@ -86,6 +88,23 @@ describe('explain', () => {
     const elsewhere = await explain(tenant.id, `path=/x&host=${other.slug}.localhost`);
     expect(elsewhere.body.decision).toBe('unknown_host');
     expect(JSON.stringify(elsewhere.body)).not.toContain(other.id);
+
+    // A service host: that service's upstream; a service the instance lacks, no host of the tenant.
+    const gui = `${tenant.slug}.${tenant.instance}.app.localhost`;
+    expect((await explain(tenant.id, `path=/x&host=${gui}`)).body).toMatchObject({
+      service: null,
+      upstream_url: null,
+      decision: 'unknown_host',
+    });
+    await api('PATCH', `/v1/instances/${tenant.instance}`, {
+      body: { services: { gui: { upstreams: ['http://127.0.0.1:9/gui'] } } },
+    });
+    expect((await explain(tenant.id, `path=/x?y=1&host=${gui}`)).body).toMatchObject({
+      instance: tenant.instance,
+      service: 'gui',
+      upstream_url: 'http://127.0.0.1:9/gui/x?y=1',
+      decision: 'missing_api_key',
+    });
 
     await api('PATCH', `/v1/tenants/${tenant.id}`, { body: { status: 'suspended' } });
     expect((await explain(tenant.id, 'path=/x')).body.decision).toBe('tenant_suspended');

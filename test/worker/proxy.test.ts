@@ -186,6 +186,66 @@ describe('host resolution', () => {
     }
   });
 
+  test('a service host reaches that service of the instance, with X-Gateway-Service; one it lacks → 404', async () => {
+    const t = await seedTenant();
+    await withDb((db) =>
+      db
+        .update(instances)
+        .set({ services: { api: { upstreams: [`${env.TEST_UPSTREAM_URL_B}/v2`], timeout_ms: 5000 } } })
+        .where(eq(instances.name, t.instance)),
+    );
+    invalidateTenant(t.tenantId);
+    const through = async (host: string) => {
+      const res = await gatewayFetch(`http://${host}/x?y=1`, {
+        headers: { ...bearer(t.key), 'x-gateway-service': 'spoofed' },
+      });
+      if (res.status !== 200) return { status: res.status, code: await errorCode(res) };
+      const echo = (await res.json()) as EchoAnswer;
+      const signed = await verifySignature(
+        t.signingSecret,
+        {
+          timestamp: Number(echo.headers['x-gateway-timestamp']),
+          method: 'GET',
+          host,
+          pathAndQuery: echo.path,
+          tenantId: t.tenantId,
+          keyId: t.keyId,
+        },
+        String(echo.headers['x-gateway-signature']),
+      );
+      return { upstream: echo.upstream, path: echo.path, service: echo.headers['x-gateway-service'], signed };
+    };
+    // api.localhost nests in localhost: the longer base domain wins, so it is the api service, not instance `api`.
+    const api = { upstream: 'b', path: '/v2/x?y=1', service: 'api', signed: true };
+    expect(await through(`${t.slug}.${t.instance}.api.localhost`)).toEqual(api);
+    expect(await through(`${t.slug}.api.localhost`)).toEqual(api);
+    const own = { upstream: 'a', path: '/x?y=1', service: 'default', signed: true };
+    expect(await through(`${t.slug}.${t.instance}.localhost`)).toEqual(own);
+    expect(await through(`${t.slug}.${t.instance}.app.localhost`)).toEqual({
+      status: 404,
+      code: 'unknown_host',
+    });
+    // A custom domain that names a service.
+    const hostname = `${unique('svc')}.example.com`;
+    await withDb((db) => db.insert(domains).values({ hostname, tenantId: t.tenantId, service: 'api' }));
+    invalidateTenant(t.tenantId);
+    expect(await through(hostname)).toEqual(api);
+    // A tenant's own backend replaces the `default` service only: `api` still goes to the instance's.
+    const upstream = { upstreams: [env.TEST_UPSTREAM_URL_B], timeout_ms: 5000 };
+    await withDb((db) => db.update(tenants).set({ upstream }).where(eq(tenants.id, t.tenantId)));
+    invalidateTenant(t.tenantId);
+    expect(await through(`${t.slug}.${t.instance}.localhost`)).toEqual({ ...own, upstream: 'b' });
+    expect(await through(`${t.slug}.api.localhost`)).toEqual(api);
+  });
+
+  test('a BASE_DOMAINS entry whose service is not a DNS label: 500, nothing routed on part of it', async () => {
+    const t = await seedTenant();
+    const broken = { ...env, BASE_DOMAINS: 'localhost,app.localhost=Gui_1' };
+    const res = await createApp().fetch(new Request(`http://${t.slug}.localhost/x`), broken, ctx);
+    expect(res.status).toBe(500);
+    expect(await errorCode(res)).toBe('internal_error');
+  });
+
   test('UNKNOWN_HOST=default routes unknown hosts to tenant public, 404 while public has no instance', async () => {
     const app = createApp();
     const host = `${unique('nobody')}.localhost`;

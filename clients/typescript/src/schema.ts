@@ -62,7 +62,7 @@ export interface paths {
         head?: never;
         /**
          * Change an instance
-         * @description Fields given replace the current ones. Every tenant placed on the instance sees it at once.
+         * @description Fields given replace the current ones (`services` as a whole). Every tenant placed on the instance sees it at once. `max_tenants` and `draining` bound new placements only: tenants placed already stay.
          */
         patch: operations["updateInstance"];
         trace?: never;
@@ -99,7 +99,7 @@ export interface paths {
         put?: never;
         /**
          * Create a tenant (status pending)
-         * @description Answers the one-time `install_token` and the `install_url` where the tenant installs itself. `409 slug_conflict` when the slug is taken, `422 slug_reserved` for reserved slugs.
+         * @description Answers the one-time `install_token` and the `install_url` where the tenant installs itself. Without `instance`, placed on the instance with the largest share of free capacity (ties by name). `409 slug_conflict` when the slug is taken, `409 instance_full` when no instance (or the one named) takes another tenant, `422 slug_reserved` for reserved slugs and labels of base domains.
          */
         post: operations["createTenant"];
         delete?: never;
@@ -183,7 +183,7 @@ export interface paths {
         };
         /**
          * Why a request would be forwarded or refused
-         * @description Decided by the data plane's own steps: host → tenant and instance, status, auth mode and public paths, the path's required scope, the key's validity and scopes, each limit counter's state at the gate (nothing spent), and the decision. Operators, and the tenant’s own `tenant:admin` key.
+         * @description Decided by the data plane's own steps: host → tenant, instance and service, status, auth mode and public paths, the path's required scope, the key's validity and scopes, each limit counter's state at the gate (nothing spent), and the decision. Operators, and the tenant’s own `tenant:admin` key.
          */
         get: operations["explainRequest"];
         put?: never;
@@ -667,9 +667,30 @@ export interface components {
             id: string;
             /** @example instance1 */
             name: string;
+            /** @description The `default` service */
             upstreams: string[];
             timeout_ms: number;
+            /**
+             * @description Its other services by name (`gui`, `api`, …), each reached on the base domains naming it
+             * @example {
+             *       "gui": {
+             *         "upstreams": [
+             *           "https://gui.internal.example.com"
+             *         ],
+             *         "timeout_ms": 30000
+             *       }
+             *     }
+             */
+            services: {
+                [key: string]: components["schemas"]["InstanceService"];
+            };
             hooks_url: string | null;
+            /** @description null = no limit */
+            max_tenants: number | null;
+            /** @description Takes no new tenants; those placed on it stay */
+            draining: boolean;
+            /** @description Tenants placed on it (home or not) */
+            tenant_count: number;
             /**
              * Format: date-time
              * @example 2026-04-20T12:00:00.000Z
@@ -680,6 +701,10 @@ export interface components {
              * @example 2026-04-20T12:00:00.000Z
              */
             updated_at: string;
+        };
+        InstanceService: {
+            upstreams: string[];
+            timeout_ms: number;
         };
         InstanceCreate: {
             /** @example instance1 */
@@ -693,8 +718,36 @@ export interface components {
             upstreams: string[];
             /** @description Default 30000 */
             timeout_ms?: number;
+            /**
+             * @description Services besides `default` (the instance’s own upstreams), by name (a DNS label): each has the same URL rules as the upstreams; timeout_ms default 30000
+             * @example {
+             *       "gui": {
+             *         "upstreams": [
+             *           "https://gui.internal.example.com"
+             *         ]
+             *       }
+             *     }
+             */
+            services?: {
+                [key: string]: components["schemas"]["InstanceServiceInput"];
+            };
             /** @description Where lifecycle events are POSTed; same rules as upstreams */
             hooks_url?: string | null;
+            /** @description null or left out = no limit; counts every tenant placed on it */
+            max_tenants?: number | null;
+            /** @description Takes no new tenants (default false) */
+            draining?: boolean;
+        };
+        InstanceServiceInput: {
+            /**
+             * @description Absolute http(s) URLs, tried in order; no credentials, query or fragment
+             * @example [
+             *       "https://backend1.internal.example.com"
+             *     ]
+             */
+            upstreams: string[];
+            /** @description Default 30000 */
+            timeout_ms?: number;
         };
         InstancePage: {
             data: components["schemas"]["Instance"][];
@@ -714,8 +767,25 @@ export interface components {
             upstreams?: string[];
             /** @description Default 30000 */
             timeout_ms?: number;
+            /**
+             * @description Replaces every service; `{}` removes them
+             * @example {
+             *       "gui": {
+             *         "upstreams": [
+             *           "https://gui.internal.example.com"
+             *         ]
+             *       }
+             *     }
+             */
+            services?: {
+                [key: string]: components["schemas"]["InstanceServiceInput"];
+            };
             /** @description Where lifecycle events are POSTed; same rules as upstreams */
             hooks_url?: string | null;
+            /** @description null or left out = no limit; counts every tenant placed on it */
+            max_tenants?: number | null;
+            /** @description Takes no new tenants (default false) */
+            draining?: boolean;
         };
         TenantCreated: {
             tenant: components["schemas"]["Tenant"];
@@ -740,6 +810,8 @@ export interface components {
             instances: string[];
             /** @description Custom domain hostnames */
             domains: string[];
+            /** @description One per base domain whose service the home instance has: `https://{slug}.{instance}.{base}`, the URLs an operator hands to the tenant */
+            urls: components["schemas"]["TenantUrl"][];
             rate_limit: components["schemas"]["RateLimit"];
             auth: components["schemas"]["TenantAuth"];
             routes: components["schemas"]["TenantRoute"][];
@@ -759,6 +831,15 @@ export interface components {
              * @example 2026-04-20T12:00:00.000Z
              */
             updated_at: string;
+        };
+        /** @description A URL of the tenant: on one base domain, reaching that service of its home instance */
+        TenantUrl: {
+            /** @example gui */
+            service: string;
+            /** @example app.example.com */
+            base_domain: string;
+            /** @example https://acme.instance1.app.example.com */
+            url: string;
         };
         /** @description null = unlimited */
         RateLimit: {
@@ -829,10 +910,10 @@ export interface components {
             /** @example Acme Inc. */
             name: string;
             /**
-             * @description Home instance name
+             * @description Home instance name. Left out: the instance with the largest share of free capacity (an unlimited one counts as all free), ties by name, never a draining or full one
              * @example instance1
              */
-            instance: string;
+            instance?: string;
             /** @description Placements; the home instance is always added */
             instances?: string[];
             /** @description Custom domains */
@@ -1024,7 +1105,9 @@ export interface components {
             tenant_id: string;
             host: string;
             instance: string | null;
-            /** @description Where it would be forwarded (first upstream) */
+            /** @description The instance’s service the host reaches (`default`, `gui`, …) */
+            service: string | null;
+            /** @description Where it would be forwarded (first upstream of the service) */
             upstream_url: string | null;
             status: string | null;
             auth: {
@@ -1059,6 +1142,11 @@ export interface components {
             /** @description Instance it is served from; null = the tenant's home */
             instance: string | null;
             /**
+             * @description The instance’s service it reaches (`default`: its own upstreams)
+             * @example api
+             */
+            service: string;
+            /**
              * Format: date-time
              * @example 2026-04-20T12:00:00.000Z
              */
@@ -1069,6 +1157,8 @@ export interface components {
             hostname: string;
             /** @description One of the tenant's instances; default its home */
             instance?: string | null;
+            /** @description One of that instance’s services; default `default` (its own upstreams) */
+            service?: string | null;
         };
         DomainPage: {
             data: components["schemas"]["Domain"][];
@@ -1346,10 +1436,10 @@ export interface components {
             /** @example Acme Inc. */
             name: string;
             /**
-             * @description Home instance name
+             * @description Home instance name. Left out: the instance with the largest share of free capacity (an unlimited one counts as all free), ties by name, never a draining or full one
              * @example instance1
              */
-            instance: string;
+            instance?: string;
             /** @description Placements; the home instance is always added */
             instances?: string[];
             /** @description Custom domains */

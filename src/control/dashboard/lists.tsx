@@ -1,24 +1,57 @@
-// The dashboard's other pages: instances (upstreams, hooks, tenants placed), event deliveries (pending and
-// failed, with their last error) and the audit log (newest first, by tenant).
-import { asc, count, desc, eq, inArray } from 'drizzle-orm';
+// The dashboard's other pages: instances (services and their upstreams, hooks, capacity: tenants placed of
+// max_tenants, draining), event deliveries (pending and failed, with their last error) and the audit log
+// (newest first, by tenant).
+import { asc, desc, eq, inArray } from 'drizzle-orm';
 import type { Hono } from 'hono';
-import { auditLog, events, instances, tenantInstances } from '../../db/schema';
+import { DEFAULT_SERVICE } from '../../core/http/host';
+import { type InstanceView, selectInstanceViews } from '../../db/instances';
+import { auditLog, events, instances } from '../../db/schema';
 import { useDatabase } from '../../request-database';
 import { DashboardLayout } from './layout';
 import { AuditRows, EventRows } from './rows';
 import type { DashboardEnv } from './session';
 
+function Capacity(props: { count: number; max: number | null }) {
+  if (props.max === null) return <span>{props.count} tenants · no limit</span>;
+  return (
+    <span>
+      <meter min={0} max={Math.max(props.max, 1)} value={props.count} high={props.max * 0.8}>
+        {props.count} of {props.max}
+      </meter>{' '}
+      {props.count} / {props.max} tenants
+    </span>
+  );
+}
+
+function Services(props: { instance: InstanceView['instance'] }) {
+  const { instance } = props;
+  const all = [
+    [DEFAULT_SERVICE, { upstreams: instance.upstreams, timeout_ms: instance.timeoutMs }] as const,
+    ...Object.entries(instance.services).sort(([a], [b]) => (a < b ? -1 : 1)),
+  ];
+  return (
+    <dl>
+      {all.map(([name, service]) => (
+        <>
+          <dt>{name}</dt>
+          <dd>
+            {service.upstreams.map((u) => (
+              <div>
+                <code>{u}</code>
+              </div>
+            ))}
+            <span class="muted">{service.timeout_ms} ms</span>
+          </dd>
+        </>
+      ))}
+    </dl>
+  );
+}
+
 export function registerDashboardLists(app: Hono<DashboardEnv>) {
   app.get('/instances', async (c) => {
     const db = await useDatabase(c);
-    const [rows, placed] = await Promise.all([
-      db.select().from(instances).orderBy(asc(instances.name)),
-      db
-        .select({ instanceId: tenantInstances.instanceId, tenants: count() })
-        .from(tenantInstances)
-        .groupBy(tenantInstances.instanceId),
-    ]);
-    const counts = new Map(placed.map((p) => [p.instanceId, p.tenants]));
+    const rows = await selectInstanceViews(db).orderBy(asc(instances.name));
     return c.html(
       <DashboardLayout c={c} title="Instances">
         <h1>Instances</h1>
@@ -28,27 +61,23 @@ export function registerDashboardLists(app: Hono<DashboardEnv>) {
               <thead>
                 <tr>
                   <th>Name</th>
-                  <th>Upstreams</th>
-                  <th>Timeout</th>
+                  <th>Services</th>
                   <th>Hooks</th>
-                  <th class="num">Tenants</th>
+                  <th>Capacity</th>
                 </tr>
               </thead>
               <tbody>
-                {rows.map((i) => (
-                  <tr>
-                    <td data-label="Name">{i.name}</td>
-                    <td data-label="Upstreams">
-                      {i.upstreams.map((u) => (
-                        <div>
-                          <code>{u}</code>
-                        </div>
-                      ))}
+                {rows.map(({ instance: i, tenantCount }) => (
+                  <tr data-instance={i.name}>
+                    <td data-label="Name">
+                      {i.name} {i.draining ? <span class="badge draining">draining</span> : null}
                     </td>
-                    <td data-label="Timeout">{i.timeoutMs} ms</td>
+                    <td data-label="Services">
+                      <Services instance={i} />
+                    </td>
                     <td data-label="Hooks">{i.hooksUrl ? <code>{i.hooksUrl}</code> : '—'}</td>
-                    <td data-label="Tenants" class="num">
-                      {counts.get(i.id) ?? 0}
+                    <td data-label="Capacity" class="capacity">
+                      <Capacity count={tenantCount} max={i.maxTenants} />
                     </td>
                   </tr>
                 ))}

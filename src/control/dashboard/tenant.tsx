@@ -11,8 +11,8 @@ import { ApiError } from '../../errors';
 import { useDatabase } from '../../request-database';
 import { selectDomains } from '../../tenancy/domain-schemas';
 import { issueRecoveryLink, RECOVERY_PATH, recoveryUrl } from '../../tenancy/recovery';
-import { installUrl } from '../../tenancy/tenant-placement';
 import { toTenantJson } from '../../tenancy/tenant-schemas';
+import { installUrl, tenantHostsOf } from '../../tenancy/tenant-urls';
 import { changeTenant, reissueInstallToken } from '../../tenancy/tenants';
 import { tenantChartDays } from '../../usage/reads';
 import { writer } from '../writer';
@@ -21,16 +21,6 @@ import { AuditRows, EventRows } from './rows';
 import { type DashboardEnv, dashboardOf, requireWriter } from './session';
 
 const limitText = (n: number | null | undefined) => (n == null ? 'unlimited' : n.toLocaleString('en'));
-
-/** A tenant URL as this gateway serves it: locally (`*.localhost`) over this request's scheme and port. */
-function asServed(c: Context<DashboardEnv>, url: string): string {
-  const target = new URL(url);
-  if (target.hostname !== 'localhost' && !target.hostname.endsWith('.localhost')) return url;
-  const here = new URL(c.req.url);
-  target.protocol = here.protocol;
-  target.port = here.port;
-  return target.toString().replace(/\/$/, '');
-}
 
 async function tenantNamed(c: Context<DashboardEnv>, ref: string) {
   const db = await useDatabase(c);
@@ -51,7 +41,7 @@ async function loadTenant(c: Context<DashboardEnv>, ref: string) {
     db.select().from(auditLog).where(eq(auditLog.tenantId, id)).orderBy(desc(auditLog.id)).limit(20),
   ]);
   return {
-    tenant: toTenantJson(view),
+    tenant: toTenantJson(view, tenantHostsOf(c.env)),
     keys,
     domainRows,
     days,
@@ -66,8 +56,6 @@ type ShownOnce = { id: string; title: string; text: string; secret: string; afte
 async function TenantPage(c: Context<DashboardEnv>, ref: string, shown?: ShownOnce) {
   const { tenant, keys, domainRows, days, eventRows, auditRows } = await loadTenant(c, ref);
   const { csrf, operator } = dashboardOf(c);
-  const install = installUrl(c.env, tenant.slug, tenant.instance);
-  const home = install ? asServed(c, install).replace(/\/_gateway\/install$/, '') : null;
   const action = (path: string) => `/dashboard/tenants/${tenant.slug}/${path}`;
   return c.html(
     <DashboardLayout c={c} title={tenant.name}>
@@ -132,8 +120,16 @@ async function TenantPage(c: Context<DashboardEnv>, ref: string, shown?: ShownOn
           <dd>
             <code>{tenant.id}</code>
           </dd>
-          <dt>URL</dt>
-          <dd>{home ? <code>{home}</code> : '—'}</dd>
+          <dt>URLs</dt>
+          <dd>
+            {tenant.urls.length === 0
+              ? '—'
+              : tenant.urls.map((u) => (
+                  <div>
+                    <code>{u.url}</code> <span class="muted">{u.service}</span>
+                  </div>
+                ))}
+          </dd>
           <dt>Home instance</dt>
           <dd>{tenant.instance ?? '—'}</dd>
           <dt>Placed on</dt>
@@ -148,7 +144,11 @@ async function TenantPage(c: Context<DashboardEnv>, ref: string, shown?: ShownOn
               ? '—'
               : domainRows.map((d) => (
                   <div>
-                    <code>{d.hostname}</code> <span class="muted">{d.instance ?? 'home'}</span>
+                    <code>{d.hostname}</code>{' '}
+                    <span class="muted">
+                      {d.instance ?? 'home'}
+                      {d.service ? ` · ${d.service}` : ''}
+                    </span>
                   </div>
                 ))}
           </dd>
@@ -224,7 +224,7 @@ export function registerTenantPage(app: Hono<DashboardEnv>) {
   app.post('/tenants/:tenant/install-token', requireWriter, async (c) => {
     const view = await tenantNamed(c, c.req.param('tenant'));
     const { token } = await reissueInstallToken(await writer(c), view.tenant.id);
-    const url = installUrl(c.env, view.tenant.slug, view.instance);
+    const url = installUrl(view, tenantHostsOf(c.env));
     return TenantPage(c, view.tenant.slug, {
       id: 'install-token',
       title: 'New install token',
@@ -232,7 +232,7 @@ export function registerTenantPage(app: Hono<DashboardEnv>) {
       secret: token.token,
       after: url ? (
         <>
-          Install at <code>{asServed(c, url)}</code>
+          Install at <code>{url}</code>
         </>
       ) : undefined,
     });
@@ -242,14 +242,14 @@ export function registerTenantPage(app: Hono<DashboardEnv>) {
     const ref = await tenantNamed(c, c.req.param('tenant'));
     const { token, expiresAt, view } = await issueRecoveryLink(await writer(c), ref.tenant.id);
     // Without a base domain the path alone, to open on one of the tenant's custom domains.
-    const url = recoveryUrl(c.env, view.tenant.slug, view.instance, token);
+    const url = recoveryUrl(view, tenantHostsOf(c.env), token);
     return TenantPage(c, view.tenant.slug, {
       id: 'recovery-link',
       title: 'Recovery link',
       text:
         "Shown once: hand it to the tenant's admin. Opening it signs them in to the console, once, until " +
         `${fmt(expiresAt)} UTC; an earlier unused link no longer works. The console shows this key made it.`,
-      secret: url ? asServed(c, url) : `${RECOVERY_PATH}?token=${token}`,
+      secret: url ?? `${RECOVERY_PATH}?token=${token}`,
     });
   });
 }

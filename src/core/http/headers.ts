@@ -103,6 +103,8 @@ export type ForwardInfo = {
   tenantSlug: string;
   schemaName: string;
   instance: string;
+  /** The instance's service the host reaches (`default`, `gui`, …); not in the signed string. */
+  service: string;
   keyId: string | null;
   scopes: readonly string[];
   timestamp: number;
@@ -154,6 +156,7 @@ export function buildForwardHeaders(incoming: Headers, info: ForwardInfo): Heade
   out.set('x-tenant-slug', info.tenantSlug);
   out.set('x-tenant-schema', info.schemaName);
   out.set('x-instance', info.instance);
+  out.set('x-gateway-service', info.service);
   out.set('x-gateway-key-id', info.keyId ?? '-');
   out.set('x-gateway-scopes', info.scopes.join(' '));
   out.set('x-gateway-timestamp', String(info.timestamp));

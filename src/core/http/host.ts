@@ -6,7 +6,13 @@ import { isDnsLabel, SLUG_MAX_LENGTH, slugFromLabel } from '../tenancy/slug';
 
 export type HostMatch =
   | { kind: 'control' }
-  | { kind: 'tenant'; host: string; label: { slug: string; instance: string | null } | null };
+  | {
+      kind: 'tenant';
+      host: string;
+      label: { slug: string; instance: string | null } | null;
+      /** The service of the base domain the host is under (`default` when none). */
+      service: string;
+    };
 export type TenantHostMatch = Extract<HostMatch, { kind: 'tenant' }>;
 
 // Generous bound so garbage is refused before any parsing; IDN input may be shorter or longer than its
@@ -46,39 +52,35 @@ export function normalizeHost(raw: string | null | undefined): string | null {
   return host !== null && isDnsName(host) ? host : null;
 }
 
-/** Comma-separated base domains, normalised, invalid entries dropped, most specific (longest) first. */
-export function parseBaseDomains(csv: string): string[] {
-  const domains = new Set<string>();
-  for (const entry of csv.split(',')) {
-    const host = normalizeHost(entry.trim());
-    if (host !== null) domains.add(host);
-  }
-  return [...domains].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
-}
+/** The service a base domain without `=service` serves: the instance's own upstreams. */
+export const DEFAULT_SERVICE = 'default';
+
+/** One entry of BASE_DOMAINS: a normalised domain and the service its tenant hosts reach. */
+export type BaseDomain = { domain: string; service: string };
 
 /**
  * Whether a normalised host is the control host or a tenant's. For a tenant, `label` is what the name says
- * under the first (most specific) base domain it belongs to; the caller still tries `host` as a custom
- * domain first.
+ * under the first (most specific) base domain it belongs to, and `service` that base domain's; the caller
+ * still tries `host` as a custom domain first.
  */
 export function matchHost(
   host: string,
-  config: { controlHost: string; baseDomains: readonly string[] },
+  config: { controlHost: string; baseDomains: readonly BaseDomain[] },
 ): HostMatch {
   if (host === config.controlHost) return { kind: 'control' };
   return matchTenantHost(host, config.baseDomains);
 }
 
-/** What a host other than the control host says of its tenant (see `matchHost`). */
-export function matchTenantHost(host: string, baseDomains: readonly string[]): TenantHostMatch {
-  for (const base of baseDomains) {
-    if (host === base) return { kind: 'tenant', host, label: null };
+/** What a host other than the control host says of its tenant (see `matchHost`); base domains longest first. */
+export function matchTenantHost(host: string, baseDomains: readonly BaseDomain[]): TenantHostMatch {
+  for (const { domain: base, service } of baseDomains) {
+    if (host === base) return { kind: 'tenant', host, label: null, service };
     const end = host.length - base.length - 1;
     if (end > 0 && host.charCodeAt(end) === 46 && host.endsWith(base)) {
-      return { kind: 'tenant', host, label: labelOf(host, end) };
+      return { kind: 'tenant', host, label: labelOf(host, end), service };
     }
   }
-  return { kind: 'tenant', host, label: null };
+  return { kind: 'tenant', host, label: null, service: DEFAULT_SERVICE };
 }
 
 // `host.slice(0, end)` is `{label}` or `{label}.{instance}`; anything deeper names no tenant. Found with

@@ -69,8 +69,12 @@ export const RESERVED_SLUGS: ReadonlySet<string> = new Set([
 
 export type SlugProblem = { code: 'slug_reserved' | 'validation_failed'; message: string };
 
-/** Null when an operator may create a tenant with this slug, else why not. */
-export function checkSlug(slug: string): SlugProblem | null {
+/**
+ * Null when an operator may create a tenant with this slug, else why not. `baseLabels` are the labels of the
+ * configured base domains (by slug, with the base domain each is of): each is reserved too, so no tenant host
+ * reads as a base domain when base domains nest (`app.example.com` under `example.com`).
+ */
+export function checkSlug(slug: string, baseLabels?: ReadonlyMap<string, string>): SlugProblem | null {
   if (slug.length === 0) {
     return { code: 'validation_failed', message: 'slug must have at least one letter or digit' };
   }
@@ -85,6 +89,13 @@ export function checkSlug(slug: string): SlugProblem | null {
   }
   if (RESERVED_SLUGS.has(slug)) {
     return { code: 'slug_reserved', message: `slug "${slug}" is reserved` };
+  }
+  const base = baseLabels?.get(slug);
+  if (base !== undefined) {
+    return {
+      code: 'slug_reserved',
+      message: `slug "${slug}" is reserved: it is a label of base domain ${base}`,
+    };
   }
   return null;
 }

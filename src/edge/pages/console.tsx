@@ -10,6 +10,7 @@ import { apiKeys, tenants, usageKeyDaily } from '../../db/schema';
 import { selectTenantViews } from '../../db/tenants';
 import { useDatabase } from '../../request-database';
 import { toTenantJson } from '../../tenancy/tenant-schemas';
+import { tenantHostsOf } from '../../tenancy/tenant-urls';
 import { tenantChartDays } from '../../usage/reads';
 import { DomainsSection, tenantDomains } from './domains';
 import { type PageEnv, tenantOf } from './env';
@@ -56,7 +57,7 @@ async function loadOverview(c: Context<PageEnv>, adminId: string) {
     accountOf(c, adminId),
   ]);
   return {
-    tenant: toTenantJson(view),
+    tenant: toTenantJson(view, tenantHostsOf(c.env)),
     keys,
     usage: new Map(perKey.map((k) => [k.keyId, { requests: Number(k.requests ?? 0), lastDay: k.lastDay }])),
     days,

@@ -6,6 +6,8 @@ import { tenants } from '../../db/schema';
 import { ApiError } from '../../errors';
 import { useDatabase } from '../../request-database';
 import { installTenant, invalidInstallToken, isLiveInstallToken } from '../../tenancy/install';
+import { toTenantJson } from '../../tenancy/tenant-schemas';
+import { tenantHostsOf } from '../../tenancy/tenant-urls';
 import { writerOf } from '../../tenancy/writer';
 import { tenantChanged } from '../tenant-changed';
 import { beginAttempt } from './attempts';
@@ -138,7 +140,14 @@ export function registerInstall(app: Hono<PageEnv>) {
       // A new account is at the first session epoch (the column default).
       await startSession(c, { id: installed.adminId, email: body.email, sessionEpoch: 0 });
       if (json)
-        return c.json({ tenant: installed.tenant, key: installed.key, secret: installed.secret }, 201);
+        return c.json(
+          {
+            tenant: toTenantJson(installed.view, tenantHostsOf(c.env)),
+            key: installed.key,
+            secret: installed.secret,
+          },
+          201,
+        );
       return c.html(<Installed c={c} secret={installed.secret} email={body.email} />, 201);
     } catch (err) {
       // A form gets its own page back with the reason; scripts get the JSON error from onError.

@@ -42,7 +42,8 @@ dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.35rem 1rem;
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 .badge{display:inline-block;padding:0 .5rem;border-radius:999px;border:1px solid currentColor;font-size:.85rem}
 .badge.active{color:var(--ok)}.badge.pending,.badge.expired{color:var(--warn)}
-.badge.suspended,.badge.revoked{color:var(--bad)}
+.badge.suspended,.badge.revoked{color:var(--bad)}.badge.draining{color:var(--warn)}
+meter{width:7rem;vertical-align:middle}
 .table{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 th,td{text-align:left;padding:.45rem .4rem;border-bottom:1px solid var(--line);vertical-align:top}

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { type HostMatch, matchHost, normalizeHost, parseBaseDomains } from '../../../src/core/http/host';
+import { baseDomainsOf, parseBaseDomains } from '../../../src/core/http/base-domains';
+import { type HostMatch, matchHost, normalizeHost } from '../../../src/core/http/host';
 
 describe('normalizeHost', () => {
   test.each([
@@ -138,40 +139,86 @@ describe('normalizeHost', () => {
   });
 });
 
+const domainsOf = (csv: string) => parseBaseDomains(csv).byLength.map((b) => b.domain);
+
 describe('parseBaseDomains', () => {
-  test('trims, normalises, drops empty and invalid entries, longest first', () => {
-    expect(parseBaseDomains(' example.com , GW.Example.com., ,localhost:8787,bad_host,,a..b ')).toEqual([
-      'gw.example.com',
-      'example.com',
-      'localhost',
+  test('trims, normalises, drops empty entries, longest first; each bad entry is refused, saying why', () => {
+    const parsed = parseBaseDomains(' example.com , GW.Example.com., ,localhost:8787,bad_host,,a..b ');
+    expect(parsed.byLength.map((b) => b.domain)).toEqual(['gw.example.com', 'example.com', 'localhost']);
+    expect(parsed.listed.map((b) => b.domain)).toEqual(['example.com', 'gw.example.com', 'localhost']);
+    expect(parsed.problems).toEqual([
+      'BASE_DOMAINS entry "bad_host": not a valid DNS name',
+      'BASE_DOMAINS entry "a..b": not a valid DNS name',
     ]);
   });
 
   test('drops duplicates after normalising', () => {
-    expect(parseBaseDomains('localhost,LOCALHOST,localhost.')).toEqual(['localhost']);
+    expect(domainsOf('localhost,LOCALHOST,localhost.')).toEqual(['localhost']);
   });
 
   test('IDN entries become punycode', () => {
-    expect(parseBaseDomains('bücher.example')).toEqual(['xn--bcher-kva.example']);
+    expect(domainsOf('bücher.example')).toEqual(['xn--bcher-kva.example']);
   });
 
   test('equal lengths sort alphabetically so the order is stable', () => {
-    expect(parseBaseDomains('b.example,a.example')).toEqual(['a.example', 'b.example']);
+    expect(domainsOf('b.example,a.example')).toEqual(['a.example', 'b.example']);
   });
 
   test.each(['', ' ', ',', ' , ,'])('%j gives none', (csv) => {
-    expect(parseBaseDomains(csv)).toEqual([]);
+    expect(parseBaseDomains(csv)).toEqual({ byLength: [], listed: [], labels: new Map(), problems: [] });
+  });
+
+  test('`=service` names the service; none is `default`; every label is reserved with its base domain', () => {
+    const parsed = parseBaseDomains('app.example.com=gui, api.example.com = api ,gw.example.com,example.com');
+    expect(parsed.listed).toEqual([
+      { domain: 'app.example.com', service: 'gui' },
+      { domain: 'api.example.com', service: 'api' },
+      { domain: 'gw.example.com', service: 'default' },
+      { domain: 'example.com', service: 'default' },
+    ]);
+    expect(parsed.problems).toEqual([]);
+    expect([...parsed.labels]).toEqual([
+      ['app', 'app.example.com'],
+      ['example', 'app.example.com'],
+      ['com', 'app.example.com'],
+      ['api', 'api.example.com'],
+      ['gw', 'gw.example.com'],
+    ]);
+  });
+
+  test.each([
+    ['app.example.com=GUI', 'service "GUI" is not a DNS label'],
+    ['app.example.com=gui_x', 'service "gui_x" is not a DNS label'],
+    ['app.example.com=', 'service "" is not a DNS label'],
+    ['app.example.com=-gui', 'service "-gui" is not a DNS label'],
+    ['app.example.com=gui,app.example.com=api', 'app.example.com is listed for services gui and api'],
+  ])('%j is refused: %s', (csv, message) => {
+    const parsed = parseBaseDomains(csv);
+    expect(parsed.problems).toHaveLength(1);
+    expect(parsed.problems[0]).toContain(message);
+  });
+
+  test('baseDomainsOf parses a value once and throws, with the reasons, on one with a refused entry', () => {
+    const config = baseDomainsOf('app.example.com=gui,example.com');
+    expect(baseDomainsOf('app.example.com=gui,example.com')).toBe(config);
+    expect(() => baseDomainsOf('app.example.com=Bad_Service')).toThrow(
+      'BASE_DOMAINS entry "app.example.com=Bad_Service": service "Bad_Service" is not a DNS label',
+    );
   });
 });
 
 describe('matchHost', () => {
   const config = {
     controlHost: 'control.gw.example.com',
-    baseDomains: parseBaseDomains('example.com,gw.example.com,localhost'),
+    baseDomains: parseBaseDomains('example.com,gw.example.com,localhost').byLength,
   };
 
-  function tenant(host: string, label: { slug: string; instance: string | null } | null): HostMatch {
-    return { kind: 'tenant', host, label };
+  function tenant(
+    host: string,
+    label: { slug: string; instance: string | null } | null,
+    service = 'default',
+  ): HostMatch {
+    return { kind: 'tenant', host, label, service };
   }
 
   test('the control host', () => {
@@ -214,6 +261,27 @@ describe('matchHost', () => {
     );
   });
 
+  test('a service base domain gives its service; nested in another, the longest wins', () => {
+    const services = {
+      controlHost: 'control.example.com',
+      baseDomains: parseBaseDomains('app.example.com=gui,api.example.com=api,example.com').byLength,
+    };
+    expect(matchHost('acme.instance1.app.example.com', services)).toEqual(
+      tenant('acme.instance1.app.example.com', { slug: 'acme', instance: 'instance1' }, 'gui'),
+    );
+    expect(matchHost('acme.api.example.com', services)).toEqual(
+      tenant('acme.api.example.com', { slug: 'acme', instance: null }, 'api'),
+    );
+    // Not tenant `acme` on an instance `app` of example.com: the longer base domain is matched first.
+    expect(matchHost('acme.app.example.com', services)).toEqual(
+      tenant('acme.app.example.com', { slug: 'acme', instance: null }, 'gui'),
+    );
+    expect(matchHost('acme.instance1.example.com', services)).toEqual(
+      tenant('acme.instance1.example.com', { slug: 'acme', instance: 'instance1' }),
+    );
+    expect(matchHost('api.acme.com', services)).toEqual(tenant('api.acme.com', null));
+  });
+
   test.each([
     ['a base domain itself', 'gw.example.com'],
     ['the shorter base domain itself', 'example.com'],
@@ -234,7 +302,10 @@ describe('matchHost', () => {
   });
 
   test('a label that reduces to nothing or is too long for a slug gives no label', () => {
-    const bare = { controlHost: 'control.localhost', baseDomains: ['localhost'] };
+    const bare = {
+      controlHost: 'control.localhost',
+      baseDomains: [{ domain: 'localhost', service: 'default' }],
+    };
     expect(matchHost('-.localhost', bare)).toEqual(tenant('-.localhost', null));
     expect(matchHost('.localhost', bare)).toEqual(tenant('.localhost', null));
     expect(matchHost('a..localhost', bare)).toEqual(tenant('a..localhost', null));
@@ -248,7 +319,10 @@ describe('matchHost', () => {
 
   test('the control host wins even under a base domain', () => {
     expect(
-      matchHost('control.localhost', { controlHost: 'control.localhost', baseDomains: ['localhost'] }),
+      matchHost('control.localhost', {
+        controlHost: 'control.localhost',
+        baseDomains: [{ domain: 'localhost', service: 'default' }],
+      }),
     ).toEqual({ kind: 'control' });
   });
 

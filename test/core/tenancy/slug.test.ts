@@ -102,6 +102,19 @@ describe('checkSlug', () => {
     expect(checkSlug(slug)).toEqual({ code: 'slug_reserved', message: expect.stringContaining(slug) });
   });
 
+  test('each label of a base domain is reserved too, naming its base domain', () => {
+    const labels = new Map([
+      ['mygw', 'my-gw.example.com'],
+      ['example', 'my-gw.example.com'],
+    ]);
+    expect(checkSlug('mygw', labels)).toEqual({
+      code: 'slug_reserved',
+      message: 'slug "mygw" is reserved: it is a label of base domain my-gw.example.com',
+    });
+    expect(checkSlug('example', labels)?.code).toBe('slug_reserved');
+    expect(checkSlug('acme', labels)).toBeNull();
+  });
+
   test('every reserved slug is itself a well-formed slug', () => {
     for (const slug of RESERVED_SLUGS) expect(slug).toMatch(/^[a-z0-9]{1,62}$/);
   });
