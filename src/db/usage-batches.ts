@@ -6,7 +6,8 @@ import { inArray, lt, sql } from 'drizzle-orm';
 import { distinctMessages, fullCounts, mergeDelivery, type UsageMessage } from '../core/usage/usage-batch';
 import { USAGE_FIELDS, type UsageCounts, type UsageField } from '../core/usage/usage-counts';
 import type { Database } from './client';
-import { tenants, usageBatches, usageDaily, usageKeyDaily } from './schema';
+import { tenants } from './schema';
+import { usageBatches, usageDaily, usageKeyDaily } from './usage-schema';
 
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 type CounterColumns = Omit<typeof usageDaily.$inferInsert, 'tenantId' | 'date'>;

@@ -1,8 +1,9 @@
 import { eq, lt, sql } from 'drizzle-orm';
 import type { UsageDelta } from '../core/usage/usage-counts';
 import type { Database } from './client';
-import { tenants, usageDaily, usageFlushes } from './schema';
+import { tenants } from './schema';
 import { addToDaily, counterColumns } from './usage-batches';
+import { usageDaily, usageFlushes } from './usage-schema';
 
 /** A batch of a TenantGate's usage; its id is kept with it until the write commits. */
 export type UsageFlush = { id: string; tenantId: string; days: UsageDelta };

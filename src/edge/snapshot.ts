@@ -89,14 +89,15 @@ export async function compileSnapshot(
       logError({ at: 'snapshot', instance: instance.name, code: 'cannot_unseal' });
       return null;
     });
+  const secrets = new Map<string, string | null>();
+  for (const instance of record.instances) secrets.set(instance.name, await openSecret(instance));
   // A tenant with a backend of its own is sent there from every instance it is placed on, signed with its
   // home instance's secret (the one its backend is given).
   const own = record.upstream ?? null;
-  const home = own && record.instances.find((i) => i.name === record.home_instance);
-  const homeSecret = home ? await openSecret(home) : null;
+  const homeSecret = secrets.get(record.home_instance ?? '') ?? null;
   const instances = new Map<string, InstanceTarget>();
   for (const instance of record.instances) {
-    const secret = await openSecret(instance);
+    const secret = secrets.get(instance.name) ?? null;
     // The tenant's own backend replaces the `default` service only; the instance's other services stay.
     const services = new Map<string, ServiceTarget>([
       [

@@ -5,7 +5,8 @@ import { and, asc, between, desc, eq, gt, gte, lt, or, type SQL, sql } from 'dri
 import { chartDay, fillDays, fromFirstTraffic, lastDays } from '../core/usage/usage-chart';
 import { addUsage, emptyUsage, USAGE_FIELDS, type UsageCounts } from '../core/usage/usage-counts';
 import type { Database } from '../db/client';
-import { tenants, usageDaily, usageKeyDaily } from '../db/schema';
+import { tenants } from '../db/schema';
+import { usageDaily, usageKeyDaily } from '../db/usage-schema';
 
 const DAY_MS = 86_400_000;
 

@@ -3,7 +3,8 @@ import { and, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import type { EchoAnswer } from '../../scripts/lib/echo-answer';
 import { signSession } from '../../src/core/crypto/session';
-import { apiKeys, auditLog, tenantAdmins, usageDaily } from '../../src/db/schema';
+import { apiKeys, auditLog, tenantAdmins } from '../../src/db/schema';
+import { usageDaily } from '../../src/db/usage-schema';
 import { gatewayThrottle, throttleWaits } from './clock';
 import {
   clientIp,

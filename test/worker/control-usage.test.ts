@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { usageDaily, usageKeyDaily } from '../../src/db/schema';
+import { usageDaily, usageKeyDaily } from '../../src/db/usage-schema';
 import { api, type ErrorBody, newKey, newTenant } from './control-client';
 import { unique, withDb } from './helpers';
 

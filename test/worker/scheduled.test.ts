@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { inArray, sql } from 'drizzle-orm';
 import { expect, test } from 'vitest';
 import { newId } from '../../src/core/crypto/ids';
-import { usageBatches, usageFlushes } from '../../src/db/schema';
+import { usageBatches, usageFlushes } from '../../src/db/usage-schema';
 import worker from '../../src/index';
 import { withDb } from './helpers';
 

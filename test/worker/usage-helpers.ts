@@ -5,7 +5,7 @@ import { env } from 'cloudflare:workers';
 import { and, eq } from 'drizzle-orm';
 import { newId } from '../../src/core/crypto/ids';
 import type { UsageMessage, UsageRow } from '../../src/core/usage/usage-batch';
-import { usageBatches, usageKeyDaily } from '../../src/db/schema';
+import { usageBatches, usageKeyDaily } from '../../src/db/usage-schema';
 import { sendUsageNow } from '../../src/edge/usage-batch';
 import worker from '../../src/index';
 import { withDb } from './helpers';
