@@ -3,10 +3,17 @@
 // alike.
 import { env } from 'cloudflare:workers';
 import { delayAfter, type ThrottlePolicy } from '../../src/core/limits/throttle';
-import { advanceClock, configureClock, now, type WaitName, waitMs } from '../../src/core/time/clock';
+import {
+  advanceClock,
+  clockOffset,
+  configureClock,
+  now,
+  type WaitName,
+  waitMs,
+} from '../../src/core/time/clock';
 import { throttlePolicies } from '../../src/gate/auth-throttle';
 
-export { advanceClock, now };
+export { advanceClock, clockOffset, now };
 
 /** A wait of the gateway as this run has it (GATEWAY_TIME_SCALE shrinks them in tests). */
 export function gatewayWait(name: WaitName): number {

@@ -3,7 +3,7 @@
 // binding reaches (GATEWAY_B_TEST), no route. It tells the isolate apart and moves its clock: the test
 // shares the first isolate's modules (its clock moves the gateway's there, ./clock), never this one's.
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import { advanceClock, now } from '../../src/core/time/clock';
+import { advanceClock, clockOffset } from '../../src/core/time/clock';
 
 export * from '../../src/index';
 export { default } from '../../src/index';
@@ -19,7 +19,7 @@ export class GatewayBTest extends WorkerEntrypoint {
 
   /** How far this isolate's `now()` is ahead of the runtime's clock, in ms. */
   clockOffset(): number {
-    return now() - Date.now();
+    return clockOffset();
   }
 
   advanceClock(ms: number): void {

@@ -4,7 +4,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, test } from 'vitest';
 import type { TenantGate } from '../../src/gate/tenant-gate';
-import { advanceClock, awayFromMinuteEnd, now } from './clock';
+import { advanceClock, awayFromMinuteEnd, clockOffset, now } from './clock';
 import { api, newKey, newTenant } from './control-client';
 import { codeOf, gate, limit, limitedTenant } from './gate-helpers';
 import { gatewayFetch, gatewayFetchB, type SeededTenant } from './helpers';
@@ -27,14 +27,14 @@ describe('two gateway isolates', () => {
     const id = await isolateIdB();
     expect(await isolateIdB()).toBe(id);
     await levelClocks();
-    const offsetA = now() - Date.now();
+    const offsetA = clockOffset();
     expect(await clockOffsetB()).toBe(offsetA);
     // The gateway's clock module, moved in B only: A's (the test's own) stays where it was.
     await advanceClockB(60_000);
     expect(await clockOffsetB()).toBe(offsetA + 60_000);
-    expect(now() - Date.now()).toBe(offsetA);
+    expect(clockOffset()).toBe(offsetA);
     advanceClock(60_000);
-    expect(await clockOffsetB()).toBe(now() - Date.now());
+    expect(await clockOffsetB()).toBe(clockOffset());
   });
 
   test('each isolate answers on its own clock: a key past its expiry in B only is refused in B only', async () => {

@@ -2,7 +2,7 @@
 // own beside the runner's, on the same Durable Objects, queues, database and bindings. The runner's isolate
 // ("A") is the one the tests share modules with; gatewayFetchB (./helpers) sends a request through "B".
 import { env } from 'cloudflare:workers';
-import { advanceClock, now } from './clock';
+import { advanceClock, clockOffset } from './clock';
 import type { GatewayBTest } from './gateway-b-entry';
 
 declare global {
@@ -21,7 +21,7 @@ export function isolateIdB(): Promise<string> {
   return env.GATEWAY_B_TEST.isolateId();
 }
 
-/** How far B's clock is ahead of the runtime's (A's is `now() - Date.now()`). */
+/** How far B's clock is ahead of the runtime's (A's is `clockOffset()`). */
 export function clockOffsetB(): Promise<number> {
   return env.GATEWAY_B_TEST.clockOffset();
 }
@@ -36,7 +36,7 @@ export function advanceClockB(ms: number): Promise<void> {
  * spans the two isolates starts with it: a gate runs in A, on A's clock, so B must read the same time.
  */
 export async function levelClocks(): Promise<void> {
-  const a = now() - Date.now();
+  const a = clockOffset();
   const b = await clockOffsetB();
   if (a > b) await advanceClockB(a - b);
   else if (b > a) advanceClock(b - a);

@@ -72,6 +72,14 @@ export function configureClock(bindings: { GATEWAY_TIME_SCALE?: string }): void 
   scale = source && Number.isFinite(value) && value > 0 && value <= 1 ? value : 1;
 }
 
+/**
+ * Tests only: how far `now()` is ahead of Date.now(). Read here, not as `now() - Date.now()`: the runtime's
+ * clock may tick between the two reads, which made two isolates' level clocks differ by 1 ms.
+ */
+export function clockOffset(): number {
+  return offsetMs;
+}
+
 /** Tests only: moves `now()` forward by `ms`. Never back: windows, leases and counters assume time grows. */
 export function advanceClock(ms: number): void {
   if (!(ms >= 0)) throw new RangeError(`the clock only moves forward (asked ${ms} ms)`);
