@@ -24,7 +24,7 @@ const TEST_QUEUE_CONSUMERS = {
 };
 
 /** The battery's Node-side cases: raw HTTP to the gateway in a workerd process (test/battery/process/setup). */
-function processProject(name: string, include: string[], timeoutMs: number) {
+function processProject(name: string, include: string[], timeoutMs: number, oneFileAtATime = false) {
   return {
     test: {
       name,
@@ -35,10 +35,12 @@ function processProject(name: string, include: string[], timeoutMs: number) {
       hookTimeout: 120_000,
       // One gateway process serves the project. `battery-process` is one file of suites run one after
       // another (test/battery/process/process.test.ts), so a memory reading or a timing belongs to the suite
-      // that takes it. `fileParallelism: false` puts the project in vitest's last group, after the workerd
-      // files: beside them, the 1,000-request burst (case 16) and the PATCHed limit (case 21) starved each
-      // other of the two cores and failed.
-      fileParallelism: false,
+      // that takes it. Group 1 runs after the workerd files (group 0), beside the browser project: beside the
+      // workerd files, the 1,000-request burst (case 16) and the PATCHed limit (case 21) starved each other
+      // of the two cores and failed. (`fileParallelism: false` would put each such project in a group of its
+      // own, one after another.)
+      sequence: { groupOrder: 1 },
+      fileParallelism: !oneFileAtATime,
     },
   };
 }
@@ -180,10 +182,10 @@ export default defineConfig({
       workerProject('battery-outage', [BATTERY_OUTAGE_TESTS], []),
       processProject('battery-process', ['test/battery/process/process.test.ts'], 120_000),
       // `npm run battery`: the long cases (the soak, the usage outage), only when asked for, so `npm test`
-      // stays bounded. Side by side: the outage case brings its own Postgres and workerd and reads nothing
-      // of the soak's process, and both are mostly waiting (a paced load, a 60 s outage).
+      // stays bounded. One after the other: side by side, a client of the outage case lost a connection
+      // ("socket hang up") while the soak held the cores.
       ...(process.env.GATEWAY_BATTERY_LONG
-        ? [processProject('battery-long', ['test/battery/long/**/*.test.ts'], 900_000)]
+        ? [processProject('battery-long', ['test/battery/long/**/*.test.ts'], 900_000, true)]
         : []),
       // Chromium against `npm run dev`, which the test starts itself: slow to start, so long timeouts.
       {
@@ -192,9 +194,9 @@ export default defineConfig({
           // One file of suites (test/browser/browser.test.ts), each starting a local gateway and Chromium,
           // one after another, so two never race for ports or starve each other of the machine's two cores.
           include: ['test/browser/browser.test.ts'],
-          // After the workerd files too (vitest's last group), as it was: Chromium and a dev server beside
-          // them leave the limit cases too little of the machine.
-          fileParallelism: false,
+          // After the workerd files too, beside battery-process (group 1): Chromium and a dev server beside
+          // the workerd files leave their limit cases too little of the machine.
+          sequence: { groupOrder: 1 },
           environment: 'node',
           globalSetup: ['test/setup/browser-database.ts'],
           testTimeout: 180_000,

@@ -40,14 +40,47 @@ function instanceFull(message: string, path: string): ApiError {
 }
 
 /**
- * Locks the rows of `ids` until commit (in name order, so two writes never wait on each other in a circle)
- * and then reads their capacity: a placement made by a write that held the lock before is counted, so
- * concurrent placements never exceed `max_tenants`. The count is a statement of its own, after the lock:
- * one statement reads with the snapshot it began with, from before the wait.
+ * Locks the rows of `ids` until commit and reads their capacity. An instance with `max_tenants` is locked for
+ * update (in name order, so two writes never wait on each other in a circle) and its tenants are counted
+ * after the lock: a placement made by a write that held the lock before is counted, so concurrent placements
+ * never exceed it (the count is a statement of its own: one statement reads with the snapshot it began with,
+ * from before the wait). An instance without a limit has nothing to count: it is locked for share, so
+ * placements on it never wait on each other (every tenant created on one instance did), while a change of
+ * the instance (a new limit, draining) still waits for them and they for it. One that got a limit between the
+ * first read and the lock is locked for update after all (two such writes at once: one is told to retry).
  */
 async function lockCapacity(tx: Transaction, ids: string[]): Promise<Capacity[]> {
   if (ids.length === 0) return [];
-  const rows = await tx
+  const seen = await tx
+    .select({ id: instances.id, maxTenants: instances.maxTenants })
+    .from(instances)
+    .where(inArray(instances.id, ids));
+  const limited = seen.filter((r) => r.maxTenants !== null).map((r) => r.id);
+  const unlimited = seen.filter((r) => r.maxTenants === null).map((r) => r.id);
+  const locked = [
+    ...(await lockInstances(tx, limited, 'update')),
+    ...(await lockInstances(tx, unlimited, 'share')),
+  ];
+  const limitedSince = locked
+    .filter((r) => r.maxTenants !== null && unlimited.includes(r.id))
+    .map((r) => r.id);
+  if (limitedSince.length > 0) await lockInstances(tx, limitedSince, 'update');
+  const counted = locked.filter((r) => r.maxTenants !== null).map((r) => r.id);
+  const counts =
+    counted.length === 0
+      ? []
+      : await tx
+          .select({ id: tenantInstances.instanceId, n: count() })
+          .from(tenantInstances)
+          .where(inArray(tenantInstances.instanceId, counted))
+          .groupBy(tenantInstances.instanceId);
+  const placed = new Map(counts.map((c) => [c.id, c.n]));
+  return locked.map((r) => ({ ...r, tenantCount: placed.get(r.id) ?? 0 }));
+}
+
+function lockInstances(tx: Transaction, ids: string[], mode: 'update' | 'share') {
+  if (ids.length === 0) return Promise.resolve([]);
+  return tx
     .select({
       id: instances.id,
       name: instances.name,
@@ -57,14 +90,7 @@ async function lockCapacity(tx: Transaction, ids: string[]): Promise<Capacity[]>
     .from(instances)
     .where(inArray(instances.id, ids))
     .orderBy(asc(instances.name))
-    .for('update');
-  const counts = await tx
-    .select({ id: tenantInstances.instanceId, n: count() })
-    .from(tenantInstances)
-    .where(inArray(tenantInstances.instanceId, ids))
-    .groupBy(tenantInstances.instanceId);
-  const placed = new Map(counts.map((c) => [c.id, c.n]));
-  return rows.map((r) => ({ ...r, tenantCount: placed.get(r.id) ?? 0 }));
+    .for(mode);
 }
 
 /**

@@ -3,7 +3,7 @@
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import { apiKeys, auditLog, domains, recoveryTokens, tenantAdmins } from '../../src/db/schema';
-import { advanceClock } from './clock';
+import { advanceClock, now } from './clock';
 import {
   clientIp,
   csrfOf,
@@ -72,7 +72,7 @@ describe('console: editing a key', () => {
     });
     // The added proxy:read is in force on the next request.
     expect((await proxied()).status).toBe(200);
-    const days = (after.expiresAt!.getTime() - Date.now()) / 86_400_000;
+    const days = (after.expiresAt!.getTime() - now()) / 86_400_000;
     expect(days).toBeGreaterThan(6.9);
     expect(days).toBeLessThanOrEqual(7);
     const [admin] = await withDb((db) =>

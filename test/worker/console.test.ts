@@ -5,7 +5,7 @@ import type { EchoAnswer } from '../../scripts/lib/echo-answer';
 import { signSession } from '../../src/core/crypto/session';
 import { apiKeys, auditLog, tenantAdmins } from '../../src/db/schema';
 import { usageDaily } from '../../src/db/usage-schema';
-import { gatewayThrottle, throttleWaits } from './clock';
+import { gatewayThrottle, now, throttleWaits } from './clock';
 import {
   clientIp,
   csrfOf,
@@ -138,8 +138,8 @@ describe('sessions', () => {
       db.select().from(tenantAdmins).where(eq(tenantAdmins.tenantId, t.tenant.id)),
     );
     const session = { tenantId: t.tenant.id, adminId: admin.id, epoch: admin.sessionEpoch };
-    const expired = await signSession({ ...session, expiresAt: Date.now() - 1000 }, env.SEALING_KEY);
-    const valid = await signSession({ ...session, expiresAt: Date.now() + 60_000 }, env.SEALING_KEY);
+    const expired = await signSession({ ...session, expiresAt: now() - 1000 }, env.SEALING_KEY);
+    const valid = await signSession({ ...session, expiresAt: now() + 60_000 }, env.SEALING_KEY);
     const forged = valid.replace(/.$/, (ch) => (ch === '0' ? '1' : '0'));
     expect(await consoleHtml(t, `gw_session=${valid}`)).toContain('name="_csrf"');
     for (const token of [expired, forged]) {
@@ -243,7 +243,7 @@ describe('keys', () => {
     const secret = shownSecret(await res.text());
     const [key] = (await keysOf(t.tenant.id)).filter((k) => k.name === 'billing service');
     expect(key.scopes).toEqual(['proxy:read', 'send', 'reports:read']);
-    const days = (key.expiresAt!.getTime() - Date.now()) / 86_400_000;
+    const days = (key.expiresAt!.getTime() - now()) / 86_400_000;
     expect(days).toBeGreaterThan(29.9);
     expect(days).toBeLessThanOrEqual(30);
     const [audit] = await withDb((db) =>
@@ -335,7 +335,7 @@ describe('keys', () => {
 
 test('the usage chart: one series per outcome, from the first day with traffic, every request in one', async () => {
   const t = await installedTenant();
-  const day = (offset: number) => new Date(Date.now() - offset * 86_400_000).toISOString().slice(0, 10);
+  const day = (offset: number) => new Date(now() - offset * 86_400_000).toISOString().slice(0, 10);
   await withDb((db) =>
     db.insert(usageDaily).values([
       // 100 served, 20 rate-limited, 7 unauthorized, 5 backend 404s, 3 backend 503s, 4 dead-upstream 502s.

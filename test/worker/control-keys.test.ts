@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import { sha256Hex } from '../../src/core/crypto/secrets';
 import { apiKeys, tenants } from '../../src/db/schema';
+import { now } from './clock';
 import { api, type ErrorBody, errorCode, type KeyJson, newKey, newTenant } from './control-client';
 import { gatewayFetch, seedTenant, unique, withDb } from './helpers';
 
@@ -16,7 +17,7 @@ async function activeTenant(fields: Record<string, unknown> = {}) {
 describe('tenant keys', () => {
   test('create answers the secret once; it is stored as SHA-256 with a display prefix', async () => {
     const tenant = await activeTenant();
-    const expires = new Date(Date.now() + 86_400_000).toISOString();
+    const expires = new Date(now() + 86_400_000).toISOString();
     const res = await api<{ key: KeyJson; secret: string }>('POST', `/v1/tenants/${tenant.slug}/keys`, {
       body: { name: 'ci', scopes: ['proxy:read', 'send'], expires_at: expires },
     });
@@ -317,12 +318,12 @@ describe('operator keys at /v1/keys', () => {
 
   test('an expired operator key → 401 invalid_api_key', async () => {
     const created = await api<{ key: KeyJson; secret: string }>('POST', '/v1/keys', {
-      body: { name: 'short', scopes: ['admin'], expires_at: new Date(Date.now() + 60_000).toISOString() },
+      body: { name: 'short', scopes: ['admin'], expires_at: new Date(now() + 60_000).toISOString() },
     });
     await withDb((db) =>
       db
         .update(apiKeys)
-        .set({ expiresAt: new Date(Date.now() - 1000) })
+        .set({ expiresAt: new Date(now() - 1000) })
         .where(eq(apiKeys.id, created.body.key.id)),
     );
     const res = await api('GET', '/v1/instances', { key: created.body.secret });

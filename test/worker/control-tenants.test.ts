@@ -4,6 +4,7 @@ import { describe, expect, test, vi } from 'vitest';
 import type { EchoAnswer } from '../../scripts/lib/echo-answer';
 import { sha256Hex } from '../../src/core/crypto/secrets';
 import { events, installTokens, recoveryTokens, tenants } from '../../src/db/schema';
+import { now } from './clock';
 import { installedTenant } from './console-client';
 import {
   api,
@@ -53,7 +54,7 @@ describe('POST /v1/tenants', () => {
     );
     expect(stored).toHaveLength(1);
     expect(stored[0].tokenHash).toBe(await sha256Hex(install_token));
-    const days = (stored[0].expiresAt.getTime() - Date.now()) / 86_400_000;
+    const days = (stored[0].expiresAt.getTime() - now()) / 86_400_000;
     expect(days).toBeGreaterThan(6.9);
     expect(days).toBeLessThanOrEqual(7);
 
@@ -460,7 +461,7 @@ describe('POST /v1/tenants/:tenant/install-token', () => {
     expect(res.body.install_token).toMatch(/^gwi_/);
     expect(res.body.install_token).not.toBe(created.install_token);
     expect(res.body.install_url).toBe(created.install_url);
-    expect(Date.parse(res.body.expires_at)).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+    expect(Date.parse(res.body.expires_at)).toBeGreaterThan(now() + 6 * 86_400_000);
     const stored = await withDb((db) =>
       db
         .select({ hash: installTokens.tokenHash })
@@ -480,7 +481,7 @@ describe('POST /v1/tenants/:tenant/install-token', () => {
 describe('POST /v1/tenants/:tenant/recovery', () => {
   test('operators with admin get a 15-minute link on the console host, stored hashed, audited without it', async () => {
     const t = await installedTenant();
-    const before = Date.now();
+    const before = now();
     const res = await api<{ recovery_url: string; expires_at: string }>(
       'POST',
       `/v1/tenants/${t.tenant.slug}/recovery`,
@@ -492,7 +493,7 @@ describe('POST /v1/tenants/:tenant/recovery', () => {
     expect(token).toMatch(/^gwr_[0-9A-Za-z]{40}$/);
     const expires = Date.parse(res.body.expires_at);
     expect(expires).toBeGreaterThanOrEqual(before + 15 * 60_000 - 1000);
-    expect(expires).toBeLessThanOrEqual(Date.now() + 15 * 60_000);
+    expect(expires).toBeLessThanOrEqual(now() + 15 * 60_000);
     const rows = await withDb((db) =>
       db.select().from(recoveryTokens).where(eq(recoveryTokens.tenantId, t.tenant.id)),
     );

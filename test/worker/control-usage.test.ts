@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
 import { usageDaily, usageKeyDaily } from '../../src/db/usage-schema';
+import { now } from './clock';
 import { api, type ErrorBody, newKey, newTenant } from './control-client';
 import { unique, withDb } from './helpers';
 
@@ -12,7 +13,7 @@ type Usage = {
 };
 
 function daysAgo(n: number): string {
-  return new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+  return new Date(now() - n * 86_400_000).toISOString().slice(0, 10);
 }
 
 test('reads usage_daily: every day of the range, zero-filled, with totals', async () => {

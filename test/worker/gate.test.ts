@@ -13,6 +13,7 @@ import { writeUsageFlush } from '../../src/db/usage';
 import { usageDaily } from '../../src/db/usage-schema';
 import type { GateLeaseRequest } from '../../src/gate/lease-wire';
 import { TenantGate } from '../../src/gate/tenant-gate';
+import { now } from './clock';
 import { api } from './control-client';
 import { awayFromMinuteEnd, gate, limit, limitedTenant } from './gate-helpers';
 import { seedTenant, withDb } from './helpers';
@@ -45,14 +46,14 @@ async function usageRow(tenantId: string) {
     db
       .select()
       .from(usageDaily)
-      .where(and(eq(usageDaily.tenantId, tenantId), eq(usageDaily.date, utcDate(Date.now())))),
+      .where(and(eq(usageDaily.tenantId, tenantId), eq(usageDaily.date, utcDate(now())))),
   );
   return row;
 }
 
 /** Today's row as the usage API shows it. */
 async function usageApiDay(tenantId: string) {
-  const today = utcDate(Date.now());
+  const today = utcDate(now());
   const res = await api<{ days: Record<string, unknown>[] }>(
     'GET',
     `/v1/tenants/${tenantId}/usage?from=${today}&to=${today}`,
@@ -109,7 +110,7 @@ describe('TenantGate', () => {
   test('a gate holding usage from the earlier release (stored with its record) writes it after a restart', async () => {
     const t = await seedTenant();
     const stub = gate(t.tenantId);
-    const days = { [utcDate(Date.now())]: { ...emptyUsage(), requests: 7, allowed: 7, status_2xx: 7 } };
+    const days = { [utcDate(now())]: { ...emptyUsage(), requests: 7, allowed: 7, status_2xx: 7 } };
     await runInDurableObject(stub, async (_instance: TenantGate, state) => {
       // The earlier release's storage: the ledger with a top-level version and usage, and the tenant record.
       state.storage.kv.put('ledger', {
@@ -137,7 +138,7 @@ describe('TenantGate', () => {
     const t = await seedTenant();
     const stub = gate(t.tenantId);
     const days = {
-      [utcDate(Date.now())]: { ...emptyUsage(), requests: 5, allowed: 4, rate_limited: 1, bytes_out: 99 },
+      [utcDate(now())]: { ...emptyUsage(), requests: 5, allowed: 4, rate_limited: 1, bytes_out: 99 },
     };
     // As an isolate of the earlier release sends it, while a rolling deploy runs.
     const first = leaseRequest(t.tenantId, 1, { isolateId: 'iso-a', usage: { seq: 1, days } });
@@ -164,7 +165,7 @@ describe('TenantGate', () => {
 describe('writeUsageFlush', () => {
   test('adds every counter to the day’s row; a flush written twice (a lost commit, retried) counts once', async () => {
     const t = await seedTenant();
-    const date = utcDate(Date.now());
+    const date = utcDate(now());
     // A different value per field, so a counter written to the wrong column or not at all shows.
     const counts = Object.fromEntries(USAGE_FIELDS.map((field, i) => [field, i + 1])) as UsageCounts;
     const flush = { id: newId('usg'), tenantId: t.tenantId, days: { [date]: counts } };
@@ -182,7 +183,7 @@ describe('writeUsageFlush', () => {
     const flush = {
       id: newId('usg'),
       tenantId: t.tenantId,
-      days: { [utcDate(Date.now())]: { ...emptyUsage(), requests: 1 } },
+      days: { [utcDate(now())]: { ...emptyUsage(), requests: 1 } },
     };
     await expect(withDb((db) => writeUsageFlush(db, flush))).resolves.toBeUndefined();
     expect(await usageRow(t.tenantId)).toBeUndefined();

@@ -3,7 +3,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import { verifySignature } from '../../src/core/crypto/signing';
 import { events } from '../../src/db/schema';
-import { gatewayWait } from './clock';
+import { gatewayWait, now } from './clock';
 import { api, errorCode, newInstance, newKey, newTenant } from './control-client';
 import { unique, withDb } from './helpers';
 
@@ -194,7 +194,7 @@ describe('lifecycle hooks', () => {
     expect(failing[0]).toMatchObject({ type: 'tenant.created', status: 'pending' });
     expect(failing[0].last_error).not.toBe('HTTP 500');
     expect(failing[0].last_error).toBeTruthy();
-    expect(Date.parse(failing[0].next_attempt_at ?? '')).toBeGreaterThan(Date.now() - 1000);
+    expect(Date.parse(failing[0].next_attempt_at ?? '')).toBeGreaterThan(now() - 1000);
     // The later event waits for the earlier one: never attempted while tenant.created is undelivered.
     expect(failing[1]).toMatchObject({ type: 'tenant.updated', status: 'pending', attempts: 0 });
 

@@ -3,7 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../../src/app';
 import { auditLog, events, installTokens, tenantAdmins, tenants } from '../../src/db/schema';
-import { gatewayThrottle, throttleWaits } from './clock';
+import { gatewayThrottle, now, throttleWaits } from './clock';
 import { clientIp, getPage, installJson, pendingTenant, postForm, shownSecret } from './console-client';
 import { api, type ErrorBody, errorCode, type KeyJson, newTenant, type TenantJson } from './control-client';
 import { gatewayFetch, unique, withDb } from './helpers';
@@ -181,7 +181,7 @@ describe('POST /_gateway/install (JSON)', () => {
     await withDb((db) =>
       db
         .update(installTokens)
-        .set({ expiresAt: new Date(Date.now() - 1000) })
+        .set({ expiresAt: new Date(now() - 1000) })
         .where(eq(installTokens.tenantId, t.tenant.id)),
     );
     await expectInvalidToken(await installJson(t.host, { install_token: t.install_token, ...admin() }));

@@ -381,7 +381,7 @@ describe('keys and scopes', () => {
     const t = await seedTenant();
     const other = await seedTenant();
     const revoked = await addKey(t.tenantId, { scopes: ['*'], revokedAt: new Date() });
-    const expired = await addKey(t.tenantId, { scopes: ['*'], expiresAt: new Date(Date.now() - 1000) });
+    const expired = await addKey(t.tenantId, { scopes: ['*'], expiresAt: new Date(now() - 1000) });
     for (const key of [
       `gw_${'x'.repeat(40)}`,
       other.key,

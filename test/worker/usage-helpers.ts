@@ -8,6 +8,7 @@ import type { UsageMessage, UsageRow } from '../../src/core/usage/usage-batch';
 import { usageBatches, usageKeyDaily } from '../../src/db/usage-schema';
 import { sendUsageNow } from '../../src/edge/usage-batch';
 import worker from '../../src/index';
+import { now } from './clock';
 import { withDb } from './helpers';
 
 export function usageMessage(rows: UsageRow[], id = newId('ub')): UsageMessage {
@@ -15,7 +16,7 @@ export function usageMessage(rows: UsageRow[], id = newId('ub')): UsageMessage {
 }
 
 /** Today's UTC date, the day rows built by tests are counted on. */
-export const today = () => new Date().toISOString().slice(0, 10);
+export const today = () => new Date(now()).toISOString().slice(0, 10);
 
 /** What a queue() handler did with a delivery (cloudflare:test's getQueueResult; it reports no retry delay). */
 export type QueueResult = {

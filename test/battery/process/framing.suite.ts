@@ -9,8 +9,11 @@ import { type BatteryTenant, closeConnections, createTenant } from './control';
 describe('framing', () => {
   type Exchange = { text: string; closedByServer: boolean };
 
-  /** Writes `raw` on a new connection and reads until the server closes it or `quietMs` pass with nothing. */
-  function exchange(raw: string, quietMs = 3_000): Promise<Exchange> {
+  /**
+   * Writes `raw` on a new connection and reads until the server closes it or `quietMs` pass with nothing
+   * (workerd answers on loopback in milliseconds; a second answer, to what followed a body, comes with it).
+   */
+  function exchange(raw: string, quietMs = 1_000): Promise<Exchange> {
     const target = new URL(inject('gatewayUrl'));
     return new Promise((resolve, reject) => {
       const socket = net.connect(Number(target.port), target.hostname);

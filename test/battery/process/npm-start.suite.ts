@@ -57,7 +57,7 @@ describe('npm-start', () => {
     });
   }
 
-  /** `raw` written on a new connection; everything read until the server closes it or 3 s pass quietly. */
+  /** `raw` written on a new connection; everything read until the server closes it or 1 s passes quietly. */
   function exchange(raw: string): Promise<string> {
     const { port } = started();
     return new Promise((resolve, reject) => {
@@ -73,11 +73,11 @@ describe('npm-start', () => {
       socket.on('data', (chunk: string) => {
         received += chunk;
         clearTimeout(quiet);
-        quiet = setTimeout(finish, 3_000);
+        quiet = setTimeout(finish, 1_000);
       });
       socket.on('end', finish);
       socket.on('error', (error) => (received ? finish() : reject(error)));
-      quiet = setTimeout(finish, 3_000);
+      quiet = setTimeout(finish, 1_000);
       socket.write(raw);
     });
   }
