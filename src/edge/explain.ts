@@ -2,7 +2,7 @@
 // data plane's own steps: the host resolved as a request's is, the status rules, authRequirement/checkKey of
 // ./authenticate, the counters of ./limit and the gate's own counts (peeked, nothing spent).
 
-import { matchTenantHost } from '../core/http/host';
+import { defaultBaseDomain, matchTenantHost } from '../core/http/host';
 import { joinUpstreamPath } from '../core/http/upstream-path';
 import type { CounterState } from '../core/limits/gate-ledger';
 import { now as clockNow } from '../core/time/clock';
@@ -23,7 +23,7 @@ export type ExplainQuery = {
   method: string;
   /** Path and query as the client would send them. */
   path: string;
-  /** Normalised; default `{slug}.{first base domain as configured}`. */
+  /** Normalised; default `{slug}.{base}`, `{base}` the first base domain of the `default` service. */
   host: string | null;
   /** A key of this tenant (the caller checked it is one), or none for a request without a key. */
   keyId: string | null;
@@ -46,8 +46,8 @@ export type Explanation = {
 
 export async function explainRequest(env: Bindings, ctx: WaitUntil, q: ExplainQuery): Promise<Explanation> {
   const bases = configuredBaseDomains(env);
-  const first = bases.listed[0]?.domain;
-  const host = q.host ?? (first ? `${q.tenantSlug}.${first}` : q.tenantSlug);
+  const base = defaultBaseDomain(bases.listed)?.domain;
+  const host = q.host ?? (base ? `${q.tenantSlug}.${base}` : q.tenantSlug);
   const out: Explanation = {
     tenant_id: q.tenantId,
     host,

@@ -2,7 +2,7 @@
 // data-plane request of the tenant would be, on the same snapshot and the same forwarding code, but as the
 // operator: `X-Gateway-Key-Id: op:{key id}` inside the signed string, `X-Gateway-Operator: 1`, no limits.
 import { readCredential } from '../core/http/credential';
-import { DEFAULT_SERVICE, matchTenantHost } from '../core/http/host';
+import { defaultBaseDomain, matchTenantHost } from '../core/http/host';
 import type { Bindings } from '../env';
 import { ApiError } from '../errors';
 import { configuredBaseDomains } from './base-domains';
@@ -28,9 +28,7 @@ export async function forwardAsOperator(
   ctx: WaitUntil,
   op: OperatorRequest,
 ): Promise<Response> {
-  // The first base domain of the `default` service (the instance's own upstreams), else the first of all.
-  const { listed } = configuredBaseDomains(env);
-  const base = listed.find((b) => b.service === DEFAULT_SERVICE) ?? listed[0];
+  const base = defaultBaseDomain(configuredBaseDomains(env).listed);
   if (base === undefined)
     throw new ApiError('unknown_host', 'BASE_DOMAINS is empty: no tenant host to act as');
   const host = `${op.tenantSlug}.${base.domain}`;

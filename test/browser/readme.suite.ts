@@ -51,7 +51,12 @@ describe('readme', () => {
 
   beforeAll(async () => {
     const databaseUrl = await createFreshDatabase(inject('browserDatabaseUrl'), database);
-    dev = await startDevServer({ databaseUrl, savedAdminKey: true });
+    // The base domains issue 18 asks the README to run under: a GUI and an API service beside the default.
+    dev = await startDevServer({
+      databaseUrl,
+      savedAdminKey: true,
+      env: { BASE_DOMAINS: 'app.localhost=gui,api.localhost=api,localhost' },
+    });
     workDir = await mkdtemp(path.join(tmpdir(), 'gateway-readme-'));
     for (const name of LINKED) await symlink(path.join(root, name), path.join(workDir, name));
   }, 240_000);

@@ -59,6 +59,14 @@ export const DEFAULT_SERVICE = 'default';
 export type BaseDomain = { domain: string; service: string };
 
 /**
+ * The base domain a tenant host is made on when none is given (the operator proxy, explain): the first of
+ * the `default` service (the instance's own upstreams), else the first of all; none when the list is empty.
+ */
+export function defaultBaseDomain(listed: readonly BaseDomain[]): BaseDomain | undefined {
+  return listed.find((b) => b.service === DEFAULT_SERVICE) ?? listed[0];
+}
+
+/**
  * Whether a normalised host is the control host or a tenant's. For a tenant, `label` is what the name says
  * under the first (most specific) base domain it belongs to, and `service` that base domain's; the caller
  * still tries `host` as a custom domain first.

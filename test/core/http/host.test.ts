@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { baseDomainsOf, parseBaseDomains } from '../../../src/core/http/base-domains';
-import { type HostMatch, matchHost, normalizeHost } from '../../../src/core/http/host';
+import { defaultBaseDomain, type HostMatch, matchHost, normalizeHost } from '../../../src/core/http/host';
 
 describe('normalizeHost', () => {
   test.each([
@@ -330,5 +330,19 @@ describe('matchHost', () => {
     expect(matchHost('acme.localhost', { controlHost: 'control.localhost', baseDomains: [] })).toEqual(
       tenant('acme.localhost', null),
     );
+  });
+});
+
+describe('defaultBaseDomain', () => {
+  test("the first base domain of the default service, though a service's is listed first", () => {
+    const { listed } = parseBaseDomains('app.localhost=gui,api.localhost=api,localhost,gw.example.com');
+    expect(defaultBaseDomain(listed)).toEqual({ domain: 'localhost', service: 'default' });
+  });
+
+  test('without one of the default service, the first of all; none for an empty list', () => {
+    expect(defaultBaseDomain(parseBaseDomains('app.localhost=gui,api.localhost=api').listed)?.domain).toBe(
+      'app.localhost',
+    );
+    expect(defaultBaseDomain([])).toBeUndefined();
   });
 });
