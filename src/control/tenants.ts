@@ -237,13 +237,9 @@ export function registerTenants(app: OpenAPIHono<AppEnv>) {
       .where(and(...conditions))
       .orderBy(asc(tenants.slug))
       .limit(limit + 1);
+    const answer = (row: (typeof rows)[number]) => toTenantJson(row, hosts);
     return c.json(
-      toPage(
-        rows,
-        limit,
-        (row) => row.tenant.slug,
-        (row) => toTenantJson(row, hosts),
-      ),
+      toPage(rows, limit, (row) => row.tenant.slug, answer),
       200,
     );
   });
