@@ -35,7 +35,7 @@ function processProject(name: string, include: string[], timeoutMs: number, oneF
       hookTimeout: 120_000,
       // One gateway process serves the project. `battery-process` is one file of suites run one after
       // another (test/battery/process/process.test.ts), so a memory reading or a timing belongs to the suite
-      // that takes it. Group 1 runs after the workerd files (group 0), beside the browser project: beside the
+      // that takes it. Group 1 runs after the workerd files and the browser project (group 0): beside the
       // workerd files, the 1,000-request burst (case 16) and the PATCHed limit (case 21) starved each other
       // of the two cores and failed. (`fileParallelism: false` would put each such project in a group of its
       // own, one after another.)
@@ -147,6 +147,11 @@ function workerProject(name: string, include: string[], exclude: string[]) {
       globalSetup: ['test/setup/global.ts'],
       testTimeout: 30_000,
       hookTimeout: 60_000,
+      // A runtime's files run one after another in it, without a fresh module graph each: importing the
+      // gateway and the pool's runner per file cost about 4 s of CPU a file. What a file leaves behind is what
+      // a long-lived isolate holds anyway (snapshots, the clock only moved forward), and the tests are written
+      // for a database and Durable Objects shared with other files.
+      isolate: false,
     },
   };
 }
@@ -193,10 +198,9 @@ export default defineConfig({
           name: 'browser',
           // One file of suites (test/browser/browser.test.ts), each starting a local gateway and Chromium,
           // one after another, so two never race for ports or starve each other of the machine's two cores.
+          // Beside the workerd files (group 0): it waits on pages more than it computes, and after them it
+          // added its whole time to the run's.
           include: ['test/browser/browser.test.ts'],
-          // After the workerd files too, beside battery-process (group 1): Chromium and a dev server beside
-          // the workerd files leave their limit cases too little of the machine.
-          sequence: { groupOrder: 1 },
           environment: 'node',
           globalSetup: ['test/setup/browser-database.ts'],
           testTimeout: 180_000,

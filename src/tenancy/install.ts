@@ -4,6 +4,7 @@
 // tells the writer's `tenantChanged`.
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import { newId } from '../core/crypto/ids';
+import { now } from '../core/time/clock';
 import { writeTenantEvent } from '../db/events';
 import { createApiKey } from '../db/keys';
 import type { Queryable } from '../db/queryable';
@@ -22,12 +23,13 @@ export function alreadyInstalled(slug: string): ApiError {
   return new ApiError('conflict', `Tenant ${slug} is already installed`);
 }
 
+// Expiry is judged by the gateway's clock, which set it (db/install-tokens), as a recovery link's is.
 function liveToken(tenantId: string, tokenHash: string) {
   return and(
     eq(installTokens.tokenHash, tokenHash),
     eq(installTokens.tenantId, tenantId),
     isNull(installTokens.usedAt),
-    gt(installTokens.expiresAt, sql`now()`),
+    gt(installTokens.expiresAt, new Date(now())),
   );
 }
 
