@@ -255,6 +255,48 @@ describe('console', () => {
     expect(noScript.cspViolations).toEqual([]);
   }, 180_000);
 
+  test('a recovery link signs the admin in, says who made it; the new password signs out the older session', async () => {
+    if (!dev || !noScript || !withScript) throw new Error('setup failed');
+    const { tenant, install_token } = await pendingTenant('Lost Password');
+    const origin = `http://${tenant.slug}.instance1.localhost:${dev.port}`;
+    // The admin's own session, in one browser: signed in by the install.
+    const before = await noScript.context.newPage();
+    await install(before, origin, install_token, 'owner@lost.example');
+    await before.goto(`${origin}/_gateway/console`);
+    await expect(textOf(before, 'h1')).resolves.toBe('Console');
+
+    const made = await control('POST', `/v1/tenants/${tenant.slug}/recovery`);
+    expect(made.status).toBe(201);
+    const link = new URL((JSON.parse(made.body) as { recovery_url: string }).recovery_url);
+    // Opened in another browser, as a link handed over by mail or chat would be: the password form at once,
+    // saying the link was used and which operator key made it, and not asking for the lost password.
+    const page = await withScript.context.newPage();
+    await page.goto(`${origin}${link.pathname}${link.search}`);
+    await expect(textOf(page, 'h1')).resolves.toBe('Password');
+    await expect(textOf(page, '#recovery h2')).resolves.toBe('A recovery link was used');
+    await expect(textOf(page, '#recovery')).resolves.toContain('the operator key');
+    await expect(page.locator('input[name=current_password]').count()).resolves.toBe(0);
+    await shots(page, 'console-07-recovery');
+
+    await page.fill('input[name=password]', 'a brand new passphrase');
+    await page.fill('input[name=password_repeat]', 'a brand new passphrase');
+    // The form's own button: the navigation's "Sign out" is a submit button too.
+    await page.click('form[action="/_gateway/console/password"] button[type=submit]');
+    await expect(textOf(page, 'main .notice')).resolves.toContain('The password is changed');
+    await shots(page, 'console-08-password-changed');
+    await page.goto(`${origin}/_gateway/console`);
+    await expect(textOf(page, 'h1')).resolves.toBe('Console');
+    await expect(textOf(page, '#account')).resolves.toContain('used to sign in at');
+
+    // The session from before the new password is signed out; the link works once only.
+    await before.goto(`${origin}/_gateway/console`);
+    await expect(textOf(before, 'h1')).resolves.toBe('Sign in');
+    const again = await before.goto(`${origin}${link.pathname}${link.search}`);
+    expect(again?.status()).toBe(403);
+    expect(noScript.cspViolations).toEqual([]);
+    expect(withScript.cspViolations).toEqual([]);
+  }, 120_000);
+
   test('with JavaScript on, a secret shown once has a copy button that copies it', async () => {
     if (!dev || !withScript) throw new Error('setup failed');
     const { tenant, install_token } = await pendingTenant('Copy Check');
