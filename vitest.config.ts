@@ -4,6 +4,7 @@ import { cloudflareTest, getRunnerName } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 import type { TestProject } from 'vitest/node';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { ProjectOrderSequencer } from './test/setup/sequencer';
 
 const TIME_SCALE = 0.25;
 const OUTAGE_TESTS = 'test/worker/**/*outage*.test.ts';
@@ -161,6 +162,7 @@ export default defineConfig({
     // Most files wait on the network (Postgres, upstreams, Durable Objects) rather than on the CPU: more of
     // them at once than the machine has cores, so their waits overlap.
     maxWorkers: 5,
+    sequence: { sequencer: ProjectOrderSequencer },
     projects: [
       {
         test: {
@@ -172,6 +174,8 @@ export default defineConfig({
           // The OpenAPI contract's beforeAll imports the whole app through Vite: slow while the run's setup
           // (Postgres, bundles) holds both cores.
           hookTimeout: 60_000,
+          // Pure functions: one module graph for all its files, not a fresh process and graph per file.
+          isolate: false,
         },
       },
       // Outage tests take the database away: they get their own database, switch, bridge and worker (the

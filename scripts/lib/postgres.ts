@@ -131,13 +131,21 @@ export async function createFreshDatabase(serverUrl: string, name: string): Prom
 }
 
 /**
- * A new database `name` made as a copy of `template` (an older one of that name is dropped); returns its URL.
- * Postgres refuses while anyone is connected to the template, so nothing may stay connected to it.
+ * A new database `name` made as a copy of `template` (an older one of that name is dropped), with `settings`
+ * for every session on it; returns its URL. Postgres refuses while anyone is connected to the template, so
+ * nothing may stay connected to it.
  */
-export async function cloneDatabase(serverUrl: string, name: string, template: string): Promise<string> {
+export async function cloneDatabase(
+  serverUrl: string,
+  name: string,
+  template: string,
+  settings: Record<string, string> = {},
+): Promise<string> {
   await onServer(serverUrl, async (client) => {
     await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+    for (const [setting, value] of Object.entries(settings))
+      await client.query(`ALTER DATABASE "${name}" SET ${setting} = '${value}'`);
   });
   return withDatabase(serverUrl, name);
 }

@@ -25,6 +25,10 @@ export async function startDatabaseSwitch(target: { host: string; port: number }
       return void client.destroy();
     }
     const server = net.connect(target.port, target.host);
+    // No Nagle delay: the Postgres handshake is small messages each way, and with it every query waited
+    // for a delayed ACK (a request that touched the database took 35 ms in the tests instead of 18).
+    client.setNoDelay(true);
+    server.setNoDelay(true);
     open.add(client).add(server);
     client.pipe(server).pipe(client);
     const end = () => {
