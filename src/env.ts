@@ -30,7 +30,7 @@ export type AppEnv = {
     connection?: Promise<Connection>;
     /** Who calls the control API; set by `authenticate`. */
     actor?: Actor;
-    /** A committed write changed a tenant: the answer waits for the ChangeFeed (edge/tenant-changed). */
-    changed?: boolean;
+    /** Tenants a committed write changed: the answer waits for the ChangeFeed (edge/tenant-changed). */
+    changed?: Set<string>;
   };
 };

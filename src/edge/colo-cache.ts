@@ -28,13 +28,15 @@ export async function readColoRecord(tenantId: string, version: number): Promise
   return record?.id === tenantId && record.version === version ? record : null;
 }
 
-export function storeColoRecord(record: TenantRecord, ctx: WaitUntil): void {
+/** Puts a record in the colo cache; never fails (a miss only means a read of Postgres). */
+export async function putColoRecord(record: TenantRecord): Promise<void> {
   const response = new Response(JSON.stringify(record), {
     headers: { 'content-type': 'application/json', 'cache-control': `max-age=${KEEP_SECONDS}` },
   });
-  ctx.waitUntil(
-    openCache()
-      .then((cache) => cache?.put(keyOf(record.id, record.version), response))
-      .catch(() => {}),
-  );
+  const cache = await openCache();
+  await cache?.put(keyOf(record.id, record.version), response).catch(() => {});
+}
+
+export function storeColoRecord(record: TenantRecord, ctx: WaitUntil): void {
+  ctx.waitUntil(putColoRecord(record));
 }

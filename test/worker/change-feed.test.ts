@@ -123,4 +123,17 @@ describe('changes and the ChangeFeed', () => {
     const echo = (await (await hit(t)).json()) as { headers: Record<string, string> };
     expect(echo.headers['x-tenant-schema']).toBe('from_colo_cache');
   });
+
+  test('a revoke answers only once the colo cache holds the new version, without the revoked key', async () => {
+    const t = await seedTenant();
+    expect((await hit(t)).status).toBe(200);
+    expect((await readColoRecord(t.tenantId, 1))?.keys.map((k) => k.id)).toEqual([t.keyId]);
+    const revoked = await api('DELETE', `/v1/tenants/${t.slug}/keys/${t.keyId}`);
+    expect(revoked.status).toBe(204);
+    expect(revoked.headers.get('x-gateway-propagation')).toBeNull();
+    // No wait: the writer put it there before answering, so another isolate's reload reads no Postgres.
+    const record = await readColoRecord(t.tenantId, 2);
+    expect(record?.version).toBe(2);
+    expect(record?.keys).toEqual([]);
+  });
 });
