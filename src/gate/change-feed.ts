@@ -139,8 +139,8 @@ export class ChangeFeed extends DurableObject<Bindings> {
       const at = now();
       let fresh: ChangeEntry[];
       const next = this.log.started ? await readChangesAfter(conn.db, this.log.head, READ_LIMIT) : null;
-      if (next?.rows) {
-        fresh = this.log.adoptRead(next.rows, next.head, at);
+      if (next) {
+        fresh = this.log.adoptRead(next, at);
       } else {
         // Never read, or more came than one read takes: start over from the recent tail.
         const recent = await readRecentChanges(

@@ -49,11 +49,11 @@ export class FeedLog {
 
   /**
    * Adopts a read of `changes` past `head`: `rows` are every committed row past it, ordered by seq. The head
-   * moves to the last of them, never to `readHead` (the table's max, read apart from the rows: a row
-   * committed in between is past the rows and would be lost if the head jumped over it; rows pruned from
-   * the table are below the ones left, so they never need it either). Returns the rows that were new.
+   * moves to the last of them, never to the table's max(seq) (read apart from the rows, a row committed in
+   * between would be past the rows and lost if the head jumped over it; rows pruned from the table are below
+   * the ones left, so they never need it either). Returns the rows that were new.
    */
-  adoptRead(rows: ChangeEntry[], _readHead: number, atMs: number): ChangeEntry[] {
+  adoptRead(rows: ChangeEntry[], atMs: number): ChangeEntry[] {
     const fresh = rows.filter((r) => r.seq > this.head);
     for (const row of fresh) this.entries.push({ ...row, atMs });
     if (fresh.length > 0) this.head = Math.max(this.head, fresh[fresh.length - 1].seq);

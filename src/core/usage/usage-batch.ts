@@ -17,7 +17,13 @@ export type PreparedMessage = { message: UsageMessage; bytes: number };
 export const MAX_MESSAGE_BYTES = 128_000;
 
 const encoder = new TextEncoder();
-const jsonBytes = (value: unknown) => encoder.encode(JSON.stringify(value)).byteLength;
+// Ids and dates are ASCII, where a string's length is its UTF-8 size: no encoding per row of a large batch.
+// JSON escapes control characters, so printable ASCII is all it can hold unless a string had more.
+const NON_ASCII = /[^ -~]/;
+const jsonBytes = (value: unknown) => {
+  const json = JSON.stringify(value);
+  return NON_ASCII.test(json) ? encoder.encode(json).byteLength : json.length;
+};
 
 /** The isolate's usage not yet sent: one row per tenant, key and day, the counts added up. */
 export class UsageBatch {

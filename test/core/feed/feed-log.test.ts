@@ -66,7 +66,7 @@ describe('FeedLog.resetTo (first read, or more came than one read takes)', () =>
     const log = new FeedLog();
     log.resetTo(rows(11, 14), 15, T0);
     expect(log.head).toBe(14);
-    log.adoptRead([row(15)], 15, T0 + 1);
+    log.adoptRead([row(15)], T0 + 1);
     expect(seqs(log.poll(14).entries)).toEqual([15]);
   });
 });
@@ -75,27 +75,27 @@ describe('FeedLog.adoptRead', () => {
   it('adds the rows past its head and returns them; the ones it has are ignored', () => {
     const log = new FeedLog();
     log.resetTo(rows(1, 3), 3, T0);
-    expect(seqs(log.adoptRead(rows(2, 5), 5, T0 + 1))).toEqual([4, 5]);
+    expect(seqs(log.adoptRead(rows(2, 5), T0 + 1))).toEqual([4, 5]);
     expect(log.head).toBe(5);
     expect(seqs(log.poll(0).entries)).toEqual([1, 2, 3, 4, 5]);
     expect(log.size).toBe(5);
   });
 
-  it('never moves its head past the rows it read: a row committed between the two statements stays', () => {
+  it('moves its head to the last row it read, never past it: a row committed after the read stays', () => {
     const log = new FeedLog();
     log.resetTo(rows(1, 3), 3, T0);
-    log.adoptRead([row(4)], 5, T0 + 1); // 5 committed after the rows were read, before max(seq)
+    log.adoptRead([row(4)], T0 + 1); // 5 committed after the rows were read
     expect(log.head).toBe(4);
-    log.adoptRead([], 5, T0 + 2); // an empty read does not jump either
+    log.adoptRead([], T0 + 2); // an empty read does not jump either
     expect(log.head).toBe(4);
-    log.adoptRead([row(5)], 5, T0 + 3);
+    log.adoptRead([row(5)], T0 + 3);
     expect(log.poll(4)).toEqual({ cursor: 5, covered: true, entries: [row(5)] });
   });
 
   it('keeps gaps in seq (rolled-back transactions) covered', () => {
     const log = new FeedLog();
     log.resetTo([row(1)], 1, T0);
-    log.adoptRead([row(4), row(9)], 9, T0);
+    log.adoptRead([row(4), row(9)], T0);
     expect(log.poll(2)).toEqual({ cursor: 9, covered: true, entries: [row(4), row(9)] });
   });
 });
@@ -121,7 +121,7 @@ describe('FeedLog.prune', () => {
   it('forgets entries past the retention; the floor rises past them', () => {
     const log = new FeedLog();
     log.resetTo(rows(1, 3), 3, T0);
-    log.adoptRead(rows(4, 6), 6, T0 + 60_000);
+    log.adoptRead(rows(4, 6), T0 + 60_000);
     expect(log.prune(T0 + FEED_RETENTION_MS - 1)).toBe(0);
     expect(log.prune(T0 + FEED_RETENTION_MS)).toBe(3);
     expect(log.floor).toBe(3);

@@ -101,8 +101,9 @@ describe('toMessages', () => {
       fc.property(
         fc.array(
           fc.record({
-            tenant: fc.string({ minLength: 1, maxLength: 30 }),
-            key: fc.option(fc.string({ minLength: 1, maxLength: 30 })),
+            // Any code points, control characters and non-ASCII included: sizes are UTF-8 bytes.
+            tenant: fc.string({ minLength: 1, maxLength: 30, unit: 'binary' }),
+            key: fc.option(fc.string({ minLength: 1, maxLength: 30, unit: 'grapheme' })),
             date: fc.constant('2026-04-20'),
             counts: fc.record({ requests: fc.nat(), bytes_in: fc.nat() }),
           }),

@@ -163,15 +163,11 @@ export class SimReplica {
     if (inc.log.started) {
       await statement();
       const rows = this.pg.rowsAfter(inc.log.head, READ_LIMIT + 1);
-      await statement();
-      const head = this.pg.maxSeq();
       if (!inc.alive) throw new FeedDown('gone');
       if (rows.length <= READ_LIMIT) {
         const from = inc.log.head;
-        inc.log.adoptRead(rows, head, at);
-        this.trace?.(
-          `feed-${this.index} read past ${from}: ${rows.length} rows, max(seq) ${head} → head ${inc.log.head}`,
-        );
+        inc.log.adoptRead(rows, at);
+        this.trace?.(`feed-${this.index} read past ${from}: ${rows.length} rows → head ${inc.log.head}`);
         return this.store(inc, at);
       }
     }
