@@ -57,12 +57,16 @@ export async function firstUnauthorized(
   poll: () => Promise<Answer>,
   timeoutMs: number,
   armed: () => boolean,
-): Promise<number | null> {
+): Promise<{ at: number; lastServedSentAt: number | null } | null> {
   const deadline = performance.now() + timeoutMs;
+  // When the last request that was still answered with the key (not 401) was sent: under load a probe's own
+  // answer can take longer than the change, so its arrival alone overstates how long the key kept working.
+  let lastServedSentAt: number | null = null;
   while (performance.now() < deadline) {
     const started = performance.now();
     const answer = await poll();
-    if (armed() && answer.status === 401) return answer.at;
+    if (armed() && answer.status === 401) return { at: answer.at, lastServedSentAt };
+    if (armed()) lastServedSentAt = started;
     await new Promise((r) => setTimeout(r, Math.max(0, 10 - (performance.now() - started))));
   }
   return null;

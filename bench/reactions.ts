@@ -63,5 +63,5 @@ export async function revocationDelay(
     via = `SQL (revoked_at + version bump): the control API answered ${deleted.status} to the DELETE`;
   }
   const first401 = await polling;
-  return { ms: first401 === null ? null : first401 - revokedAt, via };
+  return { ms: first401 === null ? null : first401.at - revokedAt, via };
 }

@@ -25,6 +25,12 @@ export type Revocations = {
   delays: number[];
   /** From the DELETE's answer, when the change was acknowledged, to the first 401. */
   fromAnswer: { p50: number | null; p99: number | null; max: number | null };
+  /**
+   * From the DELETE's answer to the sending of the last request still served with the key (0 when none was
+   * sent after the answer): the contract's bound, no request served on a snapshot older than a change
+   * acknowledged more than 1 s earlier, without the probe's own answer time.
+   */
+  lastServed: { p50: number | null; p99: number | null; max: number | null };
   /** Revocations whose key still worked when the timeout ran out. */
   missed: number;
   /** DELETE answers other than 204, and answers carrying `X-Gateway-Propagation: delayed`. */
@@ -59,7 +65,10 @@ export async function revoke(
   const refused: string[] = [];
   let delayed = 0;
   /** From the DELETE sent and from its answer (the contract's "acknowledged") to the first 401. */
-  const one = async (n: number, i: number): Promise<{ sent: number; answered: number } | null> => {
+  const one = async (
+    n: number,
+    i: number,
+  ): Promise<{ sent: number; answered: number; served: number } | null> => {
     await sleep(i * spacingMs);
     const key = generatedTenant(n, KEYS_PER_TENANT);
     const poll = () => request(isolate2, { host: key.host, headers: bearer(key.secret) });
@@ -83,13 +92,16 @@ export async function revoke(
       refused.push(`DELETE ${key.keyId}: ${deleted.status} ${deleted.body.slice(0, 120)}`);
     if (deleted.headers['x-gateway-propagation'] === 'delayed') delayed++;
     const first401 = await polling;
-    return first401 === null ? null : { sent: first401 - revokedAt, answered: first401 - deleted.at };
+    if (first401 === null) return null;
+    const served = first401.lastServedSentAt === null ? 0 : first401.lastServedSentAt - deleted.at;
+    return { sent: first401.at - revokedAt, answered: first401.at - deleted.at, served };
   };
   const results = await Promise.all(tenants.map(one));
   await background;
   const seen = results.filter((r) => r !== null);
   const delays = seen.map((r) => r.sent).sort((x, y) => x - y);
   const fromAnswer = seen.map((r) => Math.max(0, r.answered)).sort((x, y) => x - y);
+  const lastServed = seen.map((r) => Math.max(0, r.served)).sort((x, y) => x - y);
   const revocations: Revocations = {
     tenantsInUse: inUse.length,
     background: `${backgroundRate} req/s per tenant`,
@@ -105,11 +117,17 @@ export async function revoke(
       p99: percentile(fromAnswer, 99),
       max: fromAnswer.at(-1) ?? null,
     },
+    lastServed: {
+      p50: percentile(lastServed, 50),
+      p99: percentile(lastServed, 99),
+      max: lastServed.at(-1) ?? null,
+    },
   };
   const ms = (v: number | null) => (v === null ? '—' : `${v.toFixed(0)} ms`);
   log(
     `  first 401 after the DELETE was sent: p50 ${ms(revocations.p50)}, p99 ${ms(revocations.p99)}, max ${ms(revocations.max)}; ` +
-      `after its answer: p50 ${ms(revocations.fromAnswer.p50)}, p99 ${ms(revocations.fromAnswer.p99)}, max ${ms(revocations.fromAnswer.max)}` +
+      `after its answer: p50 ${ms(revocations.fromAnswer.p50)}, p99 ${ms(revocations.fromAnswer.p99)}, max ${ms(revocations.fromAnswer.max)}; ` +
+      `last request served with the key sent after the answer by: max ${ms(revocations.lastServed.max)}` +
       (revocations.missed ? `, ${revocations.missed} never within ${timeoutMs / 1000} s` : '') +
       (delayed ? `, ${delayed} answered X-Gateway-Propagation: delayed` : '') +
       (refused.length ? `; ${refused.length} refused (${refused[0]})` : ''),
