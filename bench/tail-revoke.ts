@@ -46,6 +46,13 @@ function percentile(sorted: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+/** p50, p99 and max of ascending values. */
+const spread = (sorted: number[]) => ({
+  p50: percentile(sorted, 50),
+  p99: percentile(sorted, 99),
+  max: sorted.at(-1) ?? null,
+});
+
 export async function revoke(
   plan: RevocationPlan,
   urls: string[],
@@ -112,16 +119,8 @@ export async function revoke(
     p50: percentile(delays, 50),
     p99: percentile(delays, 99),
     max: delays.at(-1) ?? null,
-    fromAnswer: {
-      p50: percentile(fromAnswer, 50),
-      p99: percentile(fromAnswer, 99),
-      max: fromAnswer.at(-1) ?? null,
-    },
-    lastServed: {
-      p50: percentile(lastServed, 50),
-      p99: percentile(lastServed, 99),
-      max: lastServed.at(-1) ?? null,
-    },
+    fromAnswer: spread(fromAnswer),
+    lastServed: spread(lastServed),
   };
   const ms = (v: number | null) => (v === null ? '—' : `${v.toFixed(0)} ms`);
   log(

@@ -3,36 +3,12 @@
 // Ids and rows go in one fixed order (ids ascending; rows by tenant, key, date), so two consumers writing
 // at once wait for each other's row locks in the same order and never deadlock.
 import { lt, sql } from 'drizzle-orm';
-import {
-  distinctMessages,
-  fullCounts,
-  mergeDelivery,
-  type UsageMessage,
-  type UsageRow,
-} from '../core/usage/usage-batch';
-import { USAGE_FIELDS, type UsageCounts, type UsageField } from '../core/usage/usage-counts';
+import { distinctMessages, mergeDelivery, type UsageMessage, type UsageRow } from '../core/usage/usage-batch';
+import { USAGE_FIELDS } from '../core/usage/usage-counts';
 import type { Database } from './client';
-import { usageBatches, type usageDaily } from './usage-schema';
+import { usageBatches } from './usage-schema';
 
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
-type CounterColumns = Omit<typeof usageDaily.$inferInsert, 'tenantId' | 'date'>;
-
-// USAGE_FIELDS are the columns' names; Drizzle knows them by their camelCase keys.
-const columnKey = (field: UsageField) =>
-  field.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()) as keyof CounterColumns;
-
-/** Counts as the usage tables' counter columns (missing counters 0); also the gate's flush (./usage). */
-export function counterColumns(partial: Partial<UsageCounts>): CounterColumns {
-  const counts = fullCounts(partial);
-  const out: Record<string, number> = {};
-  for (const field of USAGE_FIELDS) out[columnKey(field)] = counts[field];
-  return out as CounterColumns;
-}
-
-/** `usage_daily.counter + excluded.counter` for every counter: the gate's flush adds to what a row holds. */
-export const addToDaily = Object.fromEntries(
-  USAGE_FIELDS.map((field) => [columnKey(field), sql.raw(`usage_daily.${field} + excluded.${field}`)]),
-);
 
 export type DeliveryWritten = {
   /** Messages counted by this write. */
@@ -50,13 +26,45 @@ export type DeliveryWritten = {
 const COUNTERS = sql.raw(USAGE_FIELDS.join(', '));
 const COUNTER_TYPES = sql.raw(USAGE_FIELDS.map((f) => `${f} bigint`).join(', '));
 const COUNTER_VALUES = sql.raw(USAGE_FIELDS.map((f) => `coalesce(r.${f}, 0)`).join(', '));
-const addedTo = (table: string) =>
-  sql.raw(USAGE_FIELDS.map((f) => `${f} = ${table}.${f} + excluded.${f}`).join(', '));
-const ADD_TO_DAILY = addedTo('usage_daily');
-const ADD_TO_KEY_DAILY = addedTo('usage_key_daily');
+
+/** One of the usage tables, as the statement names it: usage_key_daily adds a `key_id` to the row's key. */
+function usageTable(name: 'usage_daily' | 'usage_key_daily', keyed: boolean) {
+  return {
+    name: sql.raw(name),
+    key: sql.raw(keyed ? 'key_id, ' : ''),
+    keySelect: sql.raw(keyed ? 'r.key_id, ' : ''),
+    add: sql.raw(USAGE_FIELDS.map((f) => `${f} = ${name}.${f} + excluded.${f}`).join(', ')),
+  };
+}
+const TABLES = {
+  usage_daily: usageTable('usage_daily', false),
+  usage_key_daily: usageTable('usage_key_daily', true),
+};
 
 /** A merged row as jsonb_to_recordset reads it: the counters under their column names, zeros left out. */
 const asJson = (row: UsageRow) => ({ tenant_id: row.tenant, key_id: row.key, date: row.date, ...row.counts });
+
+/**
+ * Adds rows to a usage table in the rows' order (the function scan yields the array in order, and the insert
+ * takes its row locks as the rows come), skipping tenants that no longer exist: a deleted tenant's usage went
+ * with it. Answers how many rows were written. Also the TenantGate's flush (./usage).
+ */
+export async function addUsageRows(
+  tx: Pick<Database, 'execute'>,
+  table: keyof typeof TABLES,
+  rows: UsageRow[],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const t = TABLES[table];
+  const result = await tx.execute(sql`
+    insert into ${t.name} (tenant_id, ${t.key}date, ${COUNTERS})
+    select r.tenant_id, ${t.keySelect}r.date::date, ${COUNTER_VALUES}
+    from jsonb_to_recordset(${JSON.stringify(rows.map(asJson))}::jsonb)
+      as r(tenant_id text, key_id text, date text, ${COUNTER_TYPES})
+    where exists (select 1 from tenants t where t.id = r.tenant_id)
+    on conflict (tenant_id, ${t.key}date) do update set ${t.add}`);
+  return result.rowCount ?? rows.length;
+}
 
 /** Records the ids; answers those no earlier write had recorded. */
 async function recordIds(tx: Tx, ids: string[]): Promise<Set<string>> {
@@ -66,30 +74,6 @@ async function recordIds(tx: Tx, ids: string[]): Promise<Set<string>> {
     on conflict do nothing
     returning id`);
   return new Set(rows.rows.map((row) => row.id));
-}
-
-/**
- * Adds merged rows to usage_daily (`keyed` false) or usage_key_daily, in the rows' order (the function scan
- * yields the array in order, and the insert takes its row locks as the rows come), skipping tenants that no
- * longer exist: a deleted tenant's usage went with it. Answers how many rows were written.
- */
-async function addRows(tx: Tx, rows: UsageRow[], keyed: boolean): Promise<number> {
-  if (rows.length === 0) return 0;
-  const json = JSON.stringify(rows.map(asJson));
-  const result = keyed
-    ? await tx.execute(sql`
-        insert into usage_key_daily (tenant_id, key_id, date, ${COUNTERS})
-        select r.tenant_id, r.key_id, r.date::date, ${COUNTER_VALUES}
-        from jsonb_to_recordset(${json}::jsonb) as r(tenant_id text, key_id text, date text, ${COUNTER_TYPES})
-        where exists (select 1 from tenants t where t.id = r.tenant_id)
-        on conflict (tenant_id, key_id, date) do update set ${ADD_TO_KEY_DAILY}`)
-    : await tx.execute(sql`
-        insert into usage_daily (tenant_id, date, ${COUNTERS})
-        select r.tenant_id, r.date::date, ${COUNTER_VALUES}
-        from jsonb_to_recordset(${json}::jsonb) as r(tenant_id text, date text, ${COUNTER_TYPES})
-        where exists (select 1 from tenants t where t.id = r.tenant_id)
-        on conflict (tenant_id, date) do update set ${ADD_TO_DAILY}`);
-  return result.rowCount ?? rows.length;
 }
 
 /** Adds a delivery's messages to the usage tables, each message once however often it is delivered. */
@@ -102,7 +86,9 @@ export async function writeUsageDelivery(db: Database, messages: UsageMessage[])
       distinct.map((m) => m.id),
     );
     const merged = mergeDelivery(distinct.filter((m) => fresh.has(m.id)));
-    const written = (await addRows(tx, merged.tenants, false)) + (await addRows(tx, merged.keys, true));
+    const written =
+      (await addUsageRows(tx, 'usage_daily', merged.tenants)) +
+      (await addUsageRows(tx, 'usage_key_daily', merged.keys));
     const dropped = merged.tenants.length + merged.keys.length - written;
     return { counted: fresh.size, repeated: messages.length - fresh.size, dropped };
   });

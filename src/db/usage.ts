@@ -1,9 +1,8 @@
-import { eq, lt, sql } from 'drizzle-orm';
+import { lt, sql } from 'drizzle-orm';
 import type { UsageDelta } from '../core/usage/usage-counts';
 import type { Database } from './client';
-import { tenants } from './schema';
-import { addToDaily, counterColumns } from './usage-batches';
-import { usageDaily, usageFlushes } from './usage-schema';
+import { addUsageRows } from './usage-batches';
+import { usageFlushes } from './usage-schema';
 
 /** A batch of a TenantGate's usage; its id is kept with it until the write commits. */
 export type UsageFlush = { id: string; tenantId: string; days: UsageDelta };
@@ -20,14 +19,14 @@ export async function writeUsageFlush(db: Database, flush: UsageFlush): Promise<
       .onConflictDoNothing()
       .returning({ id: usageFlushes.id });
     if (fresh.length === 0) return;
-    // A deleted tenant's usage went with it (usage_daily cascades); its last counts have nowhere to go.
-    const [tenant] = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, flush.tenantId));
-    const days = Object.entries(flush.days);
-    if (!tenant || days.length === 0) return;
-    await tx
-      .insert(usageDaily)
-      .values(days.map(([date, counts]) => ({ tenantId: flush.tenantId, date, ...counterColumns(counts) })))
-      .onConflictDoUpdate({ target: [usageDaily.tenantId, usageDaily.date], set: addToDaily });
+    // A deleted tenant's usage went with it (usage_daily cascades): addUsageRows writes none of its rows.
+    const rows = Object.entries(flush.days).map(([date, counts]) => ({
+      tenant: flush.tenantId,
+      key: null,
+      date,
+      counts,
+    }));
+    await addUsageRows(tx, 'usage_daily', rows);
   });
 }
 

@@ -59,6 +59,13 @@ async function prewarmColoCache(env: Bindings, tenantIds: string[]): Promise<voi
   }
 }
 
+/** Whether `work` settled well within the answer's wait. */
+const withinWait = (work: Promise<unknown>): Promise<boolean> =>
+  withTimeout(work, APPEND_WAIT_MS, () => new Error('Timed out')).then(
+    () => true,
+    () => false,
+  );
+
 /**
  * Middleware of both apps: once the handler has answered, a request that changed a tenant appends to the
  * ChangeFeed before its answer leaves, for up to 1 s; past that (or when the feed fails) the answer says
@@ -74,12 +81,7 @@ export function propagateChanges(): MiddlewareHandler<AppEnv> {
     const prewarm = prewarmColoCache(c.env, [...changed]);
     c.executionCtx.waitUntil(append.catch(() => {}));
     c.executionCtx.waitUntil(prewarm.catch(() => {}));
-    const within = <T>(work: Promise<T>) =>
-      withTimeout(work, APPEND_WAIT_MS, () => new Error('Timed out')).then(
-        () => true,
-        () => false,
-      );
-    const [taken] = await Promise.all([within(append), within(prewarm)]);
+    const [taken] = await Promise.all([withinWait(append), withinWait(prewarm)]);
     if (!taken) c.res.headers.set('x-gateway-propagation', 'delayed');
   };
 }
