@@ -24,6 +24,8 @@ export type AppEnv = {
   Bindings: Bindings;
   Variables: {
     requestId: string;
+    /** The request's URL, parsed once by the front door. */
+    url: URL;
     /** The request's normalised host (lower case, no port, no trailing dot, punycode). */
     host: string;
     /** Opened on first use by `useDatabase`, closed after the response by `databaseScope`. */

@@ -16,7 +16,9 @@ export const frontDoor: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw new ApiError('bad_request', 'Both Content-Length and Transfer-Encoding are set');
   }
   // Tests through SELF.fetch send no Host header; in production the URL carries the same host.
-  const host = normalizeHost(new URL(c.req.url).host);
+  const url = new URL(c.req.url);
+  c.set('url', url);
+  const host = normalizeHost(url.host);
   if (!host) throw new ApiError('invalid_host', 'The Host header is not a valid host name');
   c.set('host', host);
   await next();

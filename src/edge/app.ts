@@ -24,7 +24,7 @@ export function createTenantHostApp() {
     const match = matchTenantHost(c.get('host'), configuredBaseDomains(c.env).byLength);
     await confirmFreshness(c.env, c.executionCtx);
     const resolved = await resolveTenantFromHost(c.env, c.executionCtx, match);
-    const url = new URL(c.req.url);
+    const url = c.get('url');
     // The gateway's own path space on every tenant host, whatever the tenant's status: never forwarded.
     // Decided on the raw path, as the upstream would see it, not on the router's decoded one.
     if (!isGatewayPath(url.pathname)) return handleTenantRequest(c, { url, resolved });

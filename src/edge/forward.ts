@@ -1,5 +1,5 @@
 import { signForwardedRequest } from '../core/crypto/signing';
-import { buildForwardHeaders, stripResponseHeaders } from '../core/http/headers';
+import { buildForwardHeaders, stripHopByHop, stripResponseHeaders } from '../core/http/headers';
 import { ReplayableBody } from '../core/http/replayable-body';
 import { joinUpstreamPath } from '../core/http/upstream-path';
 import { ApiError } from '../errors';
@@ -122,10 +122,17 @@ export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
 }
 
 function relay(upstream: Response, requestId: string, webSocket: boolean): Response {
-  const headers = stripResponseHeaders(upstream.headers, { keepUpgrade: webSocket });
-  headers.set('x-request-id', requestId);
-  if (upstream.webSocket) return new Response(null, { status: 101, webSocket: upstream.webSocket, headers });
-  return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
+  if (upstream.webSocket) {
+    const headers = stripResponseHeaders(upstream.headers, { keepUpgrade: webSocket });
+    headers.set('x-request-id', requestId);
+    return new Response(null, { status: 101, webSocket: upstream.webSocket, headers });
+  }
+  // The runtime copies the upstream's fields (every Set-Cookie apart) in one call; only what is hop-by-hop
+  // is then taken out.
+  const response = new Response(upstream.body, upstream);
+  stripHopByHop(response.headers, { keepUpgrade: webSocket });
+  response.headers.set('x-request-id', requestId);
+  return response;
 }
 
 function unavailable(instance: InstanceTarget) {

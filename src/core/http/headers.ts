@@ -128,8 +128,10 @@ export function isSpoofable(name: string): boolean {
 export function buildForwardHeaders(incoming: Headers, info: ForwardInfo): Headers {
   const keepUpgrade = info.keepUpgrade === true && incoming.has('upgrade');
   const named = connectionTokens(incoming.get('connection'));
+  const { injected } = info;
   const out = new Headers();
-  // One pass that copies only what survives, rather than copying everything and deleting.
+  // One pass that copies only what survives, rather than copying everything and deleting. Nothing below
+  // can name a field twice, so each is appended (set would look for an earlier one first).
   for (const [name, value] of incoming) {
     if (name === 'upgrade') {
       if (!keepUpgrade) continue;
@@ -137,30 +139,32 @@ export function buildForwardHeaders(incoming: Headers, info: ForwardInfo): Heade
       HOP_BY_HOP.has(name) ||
       named.includes(name) ||
       name === info.credentialHeader ||
-      isSpoofable(name)
+      isSpoofable(name) ||
+      // An injected header replaces the client's of its name.
+      (injected.length > 0 && injected.some(([injectedName]) => injectedName.toLowerCase() === name))
     ) {
       continue;
     }
     out.append(name, value);
   }
-  if (keepUpgrade) out.set('connection', 'upgrade');
-  // Their names are never the gateway's own (core/http/inject-headers), so what follows cannot undo them.
-  for (const [name, value] of info.injected) out.set(name, value);
+  if (keepUpgrade) out.append('connection', 'upgrade');
+  // Their names are never the gateway's own (core/http/inject-headers), so what follows cannot repeat them.
+  for (const [name, value] of injected) out.append(name, value);
 
   // The gateway is the edge: the client address alone, never a client-supplied chain.
-  if (info.clientIp) out.set('x-forwarded-for', info.clientIp);
-  out.set('x-forwarded-host', info.host);
-  out.set('x-forwarded-proto', info.proto);
-  out.set('x-request-id', info.requestId);
-  out.set('x-tenant-id', info.tenantId);
-  out.set('x-tenant-slug', info.tenantSlug);
-  out.set('x-tenant-schema', info.schemaName);
-  out.set('x-instance', info.instance);
-  out.set('x-gateway-service', info.service);
-  out.set('x-gateway-key-id', info.keyId ?? '-');
-  out.set('x-gateway-scopes', info.scopes.join(' '));
-  out.set('x-gateway-timestamp', String(info.timestamp));
-  out.set('x-gateway-signature', info.signature);
+  if (info.clientIp) out.append('x-forwarded-for', info.clientIp);
+  out.append('x-forwarded-host', info.host);
+  out.append('x-forwarded-proto', info.proto);
+  out.append('x-request-id', info.requestId);
+  out.append('x-tenant-id', info.tenantId);
+  out.append('x-tenant-slug', info.tenantSlug);
+  out.append('x-tenant-schema', info.schemaName);
+  out.append('x-instance', info.instance);
+  out.append('x-gateway-service', info.service);
+  out.append('x-gateway-key-id', info.keyId ?? '-');
+  out.append('x-gateway-scopes', info.scopes.join(' '));
+  out.append('x-gateway-timestamp', String(info.timestamp));
+  out.append('x-gateway-signature', info.signature);
   return out;
 }
 

@@ -24,7 +24,13 @@ export function retryAfterSeconds(kind: WindowKind, nowMs: number): number {
   return Math.max(1, Math.ceil((windowEnd(kind, nowMs) - nowMs) / 1000));
 }
 
+// The last day asked for: every request asks for its day, and nearly all of them ask for the same one.
+let lastDay = { start: 0, end: 0, date: '' };
+
 /** UTC calendar date `YYYY-MM-DD`, the key of usage rows. */
 export function utcDate(nowMs: number): string {
-  return new Date(nowMs).toISOString().slice(0, 10);
+  if (nowMs >= lastDay.start && nowMs < lastDay.end) return lastDay.date;
+  const start = windowStart('day', nowMs);
+  lastDay = { start, end: start + WINDOW_MS.day, date: new Date(nowMs).toISOString().slice(0, 10) };
+  return lastDay.date;
 }

@@ -56,4 +56,13 @@ describe('windows', () => {
     expect(utcDate(at('2024-03-05T23:59:59.999Z'))).toBe('2024-03-05');
     expect(utcDate(at('2024-03-06T00:00:00Z'))).toBe('2024-03-06');
   });
+
+  it('answers the remembered day only inside it, whichever way time moves', () => {
+    expect(utcDate(at('2024-03-06T12:00:00Z'))).toBe('2024-03-06');
+    expect(utcDate(at('2024-03-06T23:59:59.999Z'))).toBe('2024-03-06');
+    expect(utcDate(at('2024-03-07T00:00:00Z'))).toBe('2024-03-07');
+    expect(utcDate(at('2024-03-06T23:59:59.999Z'))).toBe('2024-03-06');
+    expect(utcDate(at('1969-12-31T23:00:00Z'))).toBe('1969-12-31');
+    expect(utcDate(at('1970-01-01T00:00:00Z'))).toBe('1970-01-01');
+  });
 });
