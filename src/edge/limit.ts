@@ -45,6 +45,8 @@ type Limiter = {
   inflight: Promise<void> | null;
   inflightUntil: number;
   failedAt: number;
+  /** When the background call a timer waits for is due (0: none waits). */
+  refreshDueAt: number;
 };
 
 export type GateClient = (env: Bindings, request: GateLeaseRequest) => Promise<GateLeaseResponse>;
@@ -78,6 +80,7 @@ function limiterFor(snapshot: TenantSnapshot): Limiter {
       inflight: null,
       inflightUntil: 0,
       failedAt: 0,
+      refreshDueAt: 0,
     };
     limiters.set(record.id, limiter);
   } else if (record.version > limiter.version) {
@@ -146,9 +149,7 @@ export async function admit(
     const now = clockNow();
     const taken: TakeResult = limiter.wallet.take(counters.ids, now);
     if (taken.ok) {
-      if (!liveInflight(limiter) && limiter.wallet.needsRefresh(counters.ids, now)) {
-        ctx.waitUntil(leaseCall(env, ctx, limiter, counters.specs, record.version).catch(() => {}));
-      }
+      if (!liveInflight(limiter)) refreshAhead(env, ctx, limiter, counters, record.version, now);
       return { policies: taken.policies, wouldLimit: false };
     }
     if (taken.reason !== 'need_lease') {
@@ -176,6 +177,37 @@ export function withRateLimitHeaders(response: Response, policies: RateLimitPoli
     response.headers.set('ratelimit', headers.RateLimit);
   }
   return response;
+}
+
+/**
+ * A background call when the wallet says one is due: now, or at the moment it names (within a second),
+ * from a timer in this request's waitUntil. One timer per limiter; when it fires, a call some request made
+ * meanwhile has made it unnecessary.
+ */
+function refreshAhead(
+  env: Bindings,
+  ctx: WaitUntil,
+  limiter: Limiter,
+  counters: Counters,
+  version: number,
+  now: number,
+) {
+  const at = limiter.wallet.refreshAt(counters.ids, now);
+  if (at === null) return;
+  const call = () => leaseCall(env, ctx, limiter, counters.specs, version).catch(() => {});
+  if (at <= now) {
+    ctx.waitUntil(call());
+    return;
+  }
+  if (limiter.refreshDueAt !== 0 && limiter.refreshDueAt <= at) return;
+  limiter.refreshDueAt = at;
+  ctx.waitUntil(
+    new Promise((done) => setTimeout(done, at - now)).then(() => {
+      if (limiter.refreshDueAt === at) limiter.refreshDueAt = 0;
+      if (liveInflight(limiter) || limiter.wallet.refreshAt(counters.ids, clockNow()) === null) return;
+      return call();
+    }),
+  );
 }
 
 function liveInflight(limiter: Limiter): Promise<void> | null {

@@ -18,6 +18,9 @@ import { type WindowKind, windowEnd, windowMs, windowStart } from './windows';
 const USAGE_SEQ_KEEP_MS = 3_600_000;
 // A grant is at most this share of what the window has left (minimum 1).
 const GRANT_SHARE = 4;
+// A grant covers the lease's life and a tenth more (at most 2 s) at the demand the isolate reports: traffic
+// is uneven, and a lease that runs dry a second before it lapses costs a call.
+const DEMAND_HEADROOM_MS = 2_000;
 
 /** What {@link GateLedger.peek} tells of one counter. */
 export type CounterState = {
@@ -83,7 +86,8 @@ export class GateLedger {
       const ttlMs = Math.min(LEASE_MAX_TTL_MS, end - nowMs);
       const remaining = Math.max(0, spec.limit - counter.used);
       const demand = Number.isFinite(asked.demandPerSecond) ? Math.max(0, asked.demandPerSecond) : 0;
-      const want = Math.max(1, Math.ceil((demand * ttlMs) / 1000));
+      const coverMs = ttlMs + Math.min(DEMAND_HEADROOM_MS, ttlMs / 10);
+      const want = Math.max(1, Math.ceil((demand * coverMs) / 1000));
       const tokens = Math.min(remaining, want, Math.max(1, Math.floor(remaining / GRANT_SHARE)));
       counter.used += tokens;
       if (tokens > 0)

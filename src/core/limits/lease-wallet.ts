@@ -1,6 +1,6 @@
 // The isolate's side of the leases (./lease): one wallet per limited tenant per isolate, in memory.
 //   take(counterIds, nowMs)            admit (one token from every counter) or say why not
-//   needsRefresh(counterIds, nowMs)    a call should start in the background (take() still says ok)
+//   refreshAt(counterIds, nowMs)       when a call should start in the background (take() still says ok)
 //   buildRequest(specs, version, now)  the next LeaseRequest, carrying reports
 //   accept(response, nowMs)            adopt the gate's answer; false for unknown or repeated ones
 //   dropGrants()                       a limit changed: nothing granted or asked before is spent; all reported
@@ -10,7 +10,15 @@
 // needs nothing: whatever it carried is sent again by the next one, and the gate ignores what it has already
 // applied. Near the end of a budget a lease may carry a single token, so a burst waits several round trips;
 // every round trip admits at least one waiting request or turns into a 429, so bound the wait, not the tries.
-import type { CounterSpec, LeaseRequest, LeaseResponse, Report } from './lease';
+
+import { type Demand, demandRate } from './demand';
+import {
+  type CounterSpec,
+  LEASE_MAX_TTL_MS,
+  type LeaseRequest,
+  type LeaseResponse,
+  type Report,
+} from './lease';
 import type { RateLimitPolicy } from './ratelimit-headers';
 import type { WindowKind } from './windows';
 
@@ -18,7 +26,6 @@ import type { WindowKind } from './windows';
 const REFRESH_AHEAD_MS = 1_000;
 // A lease response this late is treated as lost; its reports are sent again anyway.
 const INFLIGHT_GIVE_UP_MS = 30_000;
-const DEMAND_BUCKET_MS = 1000;
 
 export type TakeResult =
   | { ok: true; policies: RateLimitPolicy[] }
@@ -50,8 +57,8 @@ type View = {
   expiresAt: number;
   resetAt: number;
   sentAt: number;
+  roundTripMs: number;
 };
-type Demand = { bucketStart: number; current: number; previous: number; pending: number };
 
 export class LeaseWallet {
   private seq = 0;
@@ -112,27 +119,42 @@ export class LeaseWallet {
   }
 
   /**
-   * What is held of some counter would run out, or lapse before its window ends, within a second; never in
-   * the window's last second.
+   * When the next call should start, if one is due: `nowMs` (now), a moment within the next second, or
+   * null (what is held lasts). A call is due when what is held of some counter would run out, or lapse
+   * before its window ends, within a second at the current demand. It waits, with what is held still
+   * serving, for the moment it buys more: until 30 s before the window's end (a call sooner would lapse
+   * inside the window and need another before its end), and to the window's end in its last second (a call
+   * then buys the next window's tokens, so its first request need not wait for one).
    */
-  needsRefresh(counterIds: string[], nowMs: number): boolean {
+  refreshAt(counterIds: string[], nowMs: number): number | null {
     const soon = nowMs + REFRESH_AHEAD_MS;
+    let at: number | null = null;
+    const due = (t: number) => {
+      if (at === null || t < at) at = t;
+    };
     for (const id of counterIds) {
       const view = this.views.get(id);
       if (view && view.remaining === 0 && view.expiresAt > nowMs) continue;
-      // The window ends within the lead time: a call now would buy tokens for less than that, and the next
-      // window needs its own call anyway (what is held still serves; past it, a request waits for one).
-      if (view && view.resetAt > nowMs && view.resetAt <= soon) continue;
       const d = this.demand.get(id);
-      const need = d ? Math.ceil((this.rate(d, nowMs) * REFRESH_AHEAD_MS) / 1000) : 1;
-      let left = 0;
-      for (const h of this.held) {
-        if (h.counter === id && (h.expiresAt > soon || (h.endsWithWindow && h.expiresAt > nowMs)))
-          left += h.tokens - h.used;
+      const rate = d ? demandRate(d, nowMs) : 0;
+      if (view && view.resetAt > nowMs && view.resetAt <= soon) {
+        // Only for a tenant busy enough that the next window's first second likely brings a request: one
+        // more besides this in the last two seconds.
+        if (d && d.previous + d.current >= 2) due(view.resetAt);
+        continue;
       }
-      if (left < need) return true;
+      const need = d ? Math.ceil((rate * REFRESH_AHEAD_MS) / 1000) : 1;
+      if (this.tokensIn(id, (h) => h.expiresAt > soon || (h.endsWithWindow && h.expiresAt > nowMs)) >= need)
+        continue;
+      // The first moment a call reaches the gate no more than 30 s before the window's end (resetAt is
+      // taken from when the last answer came: a round trip later than the end).
+      const renewFrom = view ? view.resetAt - LEASE_MAX_TTL_MS - view.roundTripMs : nowMs;
+      // Worth waiting for while what is held serves until then; a request in the round trip after it lapses
+      // joins the call.
+      const lasts = renewFrom > nowMs && this.tokensIn(id, (h) => h.expiresAt > renewFrom) >= need;
+      due(lasts ? renewFrom : nowMs);
     }
-    return false;
+    return at;
   }
 
   buildRequest(specs: CounterSpec[], version: number, nowMs: number): LeaseRequest {
@@ -142,7 +164,7 @@ export class LeaseWallet {
     const counters: LeaseRequest['counters'] = [];
     for (const spec of specs) {
       const d = this.demand.get(spec.id);
-      const rate = d ? this.rate(d, nowMs) + d.pending : 1;
+      const rate = d ? demandRate(d, nowMs) + d.pending : 1;
       if (d) d.pending = 0;
       counters.push({ ...spec, demandPerSecond: Math.max(1, rate) });
     }
@@ -189,6 +211,7 @@ export class LeaseWallet {
           expiresAt,
           resetAt,
           sentAt,
+          roundTripMs: Math.max(0, nowMs - sentAt),
         });
       }
     }
@@ -214,6 +237,13 @@ export class LeaseWallet {
       if (!best || h.expiresAt < best.expiresAt) best = h;
     }
     return best;
+  }
+
+  /** Tokens left in the grants of a counter that `keep` accepts. */
+  private tokensIn(counter: string, keep: (h: Held) => boolean): number {
+    let n = 0;
+    for (const h of this.held) if (h.counter === counter && keep(h)) n += h.tokens - h.used;
+    return n;
   }
 
   private available(counter: string, nowMs: number): number {
@@ -256,7 +286,7 @@ export class LeaseWallet {
       if (call.sentAt + INFLIGHT_GIVE_UP_MS <= nowMs) this.inflight.delete(id);
     for (const [id, view] of this.views) if (view.resetAt <= nowMs) this.views.delete(id);
     for (const [id, d] of this.demand) {
-      if (d.pending === 0 && this.rate(d, nowMs) === 0) this.demand.delete(id);
+      if (d.pending === 0 && demandRate(d, nowMs) === 0) this.demand.delete(id);
     }
   }
 
@@ -272,27 +302,8 @@ export class LeaseWallet {
   private countDemand(counters: string[], nowMs: number): void {
     for (const id of counters) {
       const d = this.demandOf(id, nowMs);
-      this.rate(d, nowMs);
+      demandRate(d, nowMs);
       d.current += 1;
     }
-  }
-
-  /** Sliding one-second rate from two fixed buckets; also rolls the buckets forward. */
-  private rate(d: Demand, nowMs: number): number {
-    const elapsed = nowMs - d.bucketStart;
-    if (elapsed >= 2 * DEMAND_BUCKET_MS) {
-      d.previous = 0;
-      d.current = 0;
-      d.bucketStart = nowMs;
-    } else if (elapsed >= DEMAND_BUCKET_MS) {
-      d.previous = d.current;
-      d.current = 0;
-      d.bucketStart += DEMAND_BUCKET_MS;
-    } else if (elapsed < 0) {
-      // The isolate clock stepped back: start over rather than weigh a bucket from the future.
-      d.bucketStart = nowMs;
-    }
-    const weight = 1 - (nowMs - d.bucketStart) / DEMAND_BUCKET_MS;
-    return d.previous * weight + d.current;
   }
 }

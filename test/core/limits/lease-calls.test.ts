@@ -9,9 +9,10 @@ const DAY: CounterSpec = { id: 'tenant:day', kind: 'day', limit: 100_000_000 };
 const KEY: CounterSpec = { id: 'key:k:minute', kind: 'minute', limit: 50_000 };
 
 describe('gate calls of a steady tenant with a high limit', () => {
-  // A cost, not a guarantee: the scenarios are drawn from a fixed seed so the bounds do not flake. Over 1,200
-  // isolates the means were 2.43 calls a minute (minute limit), 2.10 (day limit), 2.90 (both, whose leases
-  // lapse out of step), the most 29, 21 and 32 in 10 minutes.
+  // A cost, not a guarantee: the scenarios are drawn from a fixed seed so the bounds do not flake. Over 128
+  // isolates the means were 2.20 calls a minute (minute limit; 2.41 before calls waited for the moment that
+  // buys the rest of the window, and grants got 2 s of headroom), 2.10 (day limit), 2.93 (both, whose leases
+  // lapse out of step), the most 29, 21 and 31 in 10 minutes.
   const costs = (specs: CounterSpec[]) => {
     const perMinute: number[] = [];
     fc.assert(
@@ -26,8 +27,8 @@ describe('gate calls of a steady tenant with a high limit', () => {
           const minutes = 10;
           const c = steadyGateCalls({ ...sc, specs, minutes, ratePerSecond: 1 });
           expect(c.admitted).toBe(c.requests);
-          // A request waits for a call about once a minute (the window's first), never per request.
-          expect(c.waited).toBeLessThanOrEqual(2 * minutes * sc.isolates);
+          // A request rarely waits for a call: the window's first finds one made as the window began.
+          expect(c.waited).toBeLessThanOrEqual(1.5 * minutes * sc.isolates);
           for (const calls of c.calls) perMinute.push(calls / minutes);
         },
       ),
@@ -41,7 +42,7 @@ describe('gate calls of a steady tenant with a high limit', () => {
       const { max, mean } = costs(specs);
       expect(max).toBeLessThanOrEqual(3);
       expect(mean).toBeGreaterThanOrEqual(2);
-      expect(mean).toBeLessThanOrEqual(2.6);
+      expect(mean).toBeLessThanOrEqual(2.35);
     }
   });
 

@@ -1,5 +1,5 @@
 // The isolate's side of the leases (src/core/limits/lease-wallet), as src/edge/limit.ts drives it: take,
-// needsRefresh, buildRequest, accept, dropGrants.
+// refreshAt, buildRequest, accept, dropGrants.
 import { describe, expect, it } from 'vitest';
 import { GateLedger } from '../../../src/core/limits/gate-ledger';
 import type { CounterSpec } from '../../../src/core/limits/lease';
@@ -17,6 +17,12 @@ function refresh(w: LeaseWallet, gate: GateLedger, specs: CounterSpec[], isoNow:
   expect(w.accept(gate.lease(req, gateNow), isoNow)).toBe(true);
   return req;
 }
+
+/** What src/edge/limit.ts acts on at once: a call due now. */
+const callsNow = (w: LeaseWallet, ids: string[], nowMs: number) => {
+  const due = w.refreshAt(ids, nowMs);
+  return due !== null && due <= nowMs;
+};
 
 const granted = (gate: GateLedger, leaseId: string, id = MIN) =>
   gate.snapshot().leases[leaseId]?.grants[id]?.tokens ?? 0;
@@ -135,7 +141,7 @@ describe('LeaseWallet requests', () => {
     const req = w.buildRequest([minute(100_000)], 1, T0 + 500);
     expect(req.counters).toEqual([{ ...minute(100_000), demandPerSecond: 50 }]);
     expect(w.accept(gate.lease(req, T0 + 500), T0 + 500)).toBe(true);
-    expect(granted(gate, 'a:1')).toBe(1475); // 50/s over the 29.5 s left of the minute
+    expect(granted(gate, 'a:1')).toBe(1575); // 50/s over the 29.5 s left of the minute, and 2 s more
     // Spent at 20/s for two seconds: the next request says about 20/s.
     for (let i = 0; i < 40; i++) expect(w.take([MIN], T0 + 1000 + i * 50).ok).toBe(true);
     const next = w.buildRequest([minute(100_000)], 1, T0 + 3000);
@@ -160,13 +166,50 @@ describe('LeaseWallet requests', () => {
   });
 });
 
-describe('LeaseWallet.needsRefresh', () => {
+describe('LeaseWallet.refreshAt', () => {
+  it('holds a call that would lapse inside the window until one lasts to its end, while what is held serves', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    // Sent at 20:00.5, at the gate 20 ms later, answered 40 ms later: the lease lapses at 20:30.5. The end is
+    // taken as 21:00.020 (the gate's 59.48 s left, from the answer); a call sent before 20:29.980 reaches the
+    // gate more than 30 s before that, and would lapse inside the window and need another.
+    const req = w.buildRequest([minute(100_000)], 1, at('20:00.500'));
+    expect(w.accept(gate.lease(req, at('20:00.520')), at('20:00.540'))).toBe(true);
+    expect(w.take([MIN], at('20:29.600')).ok).toBe(true);
+    expect(w.refreshAt([MIN], at('20:29.600'))).toBe(at('20:29.980'));
+    expect(callsNow(w, [MIN], at('20:29.600'))).toBe(false);
+    // From then on, now.
+    expect(w.refreshAt([MIN], at('20:30.100'))).toBe(at('20:30.100'));
+  });
+
+  it('asks now when what is held lapses before such a call could be made', () => {
+    const gate = new GateLedger();
+    const w = new LeaseWallet('a');
+    refresh(w, gate, [minute(100_000)], at('20:05')); // to 20:35; a lasting call from 20:30 only
+    expect(w.take([MIN], at('20:34.500')).ok).toBe(true);
+    expect(w.refreshAt([MIN], at('20:34.500'))).toBe(at('20:34.500'));
+  });
+
+  it("names the window's end in its last second for a busy tenant, nothing for a quiet one", () => {
+    const gate = new GateLedger();
+    const busy = new LeaseWallet('a');
+    refresh(busy, gate, [minute(100_000)], at('20:45')); // to 21:00, the window's end
+    for (const t of ['20:58.300', '20:58.900', '20:59.500']) expect(busy.take([MIN], at(t)).ok).toBe(true);
+    expect(busy.refreshAt([MIN], at('20:59.500'))).toBe(at('21:00'));
+    const quiet = new LeaseWallet('b');
+    refresh(quiet, gate, [minute(100_000)], at('20:45'));
+    expect(quiet.take([MIN], at('20:59.500')).ok).toBe(true);
+    expect(quiet.refreshAt([MIN], at('20:59.500'))).toBeNull();
+  });
+});
+
+describe('LeaseWallet.refreshAt, a call due now', () => {
   it('is true with nothing held, false with plenty', () => {
     const gate = new GateLedger();
     const w = new LeaseWallet('a');
-    expect(w.needsRefresh([MIN], T0)).toBe(true);
+    expect(callsNow(w, [MIN], T0)).toBe(true);
     refresh(w, gate, [minute(1000)], T0);
-    expect(w.needsRefresh([MIN], T0)).toBe(false);
+    expect(callsNow(w, [MIN], T0)).toBe(false);
   });
 
   it('starts ahead of running out at the current demand', () => {
@@ -174,32 +217,31 @@ describe('LeaseWallet.needsRefresh', () => {
     const w = new LeaseWallet('a');
     refresh(w, gate, [minute(40)], T0); // 10 tokens
     for (let i = 0; i < 4; i++) w.take([MIN], T0 + i * 100);
-    expect(w.needsRefresh([MIN], T0 + 400)).toBe(false); // 6 left, about 4/s
+    expect(callsNow(w, [MIN], T0 + 400)).toBe(false); // 6 left, about 4/s
     for (let i = 4; i < 8; i++) w.take([MIN], T0 + i * 100);
-    expect(w.needsRefresh([MIN], T0 + 800)).toBe(true); // 2 left, about 8/s
+    expect(callsNow(w, [MIN], T0 + 800)).toBe(true); // 2 left, about 8/s
   });
 
   it('starts ahead of a lease lapsing inside its window, not ahead of one lapsing with it', () => {
     const gate = new GateLedger();
     const w = new LeaseWallet('a');
     refresh(w, gate, [minute(1000)], at('20:10')); // to 20:40, the window goes on
-    expect(w.needsRefresh([MIN], at('20:38.999'))).toBe(false);
-    expect(w.needsRefresh([MIN], at('20:39.001'))).toBe(true);
+    expect(callsNow(w, [MIN], at('20:38.999'))).toBe(false);
+    expect(callsNow(w, [MIN], at('20:39.001'))).toBe(true);
     const late = new LeaseWallet('b');
     refresh(late, gate, [minute(1000)], at('20:45')); // to 21:00, the window's end
-    expect(late.needsRefresh([MIN], at('20:59.500'))).toBe(false);
+    expect(callsNow(late, [MIN], at('20:59.500'))).toBe(false);
     expect(late.take([MIN], at('20:59.900')).ok).toBe(true);
-    expect(late.needsRefresh([MIN], at('21:00'))).toBe(true);
+    expect(callsNow(late, [MIN], at('21:00'))).toBe(true);
   });
 
   it('is false in the last second of the window: a call then would buy tokens for less than that', () => {
     const gate = new GateLedger();
     const w = new LeaseWallet('a');
-    refresh(w, gate, [minute(1000)], at('20:58')); // 2 s to the window end: 2 tokens at 1/s
-    expect(w.take([MIN], at('20:58')).ok).toBe(true);
-    expect(w.take([MIN], at('20:58.100')).ok).toBe(true);
-    expect(w.needsRefresh([MIN], at('20:58.200'))).toBe(true);
-    expect(w.needsRefresh([MIN], at('20:59.001'))).toBe(false);
+    refresh(w, gate, [minute(1000)], at('20:58')); // 2 s to the window end: 3 tokens at 1/s (2.2 s)
+    for (const t of ['20:58', '20:58.050', '20:58.100']) expect(w.take([MIN], at(t)).ok).toBe(true);
+    expect(callsNow(w, [MIN], at('20:58.200'))).toBe(true);
+    expect(callsNow(w, [MIN], at('20:59.001'))).toBe(false);
     expect(w.take([MIN], at('20:59.500'))).toEqual({ ok: false, reason: 'need_lease' });
   });
 
@@ -208,7 +250,7 @@ describe('LeaseWallet.needsRefresh', () => {
     const w = new LeaseWallet('a');
     refresh(w, gate, [minute(1)], T0);
     w.take([MIN], T0);
-    expect(w.needsRefresh([MIN], T0 + 10)).toBe(false);
+    expect(callsNow(w, [MIN], T0 + 10)).toBe(false);
   });
 });
 

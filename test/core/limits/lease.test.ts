@@ -66,14 +66,14 @@ describe('GateLedger grants', () => {
     expect(d).toMatchObject({ ttlMs: 30_000, windowEnd: Date.parse('2024-03-06T00:00:00Z') });
   });
 
-  it('sizes a grant to demand × TTL, at least 1', () => {
+  it('sizes a grant to demand × TTL and a tenth (at most 2 s) more, at least 1', () => {
     const tokens = (demand: number, now = T0) =>
       new GateLedger().lease(ask([minute(100_000)], demand), now).grants[0]!.tokens;
     expect(tokens(0)).toBe(1);
     expect(tokens(Number.NaN)).toBe(1);
-    expect(tokens(0.2)).toBe(6); // 0.2/s over 30 s
-    expect(tokens(3)).toBe(90);
-    expect(tokens(10, Date.parse('2024-03-05T10:20:59.700Z'))).toBe(3); // over the 300 ms left
+    expect(tokens(0.2)).toBe(7); // 0.2/s over 30 s + 2 s
+    expect(tokens(3)).toBe(96);
+    expect(tokens(10, Date.parse('2024-03-05T10:20:59.700Z'))).toBe(4); // over the 300 ms left + 30 ms
   });
 
   it('never grants more than a quarter of what is left (minimum 1), and exactly the limit in all', () => {
@@ -139,10 +139,10 @@ describe('GateLedger refunds', () => {
 
   it('counts a request applied twice against one record, refunded by one report', () => {
     const gate = new GateLedger();
-    const req = ask([minute(1000)], 0.1); // 3 tokens each time
+    const req = ask([minute(1000)], 0.1); // 4 tokens each time
     gate.lease(req, T0);
     gate.lease(req, T0 + 5);
-    expect(gate.snapshot().leases['a:1']!.grants[MIN]!.tokens).toBe(6);
+    expect(gate.snapshot().leases['a:1']!.grants[MIN]!.tokens).toBe(8);
     gate.lease(ask([], 0, { seq: 2, reports: [{ leaseId: 'a:1', counter: MIN, used: 4 }] }), T0 + 10);
     expect(used(gate)).toBe(4);
   });

@@ -1,6 +1,6 @@
 // A discrete-event simulation of one TenantGate and many isolates driving their wallets as src/edge/limit.ts
 // does: one call in flight per isolate, joined by waiting requests, a 2 s timeout, a 3 s wait bound, a
-// background call when needsRefresh says so. Real time is the gate's clock; each isolate's clock is off by up
+// background call when and as refreshAt says. Real time is the gate's clock; each isolate's clock is off by up
 // to ±500 ms. Calls take random time; some answers are lost or come after the timeout (the edge then drops
 // them). Limits change in Postgres at random times; each isolate learns a new version within 1 s (the
 // ChangeFeed) and drops its grants when the limits changed. test/core/limits/lease.property.test.ts drives it.
@@ -53,6 +53,8 @@ export type Iso = {
   skew: number;
   version: Version;
   call: { seq: number } | null;
+  /** When the background call a timer waits for is due, in the isolate's clock (0: none). */
+  refreshDueAt: number;
   failedAt: number;
   waiting: Waiting[];
   admitted: Map<string, number>;
@@ -90,6 +92,7 @@ export function runLeases(sc: LeaseScenario) {
     skew: rng.int(-500, 500),
     version: versions[0]!,
     call: null,
+    refreshDueAt: 0,
     failedAt: -Infinity,
     waiting: [],
     admitted: new Map(),
@@ -185,13 +188,25 @@ export function runLeases(sc: LeaseScenario) {
     const r = iso.wallet.take(w.ids, isoNow(iso));
     if (r.ok) {
       admit(iso, w.ids);
-      if (!iso.call && iso.wallet.needsRefresh(w.ids, isoNow(iso))) startCall(iso, w.specs, w.version);
+      if (!iso.call) refreshAhead(iso, w);
       return true;
     }
     if (r.reason !== 'need_lease') reject(iso, r);
     else if (s.now >= w.deadline || s.now < iso.failedAt + BACKOFF_MS) stats.gaveUp += 1;
     else return false;
     return true;
+  };
+  // src/edge/limit.ts refreshAhead: a call now, or a timer for the moment the wallet names.
+  const refreshAhead = (iso: Iso, w: Waiting) => {
+    const at = iso.wallet.refreshAt(w.ids, isoNow(iso));
+    if (at === null) return;
+    if (at <= isoNow(iso)) return startCall(iso, w.specs, w.version);
+    if (iso.refreshDueAt !== 0 && iso.refreshDueAt <= at) return;
+    iso.refreshDueAt = at;
+    s.after(at - isoNow(iso), () => {
+      if (iso.refreshDueAt === at) iso.refreshDueAt = 0;
+      if (!iso.call && iso.wallet.refreshAt(w.ids, isoNow(iso)) !== null) startCall(iso, w.specs, w.version);
+    });
   };
   const settle = (iso: Iso, seq: number, ok: boolean) => {
     if (iso.call?.seq !== seq) return;

@@ -1,6 +1,6 @@
 // Gate calls of a limited tenant under steady traffic: isolates each sending `ratePerSecond` requests (± 20 %
 // jitter) for `minutes`, driving their wallets as src/edge/limit.ts does (a request without a token waits for
-// the isolate's one call; an admitted one starts a background call when needsRefresh says so). No losses:
+// the isolate's one call; an admitted one starts a background call when and as refreshAt says). No losses:
 // this counts what leases cost, test/core/feed/sim/leases.ts checks what they guarantee.
 import { GateLedger } from '../../../../src/core/limits/gate-ledger';
 import type { CounterSpec } from '../../../../src/core/limits/lease';
@@ -54,6 +54,7 @@ export function steadyGateCalls(sc: SteadyScenario): SteadyCounts {
     const wallet = new LeaseWallet(`iso${i}`);
     let inflight = false;
     let waiting = 0;
+    let refreshDueAt = 0;
     const call = () => {
       inflight = true;
       counts.calls[i]! += 1;
@@ -72,11 +73,23 @@ export function steadyGateCalls(sc: SteadyScenario): SteadyCounts {
         });
       });
     };
+    // src/edge/limit.ts refreshAhead: a call now, or a timer for the moment the wallet names.
+    const refreshAhead = () => {
+      const at = wallet.refreshAt(ids, s.now);
+      if (at === null) return;
+      if (at <= s.now) return call();
+      if (refreshDueAt !== 0 && refreshDueAt <= at) return;
+      refreshDueAt = at;
+      s.after(at - s.now, () => {
+        if (refreshDueAt === at) refreshDueAt = 0;
+        if (!inflight && wallet.refreshAt(ids, s.now) !== null) call();
+      });
+    };
     const decide = (first: boolean) => {
       const r = wallet.take(ids, s.now);
       if (r.ok) {
         counts.admitted += 1;
-        if (!inflight && wallet.needsRefresh(ids, s.now)) call();
+        if (!inflight) refreshAhead();
         return;
       }
       if (r.reason !== 'need_lease') return;
