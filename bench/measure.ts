@@ -4,11 +4,14 @@
 import { processCpuMicros } from '../scripts/lib/process-cpu';
 import { type BenchDatabase, transactionCount } from './database';
 import { type LoadResult, runLoad, type Target } from './load';
+import type { Generated } from './requests';
 
 export type Scenario = {
   name: string;
   url: string;
   targets: Target[];
+  /** Instead of `targets`: a generated tenant's keys, paths and query strings in turn (bench/requests.ts). */
+  generated?: Generated;
   warmupSeconds: number;
   /** Instead of the plan's: 1 measures latency without queueing. */
   connections?: number;
@@ -68,6 +71,7 @@ export async function measure(
     runLoad({
       url: s.url,
       targets: s.targets,
+      generated: s.generated,
       connections: s.connections ?? plan.connections,
       seconds,
       tmpDir: plan.tmpDir,

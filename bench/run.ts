@@ -12,10 +12,20 @@ import { closeConnections, request } from './http';
 import { generator, generatorVersion, runLoad, type Target } from './load';
 import { type Measured, measure, type Scenario } from './measure';
 import { nginxVersion, startNginx } from './nginx';
+import { startPeer } from './peer-worker';
 import { profileWhile } from './profile';
 import { burstAgainstLimit, revocationDelay } from './reactions';
 import { type Figure, type Results, renderMarkdown, type ScenarioResult, writeResults } from './report';
-import { HIGH_LIMIT, seedInstance, seedTenant } from './seed';
+import type { Generated } from './requests';
+import {
+  configureTenantsInUse,
+  generatedTenant,
+  HIGH_LIMIT,
+  KEYS_PER_TENANT,
+  seedGeneratedTenants,
+  seedInstance,
+  seedTenant,
+} from './seed';
 import { prepareTail, runTail, type TailPlan } from './tail';
 import { type Bundle, buildBundle, type RunningWorker, startWorker, wranglerSettings } from './workerd';
 
@@ -63,6 +73,7 @@ const tailPlan: Omit<TailPlan, 'tmpDir'> = quick
     };
 const PASSTHROUGH = 'bare passthrough worker';
 const GATEWAY = 'gateway, 1 tenant';
+const PEER = 'do-it-yourself peer (Hono, keys in KV, rate-limit binding)';
 const BUNDLE_TARGET_KIB = 400;
 
 const runStarted = performance.now();
@@ -113,24 +124,31 @@ async function main() {
     'building bundles (wrangler deploy --dry-run, or the cached build of the same inputs) and starting Postgres …',
   );
   // Each cached by its own inputs (bench/workerd.ts): the gateway's is the one the battery runs.
-  const [gatewayBundle, passthroughBundle, instrumentedBundle, db] = await Promise.all([
+  const [gatewayBundle, passthroughBundle, peerBundle, instrumentedBundle, db] = await Promise.all([
     buildBundle(),
     buildBundle({ config: 'bench/passthrough.wrangler.toml', sources: ['bench/passthrough.ts'] }),
+    buildBundle({ config: 'bench/peer.wrangler.toml', sources: ['bench/peer.ts'] }),
     buildBundle({ entry: 'bench/instrumented.js' }),
     startDatabase(tmpDir),
     // wrangler.toml's bindings as wrangler reads them (cached by content after the first run).
     wranglerSettings(),
+    wranglerSettings('bench/peer.wrangler.toml'),
   ]);
   const origin = (b: Bundle) => (b.cached ? 'cached' : 'built');
   log(
-    `  bundles: gateway ${origin(gatewayBundle)}, passthrough ${origin(passthroughBundle)}, instrumented ${origin(instrumentedBundle)}`,
+    `  bundles: gateway ${origin(gatewayBundle)}, passthrough ${origin(passthroughBundle)}, peer ${origin(peerBundle)}, instrumented ${origin(instrumentedBundle)}`,
   );
   const upstream = await startUpstream();
 
   const sealingKey = randomBytes(32).toString('base64');
   const adminKey = `adm_${randomBytes(24).toString('hex')}`;
   const instanceId = await seedInstance(db.client, upstream.url, sealingKey);
-  const bench = await seedTenant(db.client, instanceId, 'bench', HIGH_LIMIT);
+  // The measured tenant: generated tenant 1 with its 100 keys, each presented in turn on varied paths and
+  // query strings, so no per-key or per-URL cache sees the same request again and again.
+  await seedGeneratedTenants(db.client, instanceId, 1, 1);
+  await configureTenantsInUse(db.client, [1], { fromKey: 1, toKey: KEYS_PER_TENANT - 1 }, HIGH_LIMIT);
+  const bench = generatedTenant(1);
+  const benchLoad: Generated = { tenants: [1], keys: KEYS_PER_TENANT };
   const limited = await seedTenant(db.client, instanceId, 'benchlimit', {
     requests_per_minute: 100,
     requests_per_day: null,
@@ -185,13 +203,14 @@ async function main() {
     bindings: { UPSTREAM_URL: upstream.url },
     inspectorPort: passthroughInspector,
   });
+  const peerInspector = await freePort();
+  const peer = await startPeer(peerBundle, upstream.url, peerInspector, benchLoad);
   const nginx = nginxVersion();
   const nginxUrl = nginx ? await startNginx(tmpDir, upstream.port) : null;
 
   const notes: string[] = [];
   const measurePlan = { connections: plan.connections, rounds: plan.rounds, seconds: plan.seconds, tmpDir };
   const one = (host: string, headers: Record<string, string> = {}): Target[] => [{ host, headers }];
-  const benchTarget = one(bench.host, bearer(bench.secret));
   const warmupSeconds = plan.warmup;
   const baseScenarios: Scenario[] = [
     { name: 'direct upstream', url: upstream.url, targets: one('upstream'), warmupSeconds },
@@ -201,22 +220,26 @@ async function main() {
     {
       name: PASSTHROUGH,
       url: passthrough.url,
-      targets: one('upstream'),
+      targets: [],
+      generated: benchLoad,
       warmupSeconds,
       pid: passthrough.pid,
     },
     {
       name: GATEWAY,
       url: gateway.url,
-      targets: benchTarget,
+      targets: [],
+      generated: benchLoad,
       warmupSeconds,
       usesDatabase: true,
       pid: gateway.pid,
     },
+    { name: PEER, url: peer.url, targets: [], generated: benchLoad, warmupSeconds, pid: peer.pid },
     {
       name: `${PASSTHROUGH}, 1 connection`,
       url: passthrough.url,
-      targets: one('upstream'),
+      targets: [],
+      generated: benchLoad,
       warmupSeconds,
       connections: 1,
       pid: passthrough.pid,
@@ -224,29 +247,47 @@ async function main() {
     {
       name: `${GATEWAY}, 1 connection`,
       url: gateway.url,
-      targets: benchTarget,
+      targets: [],
+      generated: benchLoad,
       warmupSeconds,
       connections: 1,
       usesDatabase: true,
       pid: gateway.pid,
     },
+    {
+      name: `${PEER}, 1 connection`,
+      url: peer.url,
+      targets: [],
+      generated: benchLoad,
+      warmupSeconds,
+      connections: 1,
+      pid: peer.pid,
+    },
   ];
   log('scenarios 1–3 and 5: direct, nginx, passthrough, gateway …');
   const base = await measure(baseScenarios, measurePlan, db, log);
 
-  const profile = (name: string, worker: RunningWorker, port: number, bundle: Bundle, targets: Target[]) =>
+  const profile = (name: string, worker: RunningWorker, port: number, bundle: Bundle) =>
     profileWhile(
       port,
       worker.name,
       bundle.scriptPath,
       path.join(tmpDir, `${name.replace(/\W+/g, '-')}.cpuprofile`),
       () =>
-        runLoad({ url: worker.url, targets, connections: plan.connections, seconds: plan.seconds, tmpDir }),
+        runLoad({
+          url: worker.url,
+          targets: [],
+          generated: benchLoad,
+          connections: plan.connections,
+          seconds: plan.seconds,
+          tmpDir,
+        }),
     ).then((shares) => ({ name, shares: shares.slice(0, 8) }));
-  log('CPU profiles of the passthrough worker and the gateway …');
+  log('CPU profiles of the passthrough worker, the gateway and the peer …');
   const profiles = [
-    await profile(PASSTHROUGH, passthrough, passthroughInspector, passthroughBundle, one('upstream')),
-    await profile(GATEWAY, gateway, inspectorPort, gatewayBundle, benchTarget),
+    await profile(PASSTHROUGH, passthrough, passthroughInspector, passthroughBundle),
+    await profile(GATEWAY, gateway, inspectorPort, gatewayBundle),
+    await profile(PEER, peer, peerInspector, peerBundle),
   ];
 
   log('accuracy: 1,000 concurrent requests against 100/min …');
@@ -317,6 +358,9 @@ async function main() {
     : Number.NaN;
   const highOne = tail.rows.find((r) => r.reference === null && r.name.includes('10,000,000'));
   const bundleKiB = gatewayBundle.gzipBytes / 1024;
+  const peerOne = byName(PEER);
+  const cpuOver = (m: Measured, base: Measured) =>
+    (m.median.cpuMicrosPerRequest ?? Number.NaN) - (base.median.cpuMicrosPerRequest ?? Number.NaN);
   const figures: Figure[] = [
     {
       figure: 'gateway rps / passthrough rps',
@@ -329,6 +373,18 @@ async function main() {
       value: `${fmt(addedCpu, 0)} µs`,
       target: '≤ 45 µs',
       met: met(addedCpu <= 45),
+    },
+    {
+      figure: `${PEER}: rps / passthrough rps, CPU per request over the passthrough's, p50 added (1 connection)`,
+      value: `${fmt(peerOne.median.rps / passthroughRps)}×, ${fmt(cpuOver(peerOne, byName(PASSTHROUGH)), 0)} µs, ${fmt((byName(`${PEER}, 1 connection`).median.p50 - byName(`${PASSTHROUGH}, 1 connection`).median.p50) * 1000, 0)} µs`,
+      target: '— (what a team would write for itself)',
+      met: 'n/a',
+    },
+    {
+      figure: "gateway against the peer: rps / peer rps, CPU per request over the peer's",
+      value: `${fmt(gatewayOne.median.rps / peerOne.median.rps)}×, ${fmt(cpuOver(gatewayOne, peerOne), 0)} µs`,
+      target: '—',
+      met: 'n/a',
     },
     {
       figure: 'p50 added by the gateway (1 connection)',
@@ -465,7 +521,9 @@ async function main() {
       `Load: ${generatorVersion()}, ${plan.connections} connections, on the same machine as everything else; warm-up excluded; ` +
       `${plan.rounds} rounds of ${plan.seconds} s taken in turn across scenarios, median reported. Workers run from their ` +
       '`wrangler deploy --dry-run` bundles in workerd (Miniflare, direct socket, no proxy); upstream: a Node HTTP server ' +
-      'answering 12 bytes; database: embedded Postgres through the WebSocket bridge. DB queries are transactions counted on ' +
+      'answering 12 bytes; database: embedded Postgres through the WebSocket bridge; Durable Object files in /dev/shm. The ' +
+      "passthrough, the gateway and the peer each send the measured tenant's 100 keys in turn on varied paths and query " +
+      'strings. DB queries are transactions counted on ' +
       'the Postgres side (pg_stat_database) during the rounds. CPU µs / req: the user + system time of the ' +
       "worker's workerd process over a round (/proc/<pid>/stat), divided by the requests it answered (workerd has no " +
       'per-request accounting locally).',

@@ -14,7 +14,7 @@ import { pidListeningOn } from './process-cpu';
 
 const root = path.resolve(import.meta.dirname, '../..');
 /** Bumped when what a parsed config's cache file holds changes. */
-const CONFIG_FORMAT = 2;
+const CONFIG_FORMAT = 3;
 
 /** What Miniflare needs from wrangler.toml, as wrangler itself reads it. */
 export type WranglerSettings = {
@@ -35,6 +35,10 @@ export type WranglerSettings = {
     deadLetterQueue?: string;
     retryDelay?: number;
   }[];
+  /** `[[kv_namespaces]]`: binding names (the bench's peer). */
+  kvNamespaces: string[];
+  /** `[[ratelimits]]`: Cloudflare's rate-limit binding (the bench's peer). */
+  ratelimits: { name: string; limit: number; period: 10 | 60 }[];
 };
 
 /** The part of wrangler's parsed config read here (its type comes from a package wrangler does not ship). */
@@ -55,6 +59,8 @@ type WranglerConfig = {
       retry_delay?: number | null;
     }[];
   };
+  kv_namespaces: { binding: string }[];
+  ratelimits?: { name: string; simple: { limit: number; period: 10 | 60 } }[];
 };
 
 /** Parsed configs, one file per hash of wrangler.toml: wrangler's reader takes ~3 s to import. */
@@ -109,6 +115,8 @@ async function readSettings(config: string): Promise<WranglerSettings> {
       ...(q.dead_letter_queue != null && { deadLetterQueue: q.dead_letter_queue }),
       ...(q.retry_delay != null && { retryDelay: q.retry_delay }),
     })),
+    kvNamespaces: (c.kv_namespaces ?? []).map((k) => k.binding),
+    ratelimits: (c.ratelimits ?? []).map((r) => ({ name: r.name, ...r.simple })),
   };
   await mkdir(CONFIG_CACHE_DIR, { recursive: true });
   const temporary = `${cacheFile}.tmp-${process.pid}`;
@@ -157,6 +165,11 @@ export async function startWorkers(opts: {
   /** `port`: the worker's direct socket on 127.0.0.1 (default a free one). */
   workers: { name: string; bindings: Record<string, string>; port?: number }[];
   withDurableObjects?: boolean;
+  /**
+   * Where the Durable Objects keep their files (default: Miniflare's, under the temporary directory); the
+   * bench puts them in memory-backed storage, see bench/workerd.ts.
+   */
+  durableObjectsDir?: string;
   /** Told how to stop the workerd process as soon as it is started, before it is ready. */
   onStop: (name: string, stop: () => Promise<unknown>) => void;
   /** Opens workerd's DevTools inspector on this port (for the CPU profile). */
@@ -189,6 +202,10 @@ export async function startWorkers(opts: {
       compatibilityDate: settings.compatibilityDate,
       compatibilityFlags: settings.compatibilityFlags,
       bindings: w.bindings,
+      kvNamespaces: settings.kvNamespaces,
+      ratelimits: Object.fromEntries(
+        settings.ratelimits.map((r) => [r.name, { simple: { limit: r.limit, period: r.period } }]),
+      ),
       ...(opts.withDurableObjects && {
         durableObjects: Object.fromEntries(
           settings.durableObjects.map((d) => [
@@ -209,6 +226,7 @@ export async function startWorkers(opts: {
       unsafeDirectSockets: [{ host: '127.0.0.1', port: ports[i] }],
     })),
     inspectorPort: opts.inspectorPort,
+    ...(opts.durableObjectsDir && { durableObjectsPersist: opts.durableObjectsDir }),
     ...(log && {
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         stdout.pipe(log, { end: false });
@@ -248,9 +266,12 @@ export async function startWorkers(opts: {
 export async function startWorker(opts: {
   name: string;
   bundle: Bundle;
+  /** Whose bindings (default wrangler.toml). */
+  config?: string;
   bindings: Record<string, string>;
   /** The Durable Objects and queues wrangler.toml declares. */
   withDurableObjects?: boolean;
+  durableObjectsDir?: string;
   inspectorPort?: number;
   runtimeLog?: string;
   port?: number;
