@@ -46,6 +46,7 @@ const tailPlan: Omit<TailPlan, 'tmpDir'> = quick
       rounds: 1,
       seconds: 2,
       warmupSeconds: 0,
+      runWarmupSeconds: 0,
       warmDeadlineMs: 12_000,
       settleMs: 0,
       quiet: { limit: 600, rate: 1, seconds: 3 },
@@ -62,6 +63,7 @@ const tailPlan: Omit<TailPlan, 'tmpDir'> = quick
       rounds: 3,
       seconds: 4,
       warmupSeconds: 2,
+      runWarmupSeconds: 1,
       warmDeadlineMs: 200_000,
       settleMs: 5_000,
       // Several lease lives (≤ 30 s each), with a limit ten times the rate: the steady state's gate calls.

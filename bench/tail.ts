@@ -43,6 +43,13 @@ export type TailPlan = {
   seconds: number;
   /** Closed-loop load per scenario before the first round (after every tenant was loaded). */
   warmupSeconds: number;
+  /**
+   * Closed-loop load, not measured, right before each run: rounds take the scenarios in turn, so a run would
+   * otherwise begin after the others' (tens of seconds idle: every lease lapsed, the process's caches cold)
+   * and measure that restart instead of traffic that goes on. Steady-state lease renewals are the quiet
+   * paced row's to measure.
+   */
+  runWarmupSeconds: number;
   /** The tenant loading before the rounds gives up after this. */
   warmDeadlineMs: number;
   /**
@@ -446,6 +453,10 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
   let reading = await readCounters(deployments, plan.settleMs);
   for (let round = 1; round <= plan.rounds; round++) {
     for (const s of scenarios) {
+      if (plan.runWarmupSeconds > 0) {
+        await closed(s, plan.runWarmupSeconds);
+        reading = await readCounters(deployments, 0);
+      }
       const result = await closed(s, plan.seconds);
       const after = await readCounters(deployments, plan.settleMs);
       const cost = costOf(s.deployment, reading, after);
@@ -503,7 +514,9 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
       feedPer1000: cost.feedCalls === null ? null : per1000(cost.feedCalls),
       transactionsPer1000: per1000(cost.transactions),
       limited: result.limited,
-      note: `${run.summary.unsent} unsent, ${run.summary.late} sent late (the gateway did not keep up)`,
+      note:
+        `${run.summary.unsent} unsent, ${run.summary.late} sent late (the gateway did not keep up)` +
+        (run.summary.firstRefusal ? `; first error: ${run.summary.firstRefusal}` : ''),
     };
     log(
       `  ${Math.round(result.rps)} req/s answered (${run.summary.byStatus['200'] ?? 0} × 200, ${result.limited} × 429, ` +
@@ -591,7 +604,11 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
       'sockets (one thread per socket), so each isolate holds half the connections; paced rows: a Node client ' +
       "sending each tenant's requests on a fixed schedule (pushed and (c): alternating isolates). Each tenant in use presents its " +
       `${KEYS_PER_TENANT} keys in turn, on varied paths and query strings. ${plan.rounds} round(s) of ${plan.seconds} s ` +
-      'of the closed-loop rows taken in turn, median reported; the paced rows run once each, after the rounds ' +
+      'of the closed-loop rows taken in turn, median reported' +
+      (plan.runWarmupSeconds > 0
+        ? `, each run right after ${plan.runWarmupSeconds} s of its own load, not measured (else it would begin after the other rows' runs, its leases lapsed and its process's caches cold)`
+        : '') +
+      '; the paced rows run once each, after the rounds ' +
       `(the quiet one for ${plan.quiet.seconds} s, several lease lives, with each tenant's requests on one isolate). ` +
       'Gate calls, feed polls and Postgres transactions are summed per 1,000 requests, each run charged with what its deployment did ' +
       `until ${(Math.max(1_100, plan.settleMs) / 1000).toFixed(1)} s after it ended.`,

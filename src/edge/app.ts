@@ -19,7 +19,6 @@ function isGatewayPath(pathname: string): boolean {
 export function createTenantHostApp() {
   const app = new Hono<PageEnv>();
   app.use(frontDoor);
-  app.use(propagateChanges());
   app.use(async (c, next) => {
     const match = matchTenantHost(c.get('host'), configuredBaseDomains(c.env).byLength);
     await confirmFreshness(c.env, c.executionCtx);
@@ -31,6 +30,8 @@ export function createTenantHostApp() {
     c.set('tenant', resolved.snapshot.record);
     await next();
   });
+  // After the data plane, which writes nothing: only the pages' answers wait for the ChangeFeed.
+  app.use(propagateChanges());
   app.route('/', createGatewayPages());
   app.onError(renderError);
   return app;
