@@ -63,7 +63,7 @@ const tailPlan: Omit<TailPlan, 'tmpDir'> = quick
       rounds: 3,
       seconds: 4,
       warmupSeconds: 2,
-      runWarmupSeconds: 1,
+      runWarmupSeconds: 3,
       warmDeadlineMs: 200_000,
       settleMs: 5_000,
       // Several lease lives (≤ 30 s each), with a limit ten times the rate: the steady state's gate calls.
