@@ -219,52 +219,25 @@ async function main() {
     ...(nginxUrl
       ? [{ name: `nginx reverse proxy (${nginx})`, url: nginxUrl, targets: one('upstream'), warmupSeconds }]
       : []),
-    {
-      name: PASSTHROUGH,
-      url: passthrough.url,
-      targets: [],
-      generated: benchLoad,
-      warmupSeconds,
-      pid: passthrough.pid,
-    },
-    {
-      name: GATEWAY,
-      url: gateway.url,
-      targets: [],
-      generated: benchLoad,
-      warmupSeconds,
-      usesDatabase: true,
-      pid: gateway.pid,
-    },
-    { name: PEER, url: peer.url, targets: [], generated: benchLoad, warmupSeconds, pid: peer.pid },
-    {
-      name: `${PASSTHROUGH}, 1 connection`,
-      url: passthrough.url,
-      targets: [],
-      generated: benchLoad,
-      warmupSeconds,
-      connections: 1,
-      pid: passthrough.pid,
-    },
-    {
-      name: `${GATEWAY}, 1 connection`,
-      url: gateway.url,
-      targets: [],
-      generated: benchLoad,
-      warmupSeconds,
-      connections: 1,
-      usesDatabase: true,
-      pid: gateway.pid,
-    },
-    {
-      name: `${PEER}, 1 connection`,
-      url: peer.url,
-      targets: [],
-      generated: benchLoad,
-      warmupSeconds,
-      connections: 1,
-      pid: peer.pid,
-    },
+    // The workers, each at 32 connections and then all at one (latency without queueing), in this order.
+    ...[undefined, 1].flatMap((connections) =>
+      [
+        { name: PASSTHROUGH, worker: passthrough, usesDatabase: false },
+        { name: GATEWAY, worker: gateway, usesDatabase: true },
+        { name: PEER, worker: peer, usesDatabase: false },
+      ].map(
+        (w): Scenario => ({
+          name: connections ? `${w.name}, 1 connection` : w.name,
+          url: w.worker.url,
+          targets: [],
+          generated: benchLoad,
+          warmupSeconds,
+          connections,
+          usesDatabase: w.usesDatabase,
+          pid: w.worker.pid,
+        }),
+      ),
+    ),
   ];
   log('scenarios 1–3 and 5: direct, nginx, passthrough, gateway …');
   const base = await measure(baseScenarios, measurePlan, db, log);

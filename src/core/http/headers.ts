@@ -124,11 +124,24 @@ export function isSpoofable(name: string): boolean {
   return false;
 }
 
+// The lower-case names of a tenant's injected headers, made once per list (a snapshot holds one list).
+const injectedNames = new WeakMap<ForwardInfo['injected'], ReadonlySet<string>>();
+
+function namesOf(injected: ForwardInfo['injected']): ReadonlySet<string> {
+  let names = injectedNames.get(injected);
+  if (!names) {
+    names = new Set(injected.map(([name]) => name.toLowerCase()));
+    injectedNames.set(injected, names);
+  }
+  return names;
+}
+
 /** The headers sent upstream: the client's, minus what is hop-by-hop or spoofable, plus the gateway's. */
 export function buildForwardHeaders(incoming: Headers, info: ForwardInfo): Headers {
   const keepUpgrade = info.keepUpgrade === true && incoming.has('upgrade');
   const named = connectionTokens(incoming.get('connection'));
   const { injected } = info;
+  const replaced = injected.length > 0 ? namesOf(injected) : null;
   const out = new Headers();
   // One pass that copies only what survives, rather than copying everything and deleting. Nothing below
   // can name a field twice, so each is appended (set would look for an earlier one first).
@@ -141,7 +154,7 @@ export function buildForwardHeaders(incoming: Headers, info: ForwardInfo): Heade
       name === info.credentialHeader ||
       isSpoofable(name) ||
       // An injected header replaces the client's of its name.
-      (injected.length > 0 && injected.some(([injectedName]) => injectedName.toLowerCase() === name))
+      replaced?.has(name)
     ) {
       continue;
     }

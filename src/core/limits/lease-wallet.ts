@@ -10,7 +10,6 @@
 // needs nothing: whatever it carried is sent again by the next one, and the gate ignores what it has already
 // applied. Near the end of a budget a lease may carry a single token, so a burst waits several round trips;
 // every round trip admits at least one waiting request or turns into a 429, so bound the wait, not the tries.
-
 import { type Demand, demandRate } from './demand';
 import {
   type CounterSpec,
@@ -119,12 +118,10 @@ export class LeaseWallet {
   }
 
   /**
-   * When the next call should start, if one is due: `nowMs` (now), a moment within the next second, or
-   * null (what is held lasts). A call is due when what is held of some counter would run out, or lapse
-   * before its window ends, within a second at the current demand. It waits, with what is held still
-   * serving, for the moment it buys more: until 30 s before the window's end (a call sooner would lapse
-   * inside the window and need another before its end), and to the window's end in its last second (a call
-   * then buys the next window's tokens, so its first request need not wait for one).
+   * When the next call should start: now, a moment within the next second, or null (what is held lasts). A
+   * call is due when what is held of a counter would run out, or lapse before its window ends, within a
+   * second at the current demand. It waits, what is held still serving, for the moment that buys the most:
+   * 30 s before the window's end (sooner would lapse inside it), or in its last second the end itself.
    */
   refreshAt(counterIds: string[], nowMs: number): number | null {
     const soon = nowMs + REFRESH_AHEAD_MS;
@@ -246,12 +243,6 @@ export class LeaseWallet {
     return n;
   }
 
-  private available(counter: string, nowMs: number): number {
-    let n = 0;
-    for (const h of this.held) if (h.counter === counter && h.expiresAt > nowMs) n += h.tokens - h.used;
-    return n;
-  }
-
   /** Per window kind, the counter with the fewest requests left: the one a client will hit first. */
   private policies(counters: string[], nowMs: number): RateLimitPolicy[] {
     const best = new Map<WindowKind, RateLimitPolicy>();
@@ -261,7 +252,7 @@ export class LeaseWallet {
       const policy: RateLimitPolicy = {
         name: view.kind,
         limit: view.limit,
-        remaining: view.remaining + this.available(id, nowMs),
+        remaining: view.remaining + this.tokensIn(id, (h) => h.expiresAt > nowMs),
         resetSeconds: Math.max(0, Math.ceil((view.resetAt - nowMs) / 1000)),
       };
       const current = best.get(view.kind);
