@@ -121,13 +121,14 @@ function renderTail(t: TailResults): string[] {
       'p50 ms',
       'p99 ms',
       '× 1 tenant',
+      'CPU µs / req',
       'gate calls / 1k req',
       'feed polls / 1k req',
       'Postgres tx / 1k req',
       '429',
       'errors',
     ]),
-    row(['---', '---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:']),
+    row(['---', '---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:']),
     ...t.rows.map((x) =>
       row([
         x.name,
@@ -137,6 +138,7 @@ function renderTail(t: TailResults): string[] {
         ms(x.median.p50),
         ms(x.median.p99),
         x.ratio !== null ? `${x.ratio.toFixed(2)}×` : x.isReference ? '1.00×' : '—',
+        x.median.cpuMicrosPerRequest !== undefined ? Math.round(x.median.cpuMicrosPerRequest) : '—',
         per1000(x.gatePer1000),
         per1000(x.feedPer1000),
         per1000(x.transactionsPer1000),

@@ -495,7 +495,7 @@ async function main() {
     method:
       `Load: ${generatorVersion()}, ${plan.connections} connections, on the same machine as everything else; warm-up excluded; ` +
       `${plan.rounds} rounds of ${plan.seconds} s taken in turn across scenarios, median reported. Workers run from their ` +
-      '`wrangler deploy --dry-run` bundles in workerd (Miniflare, direct socket, no proxy); upstream: a Node HTTP server ' +
+      "`wrangler deploy --dry-run` bundles in workerd (Miniflare, direct socket, no proxy, without Miniflare's subrequest worker); upstream: a Node HTTP server " +
       'answering 12 bytes; database: embedded Postgres through the WebSocket bridge; Durable Object files in /dev/shm. The ' +
       "passthrough, the gateway and the peer each send the measured tenant's 100 keys in turn on varied paths and query " +
       'strings. DB queries are transactions counted on ' +

@@ -13,6 +13,7 @@
 // Rounds of (a) are taken in turn, then (b) and (c) run once each; gate calls, feed polls and Postgres transactions
 // are counted around each run (reading every counter after each one, so each run is charged its own).
 import path from 'node:path';
+import { processCpuMicros } from '../scripts/lib/process-cpu';
 import { type BenchDatabase, siblingDatabase, transactionCounts } from './database';
 import { request } from './http';
 import { generatorVersion, type LoadResult, runLoad } from './load';
@@ -88,6 +89,8 @@ export type TailRun = LoadResult & {
   /** Null: the deployment has no CHANGE_FEED binding. */
   feedCalls: number | null;
   transactions: number;
+  /** Closed-loop runs: CPU time the other deployment's process spent meanwhile (what it took from this run). */
+  otherCpuMs?: number;
 };
 
 export type TailRow = {
@@ -182,6 +185,9 @@ async function isolateCalls(url: string): Promise<Calls> {
     counts ? Object.values(counts).reduce((a, b) => a + b, 0) : null;
   return { gate: sum(bindings.TENANT_GATE) ?? 0, feed: sum(bindings.CHANGE_FEED) };
 }
+
+/** CPU time so far of a deployment's workerd process (both its isolates run in it). */
+const deploymentCpuMicros = (d: Deployment) => processCpuMicros(d.workers[0].pid);
 
 /** Every counter of every deployment, once the database's statistics have caught up (one wait). */
 async function readCounters(deployments: Deployment[], settleMs: number): Promise<Reading> {
@@ -457,13 +463,19 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
         await closed(s, plan.runWarmupSeconds);
         reading = await readCounters(deployments, 0);
       }
+      const cpuBefore = await Promise.all(deployments.map(deploymentCpuMicros));
       const result = await closed(s, plan.seconds);
+      const cpuAfter = await Promise.all(deployments.map(deploymentCpuMicros));
       const after = await readCounters(deployments, plan.settleMs);
       const cost = costOf(s.deployment, reading, after);
       reading = after;
-      runs.get(s.name)!.push({ ...result, ...cost });
+      const cpu = deployments.map((_, i) => cpuAfter[i] - cpuBefore[i]);
+      const own = deployments.indexOf(s.deployment);
+      const cpuMicrosPerRequest = result.requests > 0 ? cpu[own] / result.requests : 0;
+      const otherCpuMs = cpu.reduce((sum, used, i) => (i === own ? sum : sum + used), 0) / 1000;
+      runs.get(s.name)!.push({ ...result, ...cost, cpuMicrosPerRequest, otherCpuMs });
       log(
-        `  round ${round}/${plan.rounds} ${s.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99.toFixed(1)} ms, ` +
+        `  round ${round}/${plan.rounds} ${s.name}: ${Math.round(result.rps)} req/s, ${Math.round(cpuMicrosPerRequest)} µs CPU/req (other deployment ${Math.round(otherCpuMs)} ms), p99 ${result.p99.toFixed(1)} ms, ` +
           `${cost.gateCalls} gate calls, ${cost.feedCalls ?? '—'} feed polls, ${cost.transactions} transactions` +
           (result.bad ? `, ${result.bad} errors` : ''),
       );
@@ -610,6 +622,7 @@ export async function runTail({ plan, ctx, sets, a, b, seedingMs }: TailSetup): 
         : '') +
       '; the paced rows run once each, after the rounds ' +
       `(the quiet one for ${plan.quiet.seconds} s, several lease lives, with each tenant's requests on one isolate). ` +
+      "CPU µs / req: the deployment's workerd process (both isolates and its Durable Objects) over a run, per request answered, median of the rounds. " +
       'Gate calls, feed polls and Postgres transactions are summed per 1,000 requests, each run charged with what its deployment did ' +
       `until ${(Math.max(1_100, plan.settleMs) / 1000).toFixed(1)} s after it ended.`,
     seedingMs,

@@ -28,7 +28,7 @@ async function durableObjectsDir(): Promise<string> {
 /** {@link shared.startWorkers}, stopped by the harness's `stopAll`. */
 export async function startWorkers(opts: WorkersOptions): Promise<shared.RunningWorker[]> {
   const dir = opts.withDurableObjects ? await durableObjectsDir() : undefined;
-  return shared.startWorkers({ ...opts, durableObjectsDir: dir, onStop: onCleanup });
+  return shared.startWorkers({ ...opts, durableObjectsDir: dir, onStop: onCleanup, subrequestWorker: false });
 }
 
 /** One worker in its own workerd process, stopped by the harness's `stopAll`. */
@@ -36,5 +36,5 @@ export async function startWorker(
   opts: Omit<Parameters<typeof shared.startWorker>[0], 'onStop' | 'durableObjectsDir'>,
 ): Promise<shared.RunningWorker> {
   const dir = opts.withDurableObjects ? await durableObjectsDir() : undefined;
-  return shared.startWorker({ ...opts, durableObjectsDir: dir, onStop: onCleanup });
+  return shared.startWorker({ ...opts, durableObjectsDir: dir, onStop: onCleanup, subrequestWorker: false });
 }

@@ -179,6 +179,12 @@ export async function startWorkers(opts: {
    * passing them to this process's, as Miniflare does by default.
    */
   runtimeLog?: string;
+  /**
+   * Miniflare's stand-in for what Cloudflare does to every subrequest (drop CF-Connecting-IP, add CF-Worker):
+   * a JavaScript worker of its own that each outbound fetch passes through, in this same process (default
+   * on). The bench turns it off: on Cloudflare that work is the platform's, not the worker's CPU time.
+   */
+  subrequestWorker?: boolean;
 }): Promise<RunningWorker[]> {
   const settings = await wranglerSettings(opts.config);
   const first = opts.workers[0]?.name;
@@ -224,6 +230,7 @@ export async function startWorkers(opts: {
         }),
       }),
       unsafeDirectSockets: [{ host: '127.0.0.1', port: ports[i] }],
+      stripCfConnectingIp: opts.subrequestWorker ?? true,
     })),
     inspectorPort: opts.inspectorPort,
     ...(opts.durableObjectsDir && { durableObjectsPersist: opts.durableObjectsDir }),
@@ -276,6 +283,7 @@ export async function startWorker(opts: {
   runtimeLog?: string;
   port?: number;
   onStop: (name: string, stop: () => Promise<unknown>) => void;
+  subrequestWorker?: boolean;
 }): Promise<RunningWorker> {
   const [worker] = await startWorkers({
     ...opts,

@@ -1,0 +1,151 @@
+// `npm run bench:instructions`: machine instructions per request of the passthrough worker, the gateway and
+// the do-it-yourself peer, counted by valgrind's callgrind on their workerd process. CPU time on this machine
+// moves by ±20 % from one second to the next (a fixed loop in Node takes 280–390 ms), so a hot-path change
+// of a few per cent is lost in `npm run bench`'s figures; an instruction count is the same from one run to
+// the next within about 3 % (what the gateway does each second, its feed poll, is spread over the run's
+// requests). It is not time: a cache miss costs no instruction. Judge a change here, then confirm it with
+// `npm run bench`. Needs valgrind (apt-get install valgrind); about three minutes.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../scripts/lib/ports';
+import { spawnOwned, stopAll } from './cleanup';
+import { startDatabase } from './database';
+import { type LoadResult, runLoad } from './load';
+import { startPeer } from './peer-worker';
+import type { Generated } from './requests';
+import {
+  configureTenantsInUse,
+  HIGH_LIMIT,
+  KEYS_PER_TENANT,
+  seedGeneratedTenants,
+  seedInstance,
+} from './seed';
+import { buildBundle, type RunningWorker, startWorker } from './workerd';
+
+const root = path.resolve(import.meta.dirname, '..');
+const tmpDir = path.join(os.tmpdir(), 'gateway-bench-instructions');
+const workerdBinary = path.join(root, 'node_modules/@cloudflare/workerd-linux-64/bin/workerd');
+// Under valgrind a request takes ~50 times as long: warm long enough for V8 to optimise the hot functions
+// (its tiers count calls, not time), then count one run.
+const WARM_RUNS = 2;
+const SECONDS = 10;
+const CONNECTIONS = 4;
+
+const log = (line: string) => console.log(line);
+
+async function startUpstream(): Promise<string> {
+  const port = await freePort();
+  const child = spawnOwned(
+    'upstream',
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'bench/upstream.ts'), String(port)],
+    { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`the bench upstream exited (${code})`)));
+  });
+  return `http://127.0.0.1:${port}`;
+}
+
+/** The counts of one worker's process since its counters were zeroed, dumped by callgrind_control. */
+async function dumpedInstructions(pid: number): Promise<number> {
+  execFileSync('callgrind_control', ['--dump', String(pid)], { stdio: 'ignore' });
+  const dumps = (await readdir(tmpDir)).filter((f) => f.startsWith(`callgrind.${pid}.out.`));
+  const text = await readFile(path.join(tmpDir, dumps.sort().at(-1)!), 'utf8');
+  const totals = /^totals: (\d+)/m.exec(text) ?? /^summary: (\d+)/m.exec(text);
+  if (!totals) throw new Error(`no totals in callgrind's dump of ${pid}`);
+  return Number(totals[1]);
+}
+
+async function count(
+  worker: RunningWorker,
+  load: Generated,
+): Promise<{ run: LoadResult; perRequest: number }> {
+  const spec = { url: worker.url, targets: [], generated: load, connections: CONNECTIONS, tmpDir };
+  for (let i = 0; i < WARM_RUNS; i++) await runLoad({ ...spec, seconds: SECONDS });
+  execFileSync('callgrind_control', ['--zero', String(worker.pid)], { stdio: 'ignore' });
+  const run = await runLoad({ ...spec, seconds: SECONDS });
+  const instructions = await dumpedInstructions(worker.pid);
+  if (run.bad > 0) throw new Error(`${worker.name}: ${run.bad} of ${run.requests} answers were not 200`);
+  return { run, perRequest: instructions / run.requests };
+}
+
+async function main() {
+  if (spawnSync('valgrind', ['--version']).error) throw new Error('valgrind is not installed');
+  await rm(tmpDir, { recursive: true, force: true });
+  await mkdir(tmpDir, { recursive: true });
+  // Miniflare starts whatever MINIFLARE_WORKERD_PATH names: workerd under callgrind, counting from the start
+  // (the counters are zeroed after the warm-up), one output file per process.
+  const wrapper = path.join(tmpDir, 'workerd');
+  await writeFile(
+    wrapper,
+    `#!/bin/sh\nexec valgrind --tool=callgrind --smc-check=all-non-file --callgrind-out-file=${tmpDir}/callgrind.%p.out ${workerdBinary} "$@"\n`,
+  );
+  await chmod(wrapper, 0o755);
+  process.env.MINIFLARE_WORKERD_PATH = wrapper;
+
+  const [gatewayBundle, passthroughBundle, peerBundle, db] = await Promise.all([
+    buildBundle(),
+    buildBundle({ config: 'bench/passthrough.wrangler.toml', sources: ['bench/passthrough.ts'] }),
+    buildBundle({ config: 'bench/peer.wrangler.toml', sources: ['bench/peer.ts'] }),
+    startDatabase(tmpDir),
+  ]);
+  const upstreamUrl = await startUpstream();
+  const sealingKey = randomBytes(32).toString('base64');
+  const instanceId = await seedInstance(db.client, upstreamUrl, sealingKey);
+  // The same measured tenant as `npm run bench`: generated tenant 1, limited, its 100 keys in turn.
+  await seedGeneratedTenants(db.client, instanceId, 1, 1);
+  await configureTenantsInUse(db.client, [1], { fromKey: 1, toKey: KEYS_PER_TENANT - 1 }, HIGH_LIMIT);
+  const load: Generated = { tenants: [1], keys: KEYS_PER_TENANT };
+
+  const rows: { name: string; perRequest: number; requests: number }[] = [];
+  const measure = async (name: string, start: () => Promise<RunningWorker>) => {
+    log(`${name}: starting under callgrind, ${WARM_RUNS} warm-up runs and one counted run of ${SECONDS} s …`);
+    const { run, perRequest } = await count(await start(), load);
+    rows.push({ name, perRequest, requests: run.requests });
+    log(
+      `  ${Math.round(perRequest).toLocaleString('en')} instructions per request (${run.requests} requests)`,
+    );
+  };
+  await measure('bare passthrough worker', () =>
+    startWorker({ name: 'passthrough', bundle: passthroughBundle, bindings: { UPSTREAM_URL: upstreamUrl } }),
+  );
+  await measure('gateway, 1 tenant', async () =>
+    startWorker({
+      name: 'gateway',
+      bundle: gatewayBundle,
+      withDurableObjects: true,
+      bindings: {
+        DATABASE_URL: db.url,
+        DB_WS_PROXY: db.wsProxy,
+        ADMIN_API_KEY: `adm_${randomBytes(24).toString('hex')}`,
+        SEALING_KEY: sealingKey,
+        BASE_DOMAINS: 'localhost',
+        CONTROL_HOST: 'control.localhost',
+        UNKNOWN_HOST: 'reject',
+        ALLOW_PRIVATE_UPSTREAMS: 'true',
+      },
+    }),
+  );
+  await measure('do-it-yourself peer', async () =>
+    startPeer(peerBundle, upstreamUrl, await freePort(), load),
+  );
+
+  const base = rows[0].perRequest;
+  log('\n| worker | instructions / request | over the passthrough |\n| --- | --: | --: |');
+  for (const r of rows)
+    log(
+      `| ${r.name} | ${Math.round(r.perRequest).toLocaleString('en')} | ${r === rows[0] ? '' : `+${Math.round(r.perRequest - base).toLocaleString('en')} (${(r.perRequest / base).toFixed(2)}×)`} |`,
+    );
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => stopAll());
