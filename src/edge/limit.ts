@@ -51,10 +51,22 @@ type Limiter = {
 
 export type GateClient = (env: Bindings, request: GateLeaseRequest) => Promise<GateLeaseResponse>;
 
+// A gate's id, derived once per tenant (idFromName hashes the name: a few per cent of a call); ids are plain
+// values, valid across requests. Bounded like the limiters.
+const gateIds = new Map<string, DurableObjectId>();
+
+function gateId(env: Bindings, tenantId: string): DurableObjectId {
+  let id = gateIds.get(tenantId);
+  if (!id) {
+    if (gateIds.size >= MAX_LIMITERS) gateIds.clear();
+    id = env.TENANT_GATE.idFromName(tenantId);
+    gateIds.set(tenantId, id);
+  }
+  return id;
+}
+
 const gateStub: GateClient = (env, request) =>
-  env.TENANT_GATE.get(env.TENANT_GATE.idFromName(request.tenantId)).lease(
-    request,
-  ) as Promise<GateLeaseResponse>;
+  env.TENANT_GATE.get(gateId(env, request.tenantId)).lease(request) as Promise<GateLeaseResponse>;
 let callGate = gateStub;
 
 /** Tests only: how calls reach the gate (e.g. one that fails); without an argument, the real one. */

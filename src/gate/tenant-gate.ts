@@ -23,7 +23,8 @@ const FLUSH_RETRIES = ['usageFlushRetryFirst', 'usageFlushRetrySecond', 'usageFl
  */
 export class TenantGate extends DurableObject<Bindings> {
   private ledger: GateLedger;
-  private alarmAt: number | null = null;
+  /** The alarm set, in runtime time; undefined until it matters (read from storage then). */
+  private alarmAt: number | null | undefined;
   private flushFailures = 0;
   private served = { leaseCalls: 0, flushes: 0 };
 
@@ -32,13 +33,8 @@ export class TenantGate extends DurableObject<Bindings> {
     configureClock(env);
     this.ledger = new GateLedger(ctx.storage.kv.get<GateState>('ledger'));
     // Usage of an earlier release still held here: written on an alarm set now (no sooner alarm can exist).
-    const owed =
-      ctx.storage.kv.get('flush') !== undefined || Object.keys(this.ledger.snapshot().usage).length > 0;
-    if (owed) this.arm(clockNow());
-    else
-      ctx.blockConcurrencyWhile(async () => {
-        this.alarmAt = await ctx.storage.getAlarm();
-      });
+    // Otherwise the alarm is not read: most gates never set one, and a gate call often starts its object.
+    if (ctx.storage.kv.get('flush') !== undefined || this.ledger.holdsUsage()) this.setAlarm(clockNow());
   }
 
   /** An isolate's call: reports refunded, tokens granted per its counters' limits. */
@@ -46,10 +42,10 @@ export class TenantGate extends DurableObject<Bindings> {
     this.served.leaseCalls += 1;
     const now = clockNow();
     const lease = this.ledger.lease(request, now);
-    this.ctx.storage.kv.put('ledger', this.ledger.snapshot());
+    this.ctx.storage.kv.put('ledger', this.ledger.stored());
     if (request.usage) {
       this.ctx.storage.kv.put('tenantId', request.tenantId);
-      this.arm(now + waitMs('usageFlushDelay'));
+      await this.arm(now + waitMs('usageFlushDelay'));
     }
     return lease;
   }
@@ -60,10 +56,10 @@ export class TenantGate extends DurableObject<Bindings> {
   }
 
   /** For tests and operators: what this gate has done since it started. */
-  stats() {
+  async stats() {
     return {
       ...this.served,
-      alarmAt: this.alarmAt,
+      alarmAt: this.alarmAt === undefined ? await this.ctx.storage.getAlarm() : this.alarmAt,
       unflushed: this.ctx.storage.kv.get<UsageFlush>('flush') !== undefined,
     };
   }
@@ -78,7 +74,9 @@ export class TenantGate extends DurableObject<Bindings> {
       this.flushFailures = 0;
     } catch {
       // Kept in storage under its flush id; written by a later attempt.
-      this.arm(clockNow() + waitMs(FLUSH_RETRIES[Math.min(this.flushFailures, FLUSH_RETRIES.length - 1)]));
+      await this.arm(
+        clockNow() + waitMs(FLUSH_RETRIES[Math.min(this.flushFailures, FLUSH_RETRIES.length - 1)]),
+      );
       this.flushFailures += 1;
     }
   }
@@ -95,7 +93,7 @@ export class TenantGate extends DurableObject<Bindings> {
         flush = { id: newId('usg'), tenantId, days };
         // One synchronous block: both writes commit together, so usage is always in one place or the other.
         kv.put('flush', flush);
-        kv.put('ledger', this.ledger.snapshot());
+        kv.put('ledger', this.ledger.stored());
       }
       const conn = await connectDatabase(this.env);
       try {
@@ -109,12 +107,17 @@ export class TenantGate extends DurableObject<Bindings> {
   }
 
   /** Alarms only move earlier. */
-  private arm(at: number) {
+  private async arm(at: number) {
     // Kept in the runtime's time, as the alarm itself is (the clock may run ahead of it in tests).
     const runtimeAt = runtimeTime(at);
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     if (this.alarmAt !== null && this.alarmAt <= runtimeAt) return;
-    this.alarmAt = runtimeAt;
-    this.ctx.storage.setAlarm(runtimeAt);
+    this.setAlarm(at);
+  }
+
+  private setAlarm(at: number) {
+    this.alarmAt = runtimeTime(at);
+    this.ctx.storage.setAlarm(this.alarmAt);
   }
 
   /** Install-token, recovery-link and sign-in back-off (./auth-throttle): how long this guess waits. */

@@ -71,7 +71,7 @@ describe('two gateway isolates', () => {
     // The runner's test APIs still reach that object (it runs in A's isolate).
     const calls = await runInDurableObject(
       gate(t.tenantId),
-      (instance: TenantGate) => instance.stats().leaseCalls,
+      async (instance: TenantGate) => (await instance.stats()).leaseCalls,
     );
     expect(calls).toBe((await gate(t.tenantId).stats()).leaseCalls);
 

@@ -1,5 +1,5 @@
 // The TenantGate's side of the leases (./lease): counters per window, grants not yet reported, the limits
-// with the snapshot version that set them. Plain JSON state (`new GateLedger(stored)`, `snapshot()` to
+// with the snapshot version that set them. Plain JSON state (`new GateLedger(stored)`, `stored()` to
 // store): the Durable Object persists it before each answer leaves, since a gate that forgets grants would
 // grant them again.
 import { mergeUsage, type UsageDelta } from '../usage/usage-counts';
@@ -53,14 +53,28 @@ function namesLimit(c: { kind?: unknown; limit?: unknown }): boolean {
 export class GateLedger {
   private state: GateState;
 
+  /** Takes `state` over (storage hands out a fresh copy with every read): it is not copied again. */
   constructor(state?: GateState) {
-    this.state = state
-      ? structuredClone(state)
-      : { specs: {}, counters: {}, leases: {}, usage: {}, usageSeq: {} };
+    this.state = state ?? { specs: {}, counters: {}, leases: {}, usage: {}, usageSeq: {} };
   }
 
+  /** A copy of the state, for reading. */
   snapshot(): GateState {
     return structuredClone(this.state);
+  }
+
+  /**
+   * The state itself, to be stored at once: the storage's serializer copies it there and then, so a copy
+   * here would only be made to be thrown away (a gate call is about a sixth cheaper without it).
+   */
+  stored(): Readonly<GateState> {
+    return this.state;
+  }
+
+  /** Usage from isolates of an earlier release is waiting to be written. */
+  holdsUsage(): boolean {
+    for (const _ in this.state.usage) return true;
+    return false;
   }
 
   lease(req: LeaseRequest, nowMs: number): LeaseResponse {
