@@ -4,7 +4,8 @@
 // of a few per cent is lost in `npm run bench`'s figures; an instruction count is the same from one run to
 // the next within about 3 % (what the gateway does each second, its feed poll, is spread over the run's
 // requests). It is not time: a cache miss costs no instruction. Judge a change here, then confirm it with
-// `npm run bench`. Needs valgrind (apt-get install valgrind); about three minutes.
+// `npm run bench`. Needs valgrind (apt-get install valgrind); about three minutes, or one per worker named on
+// the command line (`npm run bench:instructions -- gateway`; passthrough, gateway, peer).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -34,6 +35,7 @@ const WARM_RUNS = 2;
 const SECONDS = 10;
 const CONNECTIONS = 4;
 
+const PASSTHROUGH = 'bare passthrough worker';
 const log = (line: string) => console.log(line);
 
 async function startUpstream(): Promise<string> {
@@ -103,7 +105,9 @@ async function main() {
   const load: Generated = { tenants: [1], keys: KEYS_PER_TENANT };
 
   const rows: { name: string; perRequest: number; requests: number }[] = [];
+  const only = process.argv.slice(2);
   const measure = async (name: string, start: () => Promise<RunningWorker>) => {
+    if (only.length > 0 && !only.some((word) => name.includes(word))) return;
     log(`${name}: starting under callgrind, ${WARM_RUNS} warm-up runs and one counted run of ${SECONDS} s …`);
     const { run, perRequest } = await count(await start(), load);
     rows.push({ name, perRequest, requests: run.requests });
@@ -111,7 +115,7 @@ async function main() {
       `  ${Math.round(perRequest).toLocaleString('en')} instructions per request (${run.requests} requests)`,
     );
   };
-  await measure('bare passthrough worker', () =>
+  await measure(PASSTHROUGH, () =>
     startWorker({ name: 'passthrough', bundle: passthroughBundle, bindings: { UPSTREAM_URL: upstreamUrl } }),
   );
   await measure('gateway, 1 tenant', async () =>
@@ -135,11 +139,11 @@ async function main() {
     startPeer(peerBundle, upstreamUrl, await freePort(), load),
   );
 
-  const base = rows[0].perRequest;
+  const base = rows.find((r) => r.name === PASSTHROUGH)?.perRequest;
   log('\n| worker | instructions / request | over the passthrough |\n| --- | --: | --: |');
   for (const r of rows)
     log(
-      `| ${r.name} | ${Math.round(r.perRequest).toLocaleString('en')} | ${r === rows[0] ? '' : `+${Math.round(r.perRequest - base).toLocaleString('en')} (${(r.perRequest / base).toFixed(2)}×)`} |`,
+      `| ${r.name} | ${Math.round(r.perRequest).toLocaleString('en')} | ${base === undefined || r.name === PASSTHROUGH ? '' : `+${Math.round(r.perRequest - base).toLocaleString('en')} (${(r.perRequest / base).toFixed(2)}×)`} |`,
     );
 }
 
