@@ -5,7 +5,8 @@
 // the next within about 3 % (what the gateway does each second, its feed poll, is spread over the run's
 // requests). It is not time: a cache miss costs no instruction. Judge a change here, then confirm it with
 // `npm run bench`. Needs valgrind (apt-get install valgrind); about three minutes, or one per worker named on
-// the command line (`npm run bench:instructions -- gateway`; passthrough, gateway, peer).
+// the command line (`npm run bench:instructions -- gateway`; passthrough, gateway, peer). `gate`, only when
+// named, counts what one lease call costs (./gate-calls, about four minutes).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { freePort } from '../scripts/lib/ports';
 import { spawnOwned, stopAll } from './cleanup';
 import { startDatabase } from './database';
+import { gateCallInstructions } from './gate-calls';
 import { type LoadResult, runLoad } from './load';
 import { startPeer } from './peer-worker';
 import type { Generated } from './requests';
@@ -34,6 +36,7 @@ const workerdBinary = path.join(root, 'node_modules/@cloudflare/workerd-linux-64
 const WARM_RUNS = 2;
 const SECONDS = 10;
 const CONNECTIONS = 4;
+const GATE_TENANTS = 300;
 
 const PASSTHROUGH = 'bare passthrough worker';
 const log = (line: string) => console.log(line);
@@ -63,15 +66,23 @@ async function dumpedInstructions(pid: number): Promise<number> {
   return Number(totals[1]);
 }
 
+/** Instructions the process runs while `run` runs. */
+async function counted(pid: number, run: () => Promise<void>): Promise<number> {
+  execFileSync('callgrind_control', ['--zero', String(pid)], { stdio: 'ignore' });
+  await run();
+  return dumpedInstructions(pid);
+}
+
 async function count(
   worker: RunningWorker,
   load: Generated,
 ): Promise<{ run: LoadResult; perRequest: number }> {
   const spec = { url: worker.url, targets: [], generated: load, connections: CONNECTIONS, tmpDir };
   for (let i = 0; i < WARM_RUNS; i++) await runLoad({ ...spec, seconds: SECONDS });
-  execFileSync('callgrind_control', ['--zero', String(worker.pid)], { stdio: 'ignore' });
-  const run = await runLoad({ ...spec, seconds: SECONDS });
-  const instructions = await dumpedInstructions(worker.pid);
+  let run!: LoadResult;
+  const instructions = await counted(worker.pid, async () => {
+    run = await runLoad({ ...spec, seconds: SECONDS });
+  });
   if (run.bad > 0) throw new Error(`${worker.name}: ${run.bad} of ${run.requests} answers were not 200`);
   return { run, perRequest: instructions / run.requests };
 }
@@ -106,8 +117,8 @@ async function main() {
 
   const rows: { name: string; perRequest: number; requests: number }[] = [];
   const only = process.argv.slice(2);
-  const measure = async (name: string, start: () => Promise<RunningWorker>) => {
-    if (only.length > 0 && !only.some((word) => name.includes(word))) return;
+  const measure = async (key: string, name: string, start: () => Promise<RunningWorker>) => {
+    if (only.length > 0 && !only.includes(key)) return;
     log(`${name}: starting under callgrind, ${WARM_RUNS} warm-up runs and one counted run of ${SECONDS} s …`);
     const { run, perRequest } = await count(await start(), load);
     rows.push({ name, perRequest, requests: run.requests });
@@ -115,29 +126,48 @@ async function main() {
       `  ${Math.round(perRequest).toLocaleString('en')} instructions per request (${run.requests} requests)`,
     );
   };
-  await measure(PASSTHROUGH, () =>
+  await measure('passthrough', PASSTHROUGH, () =>
     startWorker({ name: 'passthrough', bundle: passthroughBundle, bindings: { UPSTREAM_URL: upstreamUrl } }),
   );
-  await measure('gateway, 1 tenant', async () =>
+  const gatewayBindings = {
+    DATABASE_URL: db.url,
+    DB_WS_PROXY: db.wsProxy,
+    ADMIN_API_KEY: `adm_${randomBytes(24).toString('hex')}`,
+    SEALING_KEY: sealingKey,
+    BASE_DOMAINS: 'localhost',
+    CONTROL_HOST: 'control.localhost',
+    UNKNOWN_HOST: 'reject',
+    ALLOW_PRIVATE_UPSTREAMS: 'true',
+  };
+  await measure('gateway', 'gateway, 1 tenant', async () =>
     startWorker({
       name: 'gateway',
       bundle: gatewayBundle,
       withDurableObjects: true,
-      bindings: {
-        DATABASE_URL: db.url,
-        DB_WS_PROXY: db.wsProxy,
-        ADMIN_API_KEY: `adm_${randomBytes(24).toString('hex')}`,
-        SEALING_KEY: sealingKey,
-        BASE_DOMAINS: 'localhost',
-        CONTROL_HOST: 'control.localhost',
-        UNKNOWN_HOST: 'reject',
-        ALLOW_PRIVATE_UPSTREAMS: 'true',
-      },
+      bindings: gatewayBindings,
     }),
   );
-  await measure('do-it-yourself peer', async () =>
+  await measure('peer', 'do-it-yourself peer', async () =>
     startPeer(peerBundle, upstreamUrl, await freePort(), load),
   );
+
+  if (only.includes('gate')) {
+    log(`lease calls: ${GATE_TENANTS} limited tenants, two isolates, under callgrind …`);
+    const cost = await gateCallInstructions({
+      bundle: gatewayBundle,
+      bindings: gatewayBindings,
+      client: db.client,
+      instanceId,
+      tmpDir,
+      tenants: GATE_TENANTS,
+      counted,
+      log,
+    });
+    const k = (x: number) => Math.round(x).toLocaleString('en');
+    log(
+      `  one lease call, mean of ${cost.rounds} rounds: ${k(cost.started)} instructions to a running gate, ${k(cost.evicted)} to an evicted one`,
+    );
+  }
 
   const base = rows.find((r) => r.name === PASSTHROUGH)?.perRequest;
   log('\n| worker | instructions / request | over the passthrough |\n| --- | --: | --: |');

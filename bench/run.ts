@@ -312,14 +312,15 @@ async function main() {
   const addedCpu =
     (gatewayOne.median.cpuMicrosPerRequest ?? Number.NaN) -
     (byName(PASSTHROUGH).median.cpuMicrosPerRequest ?? Number.NaN);
-  // The tail's rows against their 1-tenant references (closed-loop rows with a ratio).
+  // The tail's rows against their 1-tenant references (closed-loop rows with a ratio): issue 16 asks for at
+  // least 0.95× (many tenants in use cost no more than one); faster is not a failure.
   const tailVsOne: Figure[] = tail.rows
     .filter((r) => r.ratio !== null)
     .map((r) => ({
       figure: `long tail: ${r.name} vs ${r.reference} (rps)`,
-      value: `${fmt(((r.ratio ?? 0) - 1) * 100, 1)} %`,
-      target: 'within 5 %',
-      met: met(Math.abs((r.ratio ?? 0) - 1) <= 0.05),
+      value: `${fmt(r.ratio ?? 0, 2)}×`,
+      target: '≥ 0.95×',
+      met: met((r.ratio ?? 0) >= 0.95),
     }));
   const worstTail = tail.rows.reduce((w, r) => (r.transactionsPer1000 > w.transactionsPer1000 ? r : w));
   const warmQueries = Math.max(gatewayOne.dbQueriesPer1000 ?? 0, worstTail.transactionsPer1000);
