@@ -5,8 +5,9 @@
 // the next within about 3 % (what the gateway does each second, its feed poll, is spread over the run's
 // requests). It is not time: a cache miss costs no instruction. Judge a change here, then confirm it with
 // `npm run bench`. Needs valgrind (apt-get install valgrind); about three minutes, or one per worker named on
-// the command line (`npm run bench:instructions -- gateway`; passthrough, gateway, peer). `gate`, only when
-// named, counts what one lease call costs (./gate-calls, about four minutes).
+// the command line (`npm run bench:instructions -- gateway`; passthrough, gateway, peer). Only when named:
+// `floor`, the contract's forward step alone in five levels (./floor.ts, about eight minutes), and `gate`,
+// what one lease call costs (./gate-calls, about five minutes).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -129,6 +130,20 @@ async function main() {
   await measure('passthrough', PASSTHROUGH, () =>
     startWorker({ name: 'passthrough', bundle: passthroughBundle, bindings: { UPSTREAM_URL: upstreamUrl } }),
   );
+  if (only.includes('floor')) {
+    const floorBundle = await buildBundle({
+      config: 'bench/floor.wrangler.toml',
+      sources: ['bench/floor.ts', 'src/core'],
+    });
+    for (const level of ['0', '1', '2', '3', '4'])
+      await measure('floor', `forward step alone, level ${level} (bench/floor.ts)`, () =>
+        startWorker({
+          name: `floor-${level}`,
+          bundle: floorBundle,
+          bindings: { UPSTREAM_URL: upstreamUrl, FLOOR: level },
+        }),
+      );
+  }
   const gatewayBindings = {
     DATABASE_URL: db.url,
     DB_WS_PROXY: db.wsProxy,
