@@ -4,13 +4,14 @@
 // its statements). Two isolates and `tenants` limited tenants; every lease lapses with its minute, so after a
 // minute's end each tenant's first request through an isolate calls its gate.
 import type pg from 'pg';
+import { type Count, SWEEPER_SPIN_SHARE } from './callgrind';
 import { runPaced } from './paced';
 import { configureTenantsInUse, HIGH_LIMIT, seedGeneratedTenants } from './seed';
 import { type Bundle, startWorkers } from './workerd';
 
 export type GateCallCost = { started: number; evicted: number; rounds: number };
 
-type Counted = (pid: number, run: () => Promise<void>) => Promise<number>;
+type Counted = (pid: number, run: () => Promise<void>) => Promise<Count>;
 
 const ROUNDS = 2;
 // Miniflare's eviction of an idle Durable Object, with room to spare.
@@ -23,7 +24,7 @@ export async function gateCallInstructions(opts: {
   instanceId: string;
   tmpDir: string;
   tenants: number;
-  /** Instructions the process ran while `run` ran. */
+  /** What the process ran while `run` ran. */
   counted: Counted;
   log: (line: string) => void;
 }): Promise<GateCallCost> {
@@ -66,9 +67,14 @@ export async function gateCallInstructions(opts: {
     if (wait < EVICTED_AFTER_MS) wait += 60_000;
     log(`  round ${round}/${ROUNDS}: waiting ${(wait / 1000).toFixed(1)} s for the minute's end …`);
     await new Promise((done) => setTimeout(done, wait));
-    const cold = await opts.counted(pid, () => pass(0)); // a call each, every gate starting
-    const warm = await opts.counted(pid, () => pass(1)); // a call each, to the gate just started
-    const none = await opts.counted(pid, () => pass(0)); // no call: isolate 1 holds its leases
+    const passes = [
+      await opts.counted(pid, () => pass(0)), // a call each, every gate starting
+      await opts.counted(pid, () => pass(1)), // a call each, to the gate just started
+      await opts.counted(pid, () => pass(0)), // no call: isolate 1 holds its leases
+    ];
+    if (passes.some((p) => p.sweeperShare > SWEEPER_SPIN_SHARE))
+      throw new Error("gate calls: V8's sweeper spun under valgrind during a pass; run again");
+    const [cold, warm, none] = passes.map((p) => p.instructions);
     if (warm <= none || cold <= warm) throw new Error('gate calls: the passes did not call as expected');
     evicted.push((cold - none) / n);
     started.push((warm - none) / n);

@@ -1,7 +1,7 @@
 // A small HTTP backend that answers what it received: the demo upstream of `npm run dev` and the test
 // upstream. Special paths exercise the gateway: /redirect[/{code}][?to=location], /status/{code}, /cookies,
 // /headers?name=value… (each query pair appended as a response header), /bytes/{n}, /slow/{ms},
-// /reflect (streams the request body back), /hop (hop-by-hop and multi-value response headers), /hang (never
+// /trickle/{ms} (the headers at once, then ten body chunks spread over ms), /reflect (streams the request body back), /hop (hop-by-hop and multi-value response headers), /hang (never
 // answers), /reset (half a body, then the connection is dropped), /drop/{name} (the upstream of that name
 // reads up to 256 KiB of the body, then drops the connection without answering); a WebSocket upgrade on
 // any path echoes.
@@ -59,6 +59,20 @@ function handle(name: string, req: http.IncomingMessage, res: http.ServerRespons
       if (read >= 256 * 1024) drop();
     });
     req.on('end', drop);
+    return;
+  }
+  if (first === 'trickle') {
+    const chunks = 10;
+    const spacing = (Number(arg) || 0) / chunks;
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    let sent = 0;
+    const next = () => {
+      sent += 1;
+      res.write(`chunk ${sent}\n`);
+      if (sent < chunks) setTimeout(next, spacing);
+      else res.end();
+    };
+    next();
     return;
   }
   if (first === 'reset') {

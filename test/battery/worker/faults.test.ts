@@ -104,6 +104,16 @@ describe('battery: faults', () => {
     expect((await hit(long, '/slow/300')).status).toBe(200);
   });
 
+  test('35 (its other half) timeout_ms bounds the wait for the headers only: a body that streams past it arrives whole', async () => {
+    const t = await tenantOn([urlOf('a')], 300);
+    expect((await hit(t, '/warm')).status).toBe(200);
+    // Headers at once, then ten chunks over 900 ms: three times the instance's timeout.
+    const { res, body, ms } = await timed(() => hit(t, '/trickle/900'));
+    expect(res.status).toBe(200);
+    expect(body).toBe(Array.from({ length: 10 }, (_, i) => `chunk ${i + 1}\n`).join(''));
+    expect(ms).toBeGreaterThanOrEqual(800);
+  });
+
   test('36 an upstream resetting mid-body breaks that response only; the gateway stays healthy', async () => {
     const t = await tenantOn([urlOf('a')]);
     const outcomes = await Promise.all(
