@@ -4,10 +4,10 @@
 // of a few per cent is lost in `npm run bench`'s figures; an instruction count mostly agrees from one run to
 // the next within about 3 %, though now and then a run counts ~15 % more (its profile shows V8's interpreter
 // busier: take the lower of two runs). It is not time: a cache miss costs no instruction. Judge a change here,
-// then confirm it with `npm run bench`. Needs valgrind (apt-get install valgrind); about three minutes, or one per worker named on
-// the command line (`npm run bench:instructions -- gateway`; passthrough, gateway, peer). Only when named:
-// `floor`, the contract's forward step alone in five levels (./floor.ts, about eight minutes), and `gate`,
-// what one lease call costs (./gate-calls, about five minutes).
+// then confirm it with `npm run bench`. Needs valgrind (apt-get install valgrind); about three minutes, or one
+// per worker named on the command line (`npm run bench:instructions -- gateway`; passthrough, gateway, peer).
+// Only when named: `floor`, the contract's forward step alone in five levels (./floor.ts, about eight
+// minutes), and `gate`, what one lease call costs (./gate-calls, about five minutes).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -63,7 +63,7 @@ async function startUpstream(): Promise<string> {
 async function count(
   worker: RunningWorker,
   load: Generated,
-): Promise<{ requests: number; perRequest: number; sweeperShare: number }> {
+): Promise<{ requests: number; perRequest: number }> {
   const spec = { url: worker.url, targets: [], generated: load, connections: CONNECTIONS, tmpDir };
   // Short runs until `requests` are answered; every answer must be a 200.
   const serve = async (requests: number) => {
@@ -82,7 +82,7 @@ async function count(
       requests = await serve(COUNTED_REQUESTS);
     });
     if (count.sweeperShare <= SWEEPER_SPIN_SHARE || attempt === 3)
-      return { requests, perRequest: count.instructions / requests, sweeperShare: count.sweeperShare };
+      return { requests, perRequest: count.instructions / requests };
     log(`  V8's sweeper spun (${Math.round(count.sweeperShare * 100)} % of the count): counting again …`);
   }
 }

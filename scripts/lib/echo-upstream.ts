@@ -1,10 +1,10 @@
 // A small HTTP backend that answers what it received: the demo upstream of `npm run dev` and the test
 // upstream. Special paths exercise the gateway: /redirect[/{code}][?to=location], /status/{code}, /cookies,
 // /headers?name=value… (each query pair appended as a response header), /bytes/{n}, /slow/{ms},
-// /trickle/{ms} (the headers at once, then ten body chunks spread over ms), /reflect (streams the request body back), /hop (hop-by-hop and multi-value response headers), /hang (never
-// answers), /reset (half a body, then the connection is dropped), /drop/{name} (the upstream of that name
-// reads up to 256 KiB of the body, then drops the connection without answering); a WebSocket upgrade on
-// any path echoes.
+// /trickle/{ms} (the headers at once, then ten body chunks spread over ms), /reflect (streams the request
+// body back), /hop (hop-by-hop and multi-value response headers), /hang (never answers), /reset (half a
+// body, then the connection is dropped), /drop/{name} (the upstream of that name reads up to 256 KiB of the
+// body, then drops the connection without answering); a WebSocket upgrade on any path echoes.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';

@@ -34,7 +34,8 @@ export class TenantGate extends DurableObject<Bindings> {
     this.ledger = new GateLedger(ctx.storage.kv.get<GateState>('ledger'));
     // Usage of an earlier release still held here: written on an alarm set now (no sooner alarm can exist).
     // Otherwise the alarm is not read: most gates never set one, and a gate call often starts its object.
-    if (ctx.storage.kv.get('flush') !== undefined || this.ledger.holdsUsage()) this.setAlarm(clockNow());
+    if (ctx.storage.kv.get('flush') !== undefined || this.ledger.holdsUsage())
+      this.setAlarm(runtimeTime(clockNow()));
   }
 
   /** An isolate's call: reports refunded, tokens granted per its counters' limits. */
@@ -112,12 +113,12 @@ export class TenantGate extends DurableObject<Bindings> {
     const runtimeAt = runtimeTime(at);
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     if (this.alarmAt !== null && this.alarmAt <= runtimeAt) return;
-    this.setAlarm(at);
+    this.setAlarm(runtimeAt);
   }
 
-  private setAlarm(at: number) {
-    this.alarmAt = runtimeTime(at);
-    this.ctx.storage.setAlarm(this.alarmAt);
+  private setAlarm(runtimeAt: number) {
+    this.alarmAt = runtimeAt;
+    this.ctx.storage.setAlarm(runtimeAt);
   }
 
   /** Install-token, recovery-link and sign-in back-off (./auth-throttle): how long this guess waits. */
