@@ -5,6 +5,9 @@
 //   2  the request signature (HMAC-SHA256 of the signed string, key imported once)
 //   3  the response re-wrapped: hop-by-hop fields dropped, X-Request-Id added
 //   4  the instance's timeout: an AbortController and a timer around the fetch
+// and, apart from the levels, what the upstream headers cost the runtime whoever builds them:
+//   copy      the passthrough with the client's headers copied into a Headers of the worker's own
+//   asserted  that copy plus the 13 fields the gateway asserts (fixed values, nothing filtered)
 // `npm run bench:instructions -- floor` counts each level (bench/instructions.ts); the gateway's count minus
 // level 4's is what everything else costs (routing, the snapshot, the key, limits, usage).
 import { signForwardedRequest } from '../src/core/crypto/signing';
@@ -15,13 +18,34 @@ type FloorEnv = { UPSTREAM_URL: string; FLOOR: string };
 const SECRET = 'bench-signing-secret-0123456789abcdef';
 const REQUEST_ID = '01JBENCHREQUEST0000000000';
 const NO_INJECTED: readonly (readonly [string, string])[] = [];
+// The 13 fields of the contract's "Upstream headers", with values as long as the gateway's.
+const ASSERTED: readonly (readonly [string, string])[] = [
+  ['x-forwarded-for', '127.0.0.1'],
+  ['x-forwarded-host', 'b1.bench.localhost'],
+  ['x-forwarded-proto', 'http'],
+  ['x-request-id', REQUEST_ID],
+  ['x-tenant-id', 'ten_bench1'],
+  ['x-tenant-slug', 'b1'],
+  ['x-tenant-schema', 't_b1'],
+  ['x-instance', 'bench'],
+  ['x-gateway-service', 'default'],
+  ['x-gateway-key-id', 'key_bench1'],
+  ['x-gateway-scopes', 'proxy:read proxy:write'],
+  ['x-gateway-timestamp', '1700000000'],
+  ['x-gateway-signature', 'ab'.repeat(32)],
+];
 
 export default {
   async fetch(request: Request, env: FloorEnv): Promise<Response> {
-    const level = Number(env.FLOOR);
     const url = new URL(request.url);
     const pathAndQuery = url.pathname + url.search;
     const target = env.UPSTREAM_URL + pathAndQuery;
+    if (env.FLOOR === 'copy' || env.FLOOR === 'asserted') {
+      const headers = new Headers(request.headers);
+      if (env.FLOOR === 'asserted') for (const [name, value] of ASSERTED) headers.append(name, value);
+      return fetch(target, { method: request.method, headers, body: request.body, redirect: 'manual' });
+    }
+    const level = Number(env.FLOOR);
     if (level < 1) {
       return fetch(target, {
         method: request.method,

@@ -134,8 +134,13 @@ async function main() {
       config: 'bench/floor.wrangler.toml',
       sources: ['bench/floor.ts', 'src/core'],
     });
-    for (const level of ['0', '1', '2', '3', '4'])
-      await measure('floor', `forward step alone, level ${level} (bench/floor.ts)`, () =>
+    const floors: [string, string][] = [
+      ...['0', '1', '2', '3', '4'].map((level): [string, string] => [level, `level ${level}`]),
+      ['copy', 'the client headers copied'],
+      ['asserted', 'the copy + the 13 asserted fields'],
+    ];
+    for (const [level, label] of floors)
+      await measure('floor', `forward step alone, ${label} (bench/floor.ts)`, () =>
         startWorker({
           name: `floor-${level}`,
           bundle: floorBundle,

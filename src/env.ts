@@ -1,3 +1,4 @@
+import type { RequestFields } from './core/http/request-fields';
 import type { Actor } from './core/tenancy/actor';
 import type { UsageMessage } from './core/usage/usage-batch';
 import type { Connection } from './db/client';
@@ -24,6 +25,8 @@ export type AppEnv = {
   Bindings: Bindings;
   Variables: {
     requestId: string;
+    /** The request's header fields, read out of the runtime once by the front door. */
+    fields: RequestFields;
     /** The request's URL, parsed once by the front door. */
     url: URL;
     /** The request's normalised host (lower case, no port, no trailing dot, punycode). */

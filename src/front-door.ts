@@ -3,16 +3,18 @@
 import type { MiddlewareHandler } from 'hono';
 import { newRequestId, sanitizeRequestId } from './core/http/headers';
 import { normalizeHost } from './core/http/host';
+import { RequestFields } from './core/http/request-fields';
 import type { AppEnv } from './env';
 import { ApiError } from './errors';
 
 export const frontDoor: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const requestId = sanitizeRequestId(c.req.header('x-request-id') ?? null) ?? newRequestId();
+  const fields = new RequestFields(c.req.raw.headers);
+  c.set('fields', fields);
+  const requestId = sanitizeRequestId(fields.get('x-request-id')) ?? newRequestId();
   c.set('requestId', requestId);
-  const hostHeader = c.req.header('host');
   // Several Host headers reach the worker folded into one comma-separated value.
-  if (hostHeader?.includes(',')) throw new ApiError('invalid_host', 'Several Host headers');
-  if (c.req.header('content-length') !== undefined && c.req.header('transfer-encoding') !== undefined) {
+  if (fields.get('host')?.includes(',')) throw new ApiError('invalid_host', 'Several Host headers');
+  if (fields.get('content-length') !== null && fields.get('transfer-encoding') !== null) {
     throw new ApiError('bad_request', 'Both Content-Length and Transfer-Encoding are set');
   }
   // Tests through SELF.fetch send no Host header; in production the URL carries the same host.

@@ -1,6 +1,7 @@
 import { failsKeyChecksum } from '../core/crypto/key-secret';
 import { sha256Hex } from '../core/crypto/secrets';
 import { type Credential, readCredential } from '../core/http/credential';
+import type { FieldLookup } from '../core/http/request-fields';
 import { hasScope, isPublicPath, requiredScope } from '../core/tenancy/scopes';
 import { ApiError } from '../errors';
 import type { KeyEntry, TenantSnapshot } from './snapshot';
@@ -55,7 +56,7 @@ export async function authenticateRequest(
   snapshot: TenantSnapshot,
   method: string,
   path: string,
-  headers: Headers,
+  headers: FieldLookup,
   now: number,
 ): Promise<Authenticated> {
   const { auth } = snapshot.record;

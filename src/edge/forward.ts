@@ -1,6 +1,7 @@
 import { signForwardedRequest } from '../core/crypto/signing';
 import { buildForwardHeaders, stripHopByHop, stripResponseHeaders } from '../core/http/headers';
 import { ReplayableBody } from '../core/http/replayable-body';
+import type { FieldSource } from '../core/http/request-fields';
 import { joinUpstreamPath } from '../core/http/upstream-path';
 import { ApiError } from '../errors';
 import type { Authenticated } from './authenticate';
@@ -9,6 +10,8 @@ import type { InstanceTarget } from './snapshot';
 
 export type ForwardContext = {
   request: Request;
+  /** The request's header fields, read once (core/http/request-fields). */
+  fields: FieldSource;
   url: URL;
   host: string;
   requestId: string;
@@ -28,13 +31,13 @@ const REPLAY_LIMIT_BYTES = 64 * 1024;
  * over all attempts (a slow body after that is the client's to wait for).
  */
 export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
-  const { request, resolved, auth } = fc;
+  const { request, fields, resolved, auth } = fc;
   const { snapshot, instance, service } = resolved;
   const secret = service.signingSecret;
   const injected = snapshot.injectedHeaders;
   if (secret === null || injected === null) throw unavailable(instance);
   const pathAndQuery = fc.url.pathname + fc.url.search;
-  const webSocket = request.headers.get('upgrade')?.toLowerCase() === 'websocket';
+  const webSocket = fields.get('upgrade')?.toLowerCase() === 'websocket';
   const timestamp = Math.floor(Date.now() / 1000);
   const keyId = auth.key?.id ?? null;
 
@@ -45,7 +48,7 @@ export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
     request.body && service.upstreams.length > 1
       ? new ReplayableBody(request.body, REPLAY_LIMIT_BYTES)
       : null;
-  const contentLength = Number(request.headers.get('content-length') ?? Number.NaN);
+  const contentLength = Number(fields.get('content-length') ?? Number.NaN);
   let headers!: Headers;
   let signedPath: string | null = null;
   try {
@@ -63,8 +66,8 @@ export async function forwardToInstance(fc: ForwardContext): Promise<Response> {
           keyId,
         });
         if (signedPath === null) {
-          headers = buildForwardHeaders(request.headers, {
-            clientIp: request.headers.get('cf-connecting-ip'),
+          headers = buildForwardHeaders(fields, {
+            clientIp: fields.get('cf-connecting-ip'),
             host: fc.host,
             proto: fc.url.protocol === 'https:' ? 'https' : 'http',
             requestId: fc.requestId,

@@ -29,6 +29,7 @@ export async function handleTenantRequest(
   const { snapshot } = resolved;
   const { record } = snapshot;
   let request = c.req.raw;
+  const fields = c.get('fields');
   let admitted = false;
   let policies: RateLimitPolicy[] = [];
   // A shadow limit would have refused it (it passes, counted as would_limit).
@@ -49,19 +50,13 @@ export async function handleTenantRequest(
       count(requestUsage(page.status, { admitted }));
       return page;
     }
-    const auth = await authenticateRequest(
-      snapshot,
-      request.method,
-      url.pathname,
-      request.headers,
-      clockNow(),
-    );
+    const auth = await authenticateRequest(snapshot, request.method, url.pathname, fields, clockNow());
     keyId = auth.key?.id ?? null;
     const admission = await admit(env, ctx, snapshot, requestCounters(snapshot, auth.key));
     policies = admission.policies;
     wouldLimit = admission.wouldLimit;
     admitted = true;
-    const length = request.headers.get('content-length');
+    const length = fields.get('content-length');
     const bytesIn = Number(length) || 0;
     if (request.body && length === null) {
       request = new Request(request, {
@@ -70,6 +65,7 @@ export async function handleTenantRequest(
     }
     const response = await forwardToInstance({
       request,
+      fields,
       url,
       host: c.get('host'),
       requestId: c.get('requestId'),

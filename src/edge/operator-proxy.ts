@@ -3,6 +3,7 @@
 // operator: `X-Gateway-Key-Id: op:{key id}` inside the signed string, `X-Gateway-Operator: 1`, no limits.
 import { readCredential } from '../core/http/credential';
 import { defaultBaseDomain, matchTenantHost } from '../core/http/host';
+import { RequestFields } from '../core/http/request-fields';
 import type { Bindings } from '../env';
 import { ApiError } from '../errors';
 import { configuredBaseDomains } from './base-domains';
@@ -35,8 +36,10 @@ export async function forwardAsOperator(
   await confirmFreshness(env, ctx);
   const resolved = await resolveTenantFromHost(env, ctx, matchTenantHost(host, [base]));
   const url = new URL(op.pathAndQuery, op.request.url);
+  const fields = new RequestFields(op.request.headers);
   return forwardToInstance({
     request: op.request,
+    fields,
     url,
     host,
     requestId: op.requestId,
@@ -44,7 +47,7 @@ export async function forwardAsOperator(
     auth: {
       key: { id: `op:${op.operator.id}`, scopes: [...op.operator.scopes], expiresAt: null, rateLimit: null },
       // The header that carried the operator's key is not forwarded, as a tenant key's is not.
-      credential: readCredential(op.request.headers),
+      credential: readCredential(fields),
     },
     operator: true,
   });

@@ -14,10 +14,11 @@ export type SignatureParts = {
 
 const encoder = new TextEncoder();
 const KEY_CACHE_LIMIT = 256;
-// Promises, so concurrent first requests for one instance share a single importKey.
-const keyCache = new Map<string, Promise<CryptoKey>>();
+// A promise while the key is imported (concurrent first requests share one importKey), then the key itself:
+// a warm request signs without waiting for an already settled promise.
+const keyCache = new Map<string, CryptoKey | Promise<CryptoKey>>();
 
-function hmacKey(secret: string): Promise<CryptoKey> {
+function hmacKey(secret: string): CryptoKey | Promise<CryptoKey> {
   const cached = keyCache.get(secret);
   if (cached) return cached;
   if (secret.length === 0) throw new TypeError('signing secret is empty');
@@ -30,10 +31,15 @@ function hmacKey(secret: string): Promise<CryptoKey> {
     ['sign'],
   );
   keyCache.set(secret, key);
-  // A failed import must not stay cached and fail every later request.
-  key.catch(() => {
-    if (keyCache.get(secret) === key) keyCache.delete(secret);
-  });
+  key.then(
+    (imported) => {
+      if (keyCache.get(secret) === key) keyCache.set(secret, imported);
+    },
+    // A failed import must not stay cached and fail every later request.
+    () => {
+      if (keyCache.get(secret) === key) keyCache.delete(secret);
+    },
+  );
   return key;
 }
 
@@ -64,7 +70,9 @@ export function signatureBase(p: SignatureParts): string {
 /** Lower-case hex HMAC-SHA256 of the signature base, keyed with the secret's UTF-8 bytes. */
 export async function signForwardedRequest(secret: string, p: SignatureParts): Promise<string> {
   const base = signatureBase(p);
-  const mac = await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(base));
+  const entry = hmacKey(secret);
+  const key = entry instanceof Promise ? await entry : entry;
+  const mac = await crypto.subtle.sign('HMAC', key, encoder.encode(base));
   return toHex(new Uint8Array(mac));
 }
 

@@ -1,5 +1,6 @@
 // Header rewriting for the data plane: what a client may pass to an upstream, what the gateway asserts
 // on its behalf, and what an upstream may pass back.
+import type { FieldSource } from './request-fields';
 
 /** RFC 9110 §7.6.1 connection-specific fields, plus the legacy ones still seen in the wild. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -137,8 +138,8 @@ function namesOf(injected: ForwardInfo['injected']): ReadonlySet<string> {
 }
 
 /** The headers sent upstream: the client's, minus what is hop-by-hop or spoofable, plus the gateway's. */
-export function buildForwardHeaders(incoming: Headers, info: ForwardInfo): Headers {
-  const keepUpgrade = info.keepUpgrade === true && incoming.has('upgrade');
+export function buildForwardHeaders(incoming: FieldSource, info: ForwardInfo): Headers {
+  const keepUpgrade = info.keepUpgrade === true && incoming.get('upgrade') !== null;
   const named = connectionTokens(incoming.get('connection'));
   const { injected } = info;
   const replaced = injected.length > 0 ? namesOf(injected) : null;
