@@ -192,7 +192,7 @@ async function main() {
   log('\n| worker | instructions / request | over the passthrough |\n| --- | --: | --: |');
   for (const r of rows)
     log(
-      `| ${r.name} | ${Math.round(r.perRequest).toLocaleString('en')} | ${base === undefined || r.name === PASSTHROUGH ? '' : `+${Math.round(r.perRequest - base).toLocaleString('en')} (${(r.perRequest / base).toFixed(2)}×)`} |`,
+      `| ${r.name} | ${Math.round(r.perRequest).toLocaleString('en')} | ${base === undefined || r.name === PASSTHROUGH ? '' : `${r.perRequest >= base ? '+' : '−'}${Math.round(Math.abs(r.perRequest - base)).toLocaleString('en')} (${(r.perRequest / base).toFixed(2)}×)`} |`,
     );
 }
 
