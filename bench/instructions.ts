@@ -116,15 +116,27 @@ async function main() {
   const load: Generated = { tenants: [1], keys: KEYS_PER_TENANT };
 
   const rows: { name: string; perRequest: number; requests: number }[] = [];
-  const only = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const only = args.filter((a) => !a.startsWith('--'));
+  // Two counts of one worker, each in a process of its own, now and then differ by 15 % or more (V8's
+  // optimisations are not the same in every process): --runs=N counts each in N processes, keeps the lowest.
+  const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice('--runs='.length) ?? 1);
+  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs= takes a whole number from 1');
   const measure = async (key: string, name: string, start: () => Promise<RunningWorker>) => {
     if (only.length > 0 && !only.includes(key)) return;
-    log(
-      `${name}: starting under callgrind, ${WARM_REQUESTS} requests to warm up, then ${COUNTED_REQUESTS} counted …`,
-    );
-    const { requests, perRequest } = await count(await start(), load);
-    rows.push({ name, perRequest, requests });
-    log(`  ${Math.round(perRequest).toLocaleString('en')} instructions per request (${requests} requests)`);
+    const counts: { requests: number; perRequest: number }[] = [];
+    for (let run = 1; run <= runs; run++) {
+      log(
+        `${name}${runs > 1 ? ` (${run} of ${runs})` : ''}: starting under callgrind, ${WARM_REQUESTS} requests to warm up, then ${COUNTED_REQUESTS} counted …`,
+      );
+      const counted = await count(await start(), load);
+      counts.push(counted);
+      log(
+        `  ${Math.round(counted.perRequest).toLocaleString('en')} instructions per request (${counted.requests} requests)`,
+      );
+    }
+    const lowest = counts.reduce((a, b) => (b.perRequest < a.perRequest ? b : a));
+    rows.push({ name, ...lowest });
   };
   await measure('passthrough', PASSTHROUGH, () =>
     startWorker({ name: 'passthrough', bundle: passthroughBundle, bindings: { UPSTREAM_URL: upstreamUrl } }),
